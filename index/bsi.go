@@ -1,0 +1,520 @@
+package index
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"math/big"
+	"math/bits"
+	"sync"
+
+	"github.com/RoaringBitmap/roaring/v2"
+)
+
+// BSI is a plane-wise bit-sliced index of signed int64 values, one per entity.
+//
+// Values are stored in two's complement with a variable bit depth B =
+// len(planes): planes[i] holds the entities whose value has bit i set, and
+// planes[B-1] is the sign. B starts at the smallest depth that fits the first
+// value and grows, never shrinks, by sign extension: new top planes start as
+// copies of the old sign plane. Non-negative data therefore keeps an empty
+// sign plane, and values 0..100000 cost 18 planes.
+//
+// Order: flipping the sign bit maps two's complement order onto unsigned order
+// (the "biased" value v + 2^(B-1)), so comparisons, ranges, min/max and top-k
+// walk the planes from the top, reading the sign plane inverted. Every query
+// is a sequence of bitmap operations per plane (O'Neil & Quass; Rinfret,
+// O'Neil & O'Neil), never a walk over rows, and begins from exists ∧ filter.
+//
+// Invariant: every plane is a subset of exists.
+//
+// A BSI is not safe for concurrent use by a writer and readers; queries may
+// run concurrently with each other. Bitmaps returned by queries are new and
+// owned by the caller, except Exists and Bitmaps.
+type BSI struct {
+	exists *roaring.Bitmap
+	planes []*roaring.Bitmap
+}
+
+// NewBSI returns an empty index.
+func NewBSI() *BSI { return &BSI{exists: roaring.New()} }
+
+// bitsFor is the two's complement depth that holds v.
+func bitsFor(v int64) int {
+	if v < 0 {
+		v = ^v
+	}
+	return bits.Len64(uint64(v)) + 1
+}
+
+func (b *BSI) depthMask() uint64 {
+	if len(b.planes) >= 64 {
+		return math.MaxUint64
+	}
+	return 1<<uint(len(b.planes)) - 1
+}
+
+// grow sign-extends the index to depth n.
+func (b *BSI) grow(n int) {
+	for len(b.planes) < n {
+		if len(b.planes) == 0 {
+			b.planes = append(b.planes, roaring.New())
+		} else {
+			b.planes = append(b.planes, b.planes[len(b.planes)-1].Clone())
+		}
+	}
+}
+
+// Set stores v for id and reports whether anything changed.
+func (b *BSI) Set(id uint32, v int64) (changed bool) {
+	if n := bitsFor(v); n > len(b.planes) {
+		b.grow(n)
+	}
+	nv := uint64(v) & b.depthMask()
+	if b.exists.CheckedAdd(id) {
+		for u := nv; u != 0; u &= u - 1 {
+			b.planes[bits.TrailingZeros64(u)].Add(id)
+		}
+		return true
+	}
+	var old uint64
+	for i, p := range b.planes {
+		if p.Contains(id) {
+			old |= 1 << uint(i)
+		}
+	}
+	diff := old ^ nv
+	for u := diff; u != 0; u &= u - 1 {
+		i := bits.TrailingZeros64(u)
+		if nv&(1<<uint(i)) != 0 {
+			b.planes[i].Add(id)
+		} else {
+			b.planes[i].Remove(id)
+		}
+	}
+	return diff != 0
+}
+
+// Get returns the value of id.
+func (b *BSI) Get(id uint32) (int64, bool) {
+	if !b.exists.Contains(id) {
+		return 0, false
+	}
+	var u uint64
+	for i, p := range b.planes {
+		if p.Contains(id) {
+			u |= 1 << uint(i)
+		}
+	}
+	return b.signExtend(u), true
+}
+
+func (b *BSI) signExtend(u uint64) int64 {
+	n := uint(len(b.planes))
+	if n == 0 || n >= 64 {
+		return int64(u)
+	}
+	return int64(u<<(64-n)) >> (64 - n)
+}
+
+// Clear removes id's value and reports whether it had one.
+func (b *BSI) Clear(id uint32) bool {
+	if !b.exists.CheckedRemove(id) {
+		return false
+	}
+	for _, p := range b.planes {
+		p.Remove(id)
+	}
+	return true
+}
+
+// Exists returns the entities that have a value. Callers must not modify it.
+func (b *BSI) Exists() *roaring.Bitmap { return b.exists }
+
+// Count returns the number of entities with a value.
+func (b *BSI) Count() uint64 { return b.exists.GetCardinality() }
+
+// base returns exists ∧ filter and whether the caller owns it.
+func (b *BSI) base(filter *roaring.Bitmap) (*roaring.Bitmap, bool) {
+	if filter == nil {
+		return b.exists, false
+	}
+	return roaring.And(b.exists, filter), true
+}
+
+// reprRange is the range of values the current depth represents.
+func (b *BSI) reprRange() (lo, hi int64) {
+	n := len(b.planes)
+	if n >= 64 {
+		return math.MinInt64, math.MaxInt64
+	}
+	return -1 << uint(n-1), 1<<uint(n-1) - 1
+}
+
+// biased maps v (within reprRange) to its unsigned-ordered bit pattern.
+func (b *BSI) biased(v int64) uint64 {
+	return (uint64(v) & b.depthMask()) ^ 1<<uint(len(b.planes)-1)
+}
+
+// Compare returns the entities of exists ∧ filter whose value satisfies
+// "value op n". CmpNe is exists ∧ filter minus the equal ones. The result is
+// new and owned by the caller.
+func (b *BSI) Compare(op CmpOp, n int64, filter *roaring.Bitmap) *roaring.Bitmap {
+	switch op {
+	case CmpEq:
+		return b.Range(n, n, filter)
+	case CmpNe:
+		base, owned := b.base(filter)
+		eq := b.rangeOn(base, false, n, n)
+		if owned {
+			base.AndNot(eq)
+			return base
+		}
+		return roaring.AndNot(base, eq)
+	case CmpLt:
+		if n == math.MinInt64 {
+			return roaring.New()
+		}
+		return b.Range(math.MinInt64, n-1, filter)
+	case CmpLe:
+		return b.Range(math.MinInt64, n, filter)
+	case CmpGt:
+		if n == math.MaxInt64 {
+			return roaring.New()
+		}
+		return b.Range(n+1, math.MaxInt64, filter)
+	case CmpGe:
+		return b.Range(n, math.MaxInt64, filter)
+	}
+	return roaring.New()
+}
+
+// Range returns the entities of exists ∧ filter with lo <= value <= hi. The
+// result is new and owned by the caller.
+func (b *BSI) Range(lo, hi int64, filter *roaring.Bitmap) *roaring.Bitmap {
+	if lo > hi || len(b.planes) == 0 {
+		return roaring.New()
+	}
+	base, owned := b.base(filter)
+	return b.rangeOn(base, owned, lo, hi)
+}
+
+// bsiParallelMin is the cardinality above which the two halves of a range run
+// on two goroutines.
+var bsiParallelMin uint64 = 1 << 18
+
+// rangeOn is Range over base; it may modify base when owned.
+func (b *BSI) rangeOn(base *roaring.Bitmap, owned bool, lo, hi int64) *roaring.Bitmap {
+	if lo > hi || len(b.planes) == 0 {
+		return roaring.New()
+	}
+	rlo, rhi := b.reprRange()
+	if hi < rlo || lo > rhi {
+		return roaring.New()
+	}
+	lo, hi = max(lo, rlo), min(hi, rhi)
+	if lo == rlo && hi == rhi {
+		if owned {
+			return base
+		}
+		return base.Clone()
+	}
+	blo, bhi := b.biased(lo), b.biased(hi)
+
+	// The common prefix of lo and hi: keep the entities that match it.
+	eq := base
+	i := len(b.planes) - 1
+	for ; i >= 0; i-- {
+		lb, hb := blo>>uint(i)&1, bhi>>uint(i)&1
+		if lb != hb {
+			break
+		}
+		eq = b.narrow(eq, owned, i, lb == 1)
+		owned = true
+		if eq.IsEmpty() {
+			return eq
+		}
+	}
+	if i < 0 {
+		if owned {
+			return eq
+		}
+		return eq.Clone()
+	}
+	// First differing bit: lo has biased 0, hi has 1. Entities with 0 there
+	// need the rest >= lo's rest; those with 1 need the rest <= hi's rest.
+	L := b.narrow(eq, false, i, false)
+	H := b.narrow(eq, owned, i, true)
+	if L.GetCardinality() >= bsiParallelMin && H.GetCardinality() >= bsiParallelMin {
+		var hr *roaring.Bitmap
+		var wg sync.WaitGroup
+		wg.Go(func() { hr = b.leChain(H, bhi, i-1) })
+		lr := b.geChain(L, blo, i-1)
+		wg.Wait()
+		return orOwned(lr, hr)
+	}
+	return orOwned(b.geChain(L, blo, i-1), b.leChain(H, bhi, i-1))
+}
+
+// narrow keeps the entities of x whose biased bit i is one (or zero), in
+// place when owned.
+func (b *BSI) narrow(x *roaring.Bitmap, owned bool, i int, one bool) *roaring.Bitmap {
+	p := b.planes[i]
+	if i == len(b.planes)-1 {
+		one = !one // sign plane: biased bit 1 = not negative
+	}
+	switch {
+	case owned && one:
+		x.And(p)
+	case owned:
+		x.AndNot(p)
+	case one:
+		x = roaring.And(x, p)
+	default:
+		x = roaring.AndNot(x, p)
+	}
+	return x
+}
+
+// orOwned returns a ∪ b, reusing one of them.
+func orOwned(a, b *roaring.Bitmap) *roaring.Bitmap {
+	if a == nil || a.IsEmpty() {
+		if b == nil {
+			return roaring.New()
+		}
+		return b
+	}
+	if b != nil && !b.IsEmpty() {
+		if b.GetSizeInBytes() > a.GetSizeInBytes() {
+			a, b = b, a
+		}
+		a.Or(b)
+	}
+	return a
+}
+
+// geChain returns the entities of x (owned) whose bits j..0 are >= lo's.
+// Bits j and below are never the sign plane.
+func (b *BSI) geChain(x *roaring.Bitmap, lo uint64, j int) *roaring.Bitmap {
+	var res *roaring.Bitmap
+	for ; j >= 0; j-- {
+		if lo&(uint64(2)<<uint(j)-1) == 0 || x.IsEmpty() {
+			break // every remaining pattern is >= 0...0
+		}
+		p := b.planes[j]
+		if lo>>uint(j)&1 == 1 {
+			x.And(p)
+		} else {
+			t := roaring.And(x, p) // bit 1 where lo has 0: greater
+			x.AndNot(p)
+			res = orOwned(res, t)
+		}
+	}
+	return orOwned(res, x)
+}
+
+// leChain returns the entities of x (owned) whose bits j..0 are <= hi's.
+func (b *BSI) leChain(x *roaring.Bitmap, hi uint64, j int) *roaring.Bitmap {
+	var res *roaring.Bitmap
+	for ; j >= 0; j-- {
+		m := uint64(2)<<uint(j) - 1
+		if hi&m == m || x.IsEmpty() {
+			break // every remaining pattern is <= 1...1
+		}
+		p := b.planes[j]
+		if hi>>uint(j)&1 == 0 {
+			x.AndNot(p)
+		} else {
+			t := roaring.AndNot(x, p) // bit 0 where hi has 1: less
+			x.And(p)
+			res = orOwned(res, t)
+		}
+	}
+	return orOwned(res, x)
+}
+
+// Sum returns the number of entities of exists ∧ filter and the exact sum of
+// their values.
+func (b *BSI) Sum(filter *roaring.Bitmap) (count uint64, sum *big.Int) {
+	sum = new(big.Int)
+	if filter == nil {
+		count = b.exists.GetCardinality()
+	} else {
+		count = b.exists.AndCardinality(filter)
+	}
+	if count == 0 {
+		return count, sum
+	}
+	top := len(b.planes) - 1
+	var t big.Int
+	for i, p := range b.planes {
+		var c uint64
+		if filter == nil {
+			c = p.GetCardinality()
+		} else {
+			c = p.AndCardinality(filter) // planes ⊆ exists
+		}
+		if c == 0 {
+			continue
+		}
+		t.SetUint64(c)
+		t.Lsh(&t, uint(i))
+		if i == top {
+			sum.Sub(sum, &t)
+		} else {
+			sum.Add(sum, &t)
+		}
+	}
+	return count, sum
+}
+
+// MinMax returns the smallest and largest values in exists ∧ filter, walking
+// the planes from the top.
+func (b *BSI) MinMax(filter *roaring.Bitmap) (min, max int64, ok bool) {
+	base, owned := b.base(filter)
+	card := base.GetCardinality()
+	if card == 0 || len(b.planes) == 0 {
+		return 0, 0, false
+	}
+	min = b.extreme(base, card, false, false)
+	max = b.extreme(base, card, owned, true)
+	return min, max, true
+}
+
+// extreme returns the largest (or smallest) value among x, of cardinality
+// card. x is modified when owned.
+func (b *BSI) extreme(x *roaring.Bitmap, card uint64, owned, largest bool) int64 {
+	var u uint64
+	for i := len(b.planes) - 1; i >= 0; i-- {
+		if card == 1 {
+			v, _ := b.Get(x.Minimum())
+			return v
+		}
+		c := x.AndCardinality(b.planes[i]) // raw bit 1
+		ones, sign := c, uint64(0)
+		if i == len(b.planes)-1 {
+			ones, sign = card-c, 1 // biased 1 = raw 0 on the sign plane
+		}
+		// Keep biased bit 1 for the max (if any has it), biased 0 for the min
+		// (if any has it).
+		keepOne := ones > 0
+		keep := ones
+		if !largest {
+			keepOne = ones == card
+		}
+		if !keepOne {
+			keep = card - ones
+		}
+		if keepOne {
+			u |= (1 ^ sign) << uint(i)
+		} else {
+			u |= sign << uint(i)
+		}
+		if keep != card {
+			x = b.narrow(x, owned, i, keepOne)
+			owned = true
+			card = keep
+		}
+	}
+	return b.signExtend(u)
+}
+
+// TopCut ranks the entities of exists ∧ filter by value, descending, and
+// returns those strictly above the k-th largest value (|above| < k) and those
+// equal to it (atCut); the caller breaks ties in atCut. k = 0 gives two empty
+// bitmaps; k >= the count gives atCut = the holders of the minimum and above =
+// the rest. Both results are new and owned by the caller.
+func (b *BSI) TopCut(k uint64, filter *roaring.Bitmap) (above, atCut *roaring.Bitmap) {
+	base, owned := b.base(filter)
+	card := base.GetCardinality()
+	if k == 0 || card == 0 || len(b.planes) == 0 {
+		return roaring.New(), roaring.New()
+	}
+	k = min(k, card)
+	var g *roaring.Bitmap
+	var gCard uint64
+	e, eCard := base, card
+	top := len(b.planes) - 1
+	for i := top; i >= 0; i-- {
+		c := e.AndCardinality(b.planes[i])
+		ones := c
+		if i == top {
+			ones = eCard - c
+		}
+		if gCard+ones >= k {
+			// The k-th largest has biased bit 1 here.
+			if ones != eCard {
+				e = b.narrow(e, owned, i, true)
+				owned = true
+				eCard = ones
+			}
+		} else if ones > 0 {
+			// Everything with bit 1 ranks above the cut.
+			x := b.narrow(e, false, i, true)
+			e = b.narrow(e, owned, i, false)
+			owned = true
+			eCard -= ones
+			g = orOwned(g, x)
+			gCard += ones
+		}
+	}
+	if g == nil {
+		g = roaring.New()
+	}
+	if !owned {
+		e = e.Clone()
+	}
+	return g, e
+}
+
+// SizeInBytes returns the serialized size of the bitmaps, close to the memory
+// they hold.
+func (b *BSI) SizeInBytes() uint64 {
+	n := b.exists.GetSizeInBytes()
+	for _, p := range b.planes {
+		n += p.GetSizeInBytes()
+	}
+	return n
+}
+
+// Bitmaps returns [exists, plane0, plane1, ...] for snapshots. They are the
+// index's own bitmaps: callers must not modify them.
+func (b *BSI) Bitmaps() []*roaring.Bitmap {
+	out := make([]*roaring.Bitmap, 0, 1+len(b.planes))
+	out = append(out, b.exists)
+	return append(out, b.planes...)
+}
+
+// BSIFromBitmaps rebuilds a BSI from Bitmaps' output, taking ownership of the
+// bitmaps. It rejects a malformed list.
+func BSIFromBitmaps(bms []*roaring.Bitmap) (*BSI, error) {
+	if len(bms) == 0 {
+		return nil, errors.New("index: BSI needs an existence bitmap")
+	}
+	if len(bms) > 65 {
+		return nil, fmt.Errorf("index: BSI with %d planes (at most 64)", len(bms)-1)
+	}
+	for i, bm := range bms {
+		if bm == nil {
+			return nil, fmt.Errorf("index: BSI bitmap %d is missing", i)
+		}
+	}
+	exists := bms[0]
+	if len(bms) == 1 && !exists.IsEmpty() {
+		return nil, errors.New("index: BSI has values but no planes")
+	}
+	for i, p := range bms[1:] {
+		if p.AndCardinality(exists) != p.GetCardinality() {
+			return nil, fmt.Errorf("index: BSI plane %d has entities without a value", i)
+		}
+	}
+	return &BSI{exists: exists, planes: append([]*roaring.Bitmap(nil), bms[1:]...)}, nil
+}
+
+// RunOptimize compresses runs in every bitmap.
+func (b *BSI) RunOptimize() {
+	b.exists.RunOptimize()
+	for _, p := range b.planes {
+		p.RunOptimize()
+	}
+}

@@ -1,0 +1,220 @@
+// Package index is segd's in-memory segment engine: a key dictionary, one
+// roaring bitmap per ENUM/TAGS value, bit-sliced INT fields, and an expression
+// planner and evaluator. It is usable embedded from Go without the server.
+//
+// An Engine is safe for concurrent use: writes take an exclusive lock for
+// microseconds, queries share a read lock.
+package index
+
+import (
+	"sort"
+	"sync"
+
+	"github.com/RoaringBitmap/roaring/v2"
+)
+
+// Engine is the in-memory segment engine.
+type Engine struct {
+	mu     sync.RWMutex
+	dict   *Dict
+	live   *roaring.Bitmap // every live entity
+	fields map[string]*field
+	schema uint64 // bumped on every field create/drop
+
+	cache *exprCache
+}
+
+// New returns an empty engine.
+func New() *Engine {
+	return &Engine{
+		dict:   NewDict(),
+		live:   roaring.New(),
+		fields: map[string]*field{},
+		cache:  newExprCache(4096),
+	}
+}
+
+// FieldInfo describes one field.
+type FieldInfo struct {
+	Name     string
+	Kind     Kind
+	Values   int    // distinct values held (ENUM, TAGS); -1 when not counted (INT)
+	Entities uint64 // entities with any value
+	Bytes    uint64 // memory held by the field's bitmaps
+}
+
+// ValueCount is one value of a field with the number of entities holding it.
+type ValueCount struct {
+	Value    string
+	Entities uint64
+}
+
+// FieldValue is one field of an entity, as ENT.GET shows it.
+type FieldValue struct {
+	Field string
+	Kind  Kind
+	Str   string   // ENUM
+	Int   int64    // INT
+	Tags  []string // TAGS
+}
+
+// Len is the number of live entities.
+func (e *Engine) Len() uint64 {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	return e.live.GetCardinality()
+}
+
+// Exists reports whether key is a live entity.
+func (e *Engine) Exists(key string) bool {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	_, ok := e.dict.Lookup(key)
+	return ok
+}
+
+// Fields lists the fields sorted by name.
+func (e *Engine) Fields() []FieldInfo {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	out := make([]FieldInfo, 0, len(e.fields))
+	for _, f := range e.fields {
+		out = append(out, FieldInfo{Name: f.name, Kind: f.kind})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// FieldInfo describes the named field.
+func (e *Engine) FieldInfo(name string) (FieldInfo, error) {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	f, err := e.field(name)
+	if err != nil {
+		return FieldInfo{}, err
+	}
+	info := FieldInfo{Name: f.name, Kind: f.kind, Values: -1, Entities: f.entities().GetCardinality(), Bytes: f.sizeInBytes()}
+	if f.kind != KindInt {
+		info.Values = f.distinct()
+	}
+	return info, nil
+}
+
+// FieldValues lists an ENUM or TAGS field's values, most entities first (ties
+// by value), at most limit of them (limit <= 0: all).
+func (e *Engine) FieldValues(name string, limit int) ([]ValueCount, error) {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	f, err := e.field(name)
+	if err != nil {
+		return nil, err
+	}
+	if f.kind != KindEnum && f.kind != KindTags {
+		return nil, wrongTypef("field '%s' is %s: FIELD.VALUES lists ENUM and TAGS values; use QUERY.STATS for INT", name, f.kind)
+	}
+	return groupCounts(f, nil, limit), nil
+}
+
+func groupCounts(f *field, filter *roaring.Bitmap, limit int) []ValueCount {
+	out := make([]ValueCount, 0, len(f.bms))
+	for i, bm := range f.bms {
+		var n uint64
+		if filter == nil {
+			n = bm.GetCardinality()
+		} else {
+			n = bm.AndCardinality(filter)
+		}
+		if n > 0 {
+			out = append(out, ValueCount{Value: f.values[i], Entities: n})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Entities != out[j].Entities {
+			return out[i].Entities > out[j].Entities
+		}
+		return out[i].Value < out[j].Value
+	})
+	if limit > 0 && len(out) > limit {
+		out = out[:limit]
+	}
+	return out
+}
+
+// Get returns an entity's values for the named fields (all fields when none
+// are named), sorted by field name, leaving out fields without a value. found
+// is false for an unknown key.
+func (e *Engine) Get(key string, fields []string) (vals []FieldValue, found bool, err error) {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	var fs []*field
+	if len(fields) == 0 {
+		for _, f := range e.fields {
+			fs = append(fs, f)
+		}
+		sort.Slice(fs, func(i, j int) bool { return fs[i].name < fs[j].name })
+	} else {
+		for _, name := range fields {
+			f, err := e.field(name)
+			if err != nil {
+				return nil, false, err
+			}
+			fs = append(fs, f)
+		}
+	}
+	id, ok := e.dict.Lookup(key)
+	if !ok {
+		return nil, false, nil
+	}
+	for _, f := range fs {
+		fv := FieldValue{Field: f.name, Kind: f.kind}
+		switch f.kind {
+		case KindEnum:
+			o := f.enumOrdinal(id)
+			if o == 0 {
+				continue
+			}
+			fv.Str = f.values[o-1]
+		case KindTags:
+			fv.Tags = f.tagsOf(id)
+			if len(fv.Tags) == 0 {
+				continue
+			}
+		case KindInt:
+			v, ok := f.bsi.Get(id)
+			if !ok {
+				continue
+			}
+			fv.Int = v
+		default:
+			continue
+		}
+		vals = append(vals, fv)
+	}
+	return vals, true, nil
+}
+
+// SizeInBytes approximates the memory held by the dictionary and bitmaps.
+func (e *Engine) SizeInBytes() uint64 {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	n := e.dict.SizeInBytes() + e.live.GetSizeInBytes()
+	for _, f := range e.fields {
+		n += f.sizeInBytes()
+	}
+	return n
+}
+
+// FieldCount is the number of fields.
+func (e *Engine) FieldCount() int {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	return len(e.fields)
+}
+
+func (e *Engine) field(name string) (*field, error) {
+	f, ok := e.fields[name]
+	if !ok {
+		return nil, errorf("unknown field '%s'", printable(name))
+	}
+	return f, nil
+}

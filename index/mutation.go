@@ -1,0 +1,410 @@
+package index
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+
+	"github.com/RoaringBitmap/roaring/v2"
+)
+
+// Op is the kind of a Mutation.
+type Op uint8
+
+const (
+	OpCreateField Op = iota + 1 // Field, Kind
+	OpDropField                 // Field
+	OpSet                       // Key, Pairs
+	OpUnset                     // Key, Fields
+	OpAdd                       // Key, Field, Values
+	OpRem                       // Key, Field, Values
+	OpDel                       // Keys
+	OpFlush                     // everything
+)
+
+// Pair is one field and value of ENT.SET.
+type Pair struct {
+	Field, Value string
+}
+
+// Mutation is one write, as a client asked for it. Apply validates it whole
+// before changing anything, so a rejected mutation changes nothing. Mutations
+// are the write log: replaying the applied ones in order rebuilds the engine.
+type Mutation struct {
+	Op     Op
+	Key    string
+	Keys   []string
+	Field  string
+	Kind   Kind
+	Pairs  []Pair
+	Fields []string
+	Values []string
+}
+
+// Result is what Apply did.
+type Result struct {
+	N       int64 // the command's integer reply
+	Changed bool  // whether any state changed (only changed mutations need logging)
+}
+
+// Apply validates and applies m atomically.
+func (e *Engine) Apply(m *Mutation) (Result, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	switch m.Op {
+	case OpCreateField:
+		return e.createField(m.Field, m.Kind)
+	case OpDropField:
+		if _, ok := e.fields[m.Field]; !ok {
+			return Result{}, nil
+		}
+		delete(e.fields, m.Field)
+		e.schema++
+		return Result{N: 1, Changed: true}, nil
+	case OpSet:
+		return e.set(m.Key, m.Pairs)
+	case OpUnset:
+		return e.unset(m.Key, m.Fields)
+	case OpAdd, OpRem:
+		return e.tags(m.Op, m.Key, m.Field, m.Values)
+	case OpDel:
+		return e.del(m.Keys)
+	case OpFlush:
+		e.dict = NewDict()
+		e.live = roaring.New()
+		e.fields = map[string]*field{}
+		e.schema++
+		return Result{Changed: true}, nil
+	}
+	return Result{}, errorf("unknown mutation %d", m.Op)
+}
+
+func (e *Engine) createField(name string, kind Kind) (Result, error) {
+	if err := ValidFieldName(name); err != nil {
+		return Result{}, err
+	}
+	switch kind {
+	case KindEnum, KindTags, KindInt:
+	case KindEvent:
+		return Result{}, errorf("EVENT fields are not supported yet")
+	default:
+		return Result{}, errorf("unknown field kind: use ENUM, TAGS, INT or EVENT")
+	}
+	if f, ok := e.fields[name]; ok {
+		if f.kind != kind {
+			return Result{}, errorf("field '%s' exists as %s; drop it first to make it %s", name, f.kind, kind)
+		}
+		return Result{}, nil
+	}
+	e.fields[name] = newField(name, kind)
+	e.schema++
+	return Result{N: 1, Changed: true}, nil
+}
+
+// prepareField finds the field a write of want-kind goes to, or checks that
+// it can be auto-created (pending holds fields auto-created earlier in the same
+// mutation). intValue says the value is a canonical integer (for ENT.SET).
+func (e *Engine) prepareField(name string, set bool, value string, pending map[string]Kind) (Kind, error) {
+	kind, ok := pending[name]
+	if f, exists := e.fields[name]; exists {
+		kind, ok = f.kind, true
+	}
+	if !ok {
+		if err := ValidFieldName(name); err != nil {
+			return 0, err
+		}
+		kind = KindTags
+		if set {
+			kind = KindEnum
+			if _, isInt := canonicalInt(value); isInt {
+				kind = KindInt
+			}
+		}
+		pending[name] = kind
+		return kind, nil
+	}
+	switch {
+	case set && kind == KindInt:
+		if _, isInt := canonicalInt(value); !isInt {
+			return 0, wrongTypef("field '%s' is INT and '%s' is not a decimal integer", name, printable(value))
+		}
+	case set && kind != KindEnum:
+		return 0, wrongTypef("field '%s' is %s, use %s", name, kind, writeCommandFor(kind))
+	case !set && kind != KindTags:
+		return 0, wrongTypef("field '%s' is %s, use %s", name, kind, writeCommandFor(kind))
+	}
+	return kind, nil
+}
+
+func writeCommandFor(k Kind) string {
+	switch k {
+	case KindTags:
+		return "ENT.ADD and ENT.REM"
+	case KindEvent:
+		return "ENT.TRACK"
+	}
+	return "ENT.SET"
+}
+
+func (e *Engine) ensureField(name string, kind Kind) *field {
+	f, ok := e.fields[name]
+	if !ok {
+		f = newField(name, kind)
+		e.fields[name] = f
+		e.schema++
+	}
+	return f
+}
+
+func (e *Engine) entity(key string) (id uint32, created bool) {
+	id, created = e.dict.Insert(key)
+	if created {
+		e.live.Add(id)
+	}
+	return id, created
+}
+
+func (e *Engine) set(key string, pairs []Pair) (Result, error) {
+	if err := checkKey(key); err != nil {
+		return Result{}, err
+	}
+	if len(pairs) == 0 {
+		return Result{}, errorf("ENT.SET needs at least one field and value")
+	}
+	pending := map[string]Kind{}
+	for _, p := range pairs {
+		if err := checkValue(p.Field, p.Value); err != nil {
+			return Result{}, err
+		}
+		if _, err := e.prepareField(p.Field, true, p.Value, pending); err != nil {
+			return Result{}, err
+		}
+	}
+	id, created := e.entity(key)
+	res := Result{Changed: created || len(pending) > 0}
+	for _, p := range pairs {
+		f := e.fields[p.Field]
+		if f == nil {
+			f = e.ensureField(p.Field, pending[p.Field])
+		}
+		changed := false
+		if f.kind == KindInt {
+			n, _ := canonicalInt(p.Value)
+			changed = f.bsi.Set(id, n)
+		} else {
+			changed = f.setEnum(id, p.Value)
+		}
+		if changed {
+			res.N++
+			res.Changed = true
+		}
+	}
+	return res, nil
+}
+
+func (e *Engine) unset(key string, fields []string) (Result, error) {
+	if err := checkKey(key); err != nil {
+		return Result{}, err
+	}
+	for _, name := range fields {
+		if _, err := e.field(name); err != nil {
+			return Result{}, err
+		}
+	}
+	id, ok := e.dict.Lookup(key)
+	if !ok {
+		return Result{}, nil
+	}
+	var res Result
+	for _, name := range fields {
+		if e.fields[name].clear(id) {
+			res.N++
+			res.Changed = true
+		}
+	}
+	return res, nil
+}
+
+func (e *Engine) tags(op Op, key, name string, values []string) (Result, error) {
+	if err := checkKey(key); err != nil {
+		return Result{}, err
+	}
+	if len(values) == 0 {
+		return Result{}, errorf("give at least one value")
+	}
+	for _, v := range values {
+		if err := checkValue(name, v); err != nil {
+			return Result{}, err
+		}
+	}
+	if op == OpRem {
+		f, err := e.field(name)
+		if err != nil {
+			return Result{}, err
+		}
+		if f.kind != KindTags {
+			return Result{}, wrongTypef("field '%s' is %s, use %s", name, f.kind, writeCommandFor(f.kind))
+		}
+		id, ok := e.dict.Lookup(key)
+		if !ok {
+			return Result{}, nil
+		}
+		var res Result
+		for _, v := range values {
+			if f.remTag(id, v) {
+				res.N++
+				res.Changed = true
+			}
+		}
+		return res, nil
+	}
+	pending := map[string]Kind{}
+	if _, err := e.prepareField(name, false, "", pending); err != nil {
+		return Result{}, err
+	}
+	f := e.ensureField(name, KindTags)
+	id, created := e.entity(key)
+	res := Result{Changed: created || len(pending) > 0}
+	for _, v := range values {
+		if f.addTag(id, v) {
+			res.N++
+			res.Changed = true
+		}
+	}
+	return res, nil
+}
+
+func (e *Engine) del(keys []string) (Result, error) {
+	for _, k := range keys {
+		if err := checkKey(k); err != nil {
+			return Result{}, err
+		}
+	}
+	var res Result
+	for _, k := range keys {
+		id, ok := e.dict.Lookup(k)
+		if !ok {
+			continue
+		}
+		// Every bitmap forgets the id before the dictionary frees it for reuse.
+		for _, f := range e.fields {
+			f.clear(id)
+		}
+		e.live.Remove(id)
+		e.dict.Delete(k)
+		res.N++
+		res.Changed = true
+	}
+	return res, nil
+}
+
+// Binary encoding of mutations for the write log: a version byte, the op,
+// then uvarint-length-prefixed strings and uvarint counts.
+
+const mutationVersion = 1
+
+// AppendBinary appends m's encoding to dst.
+func (m *Mutation) AppendBinary(dst []byte) []byte {
+	dst = append(dst, mutationVersion, byte(m.Op), byte(m.Kind))
+	dst = appendString(dst, m.Key)
+	dst = appendString(dst, m.Field)
+	dst = appendStrings(dst, m.Keys)
+	dst = binary.AppendUvarint(dst, uint64(len(m.Pairs)))
+	for _, p := range m.Pairs {
+		dst = appendString(dst, p.Field)
+		dst = appendString(dst, p.Value)
+	}
+	dst = appendStrings(dst, m.Fields)
+	dst = appendStrings(dst, m.Values)
+	return dst
+}
+
+// UnmarshalMutation decodes a mutation written by AppendBinary.
+func UnmarshalMutation(b []byte) (*Mutation, error) {
+	if len(b) < 3 || b[0] != mutationVersion {
+		return nil, errors.New("mutation: bad header")
+	}
+	m := &Mutation{Op: Op(b[1]), Kind: Kind(b[2])}
+	r := reader{b: b[3:]}
+	m.Key = r.str()
+	m.Field = r.str()
+	m.Keys = r.strs()
+	n := r.count()
+	if n > 0 {
+		m.Pairs = make([]Pair, n)
+		for i := range m.Pairs {
+			m.Pairs[i] = Pair{Field: r.str(), Value: r.str()}
+		}
+	}
+	m.Fields = r.strs()
+	m.Values = r.strs()
+	if r.err != nil {
+		return nil, fmt.Errorf("mutation: %w", r.err)
+	}
+	return m, nil
+}
+
+func appendString(dst []byte, s string) []byte {
+	dst = binary.AppendUvarint(dst, uint64(len(s)))
+	return append(dst, s...)
+}
+
+func appendStrings(dst []byte, ss []string) []byte {
+	dst = binary.AppendUvarint(dst, uint64(len(ss)))
+	for _, s := range ss {
+		dst = appendString(dst, s)
+	}
+	return dst
+}
+
+// reader decodes uvarint-prefixed data, remembering the first error.
+type reader struct {
+	b   []byte
+	err error
+}
+
+func (r *reader) uvarint() uint64 {
+	if r.err != nil {
+		return 0
+	}
+	v, n := binary.Uvarint(r.b)
+	if n <= 0 {
+		r.err = errors.New("truncated varint")
+		return 0
+	}
+	r.b = r.b[n:]
+	return v
+}
+
+func (r *reader) count() int {
+	n := r.uvarint()
+	if n > uint64(len(r.b)) {
+		r.err = errors.New("count exceeds data")
+		return 0
+	}
+	return int(n)
+}
+
+func (r *reader) bytes() []byte {
+	n := r.count()
+	if r.err != nil {
+		return nil
+	}
+	out := r.b[:n]
+	r.b = r.b[n:]
+	return out
+}
+
+func (r *reader) str() string { return string(r.bytes()) }
+
+func (r *reader) strs() []string {
+	n := r.count()
+	if n == 0 {
+		return nil
+	}
+	out := make([]string, n)
+	for i := range out {
+		out[i] = r.str()
+	}
+	return out
+}

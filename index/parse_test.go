@@ -1,0 +1,771 @@
+package index
+
+import (
+	"errors"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+// --- tree helpers ---
+
+// zeroPos returns a copy of n with every position set to 0, for comparing
+// trees whatever their spacing.
+func zeroPos(n Node) Node {
+	switch n := n.(type) {
+	case *And:
+		return &And{Terms: zeroTerms(n.Terms)}
+	case *Or:
+		return &Or{Terms: zeroTerms(n.Terms)}
+	case *Xor:
+		return &Xor{Terms: zeroTerms(n.Terms)}
+	case *Not:
+		return &Not{X: zeroPos(n.X)}
+	case *All:
+		return &All{}
+	case *SegmentRef:
+		return &SegmentRef{Name: n.Name}
+	case *Pred:
+		c := *n
+		c.Pos, c.Window.Pos = 0, 0
+		return &c
+	case *Top:
+		c := *n
+		c.Pos, c.Measure.Pos, c.Measure.Window.Pos = 0, 0, 0
+		return &c
+	case *Sample:
+		c := *n
+		c.Pos = 0
+		return &c
+	case *Measure:
+		c := *n
+		c.Pos, c.Window.Pos = 0, 0
+		return &c
+	}
+	return n
+}
+
+func zeroTerms(ts []Node) []Node {
+	out := make([]Node, len(ts))
+	for i, t := range ts {
+		out[i] = zeroPos(t)
+	}
+	return out
+}
+
+func and(ts ...Node) Node { return &And{Terms: ts} }
+func or(ts ...Node) Node  { return &Or{Terms: ts} }
+func xor(ts ...Node) Node { return &Xor{Terms: ts} }
+func not(x Node) Node     { return &Not{X: x} }
+func seg(name string) Node {
+	return &SegmentRef{Name: name}
+}
+
+// pv is field:v or field:(v1,v2,...).
+func pv(field string, vals ...string) *Pred {
+	return &Pred{Field: field, Sel: SelValues, Values: vals}
+}
+
+func pany(field string) *Pred { return &Pred{Field: field, Sel: SelAny} }
+
+func prange(field string, lo, hi int64) *Pred {
+	return &Pred{Field: field, Sel: SelRange, Lo: lo, Hi: hi}
+}
+
+func pcmp(field string, op CmpOp, n int64) *Pred {
+	return &Pred{Field: field, Cmp: op, N: n}
+}
+
+func pbare(field string) *Pred { return &Pred{Field: field} }
+
+func (p *Pred) cmp(op CmpOp, n int64) *Pred { p.Cmp, p.N = op, n; return p }
+func (p *Pred) win(w Window) *Pred         { p.Window = w; return p }
+
+func in(d time.Duration) Window { return Window{Kind: WindowIn, Dur: d} }
+
+var ever = Window{Kind: WindowEver}
+
+func between(a, b time.Time) Window { return Window{Kind: WindowBetween, From: a, To: b} }
+
+func day(y int, m time.Month, d int) time.Time { return time.Date(y, m, d, 0, 0, 0, 0, time.UTC) }
+
+const dayDur = 24 * time.Hour
+
+func dump(n Node) string {
+	if n == nil {
+		return "<nil>"
+	}
+	return Format(n)
+}
+
+// --- valid input ---
+
+func TestParseValid(t *testing.T) {
+	tests := []struct {
+		in   string
+		want Node
+	}{
+		// simple predicates
+		{`country:US`, pv("country", "US")},
+		{`country:(US,FR)`, pv("country", "US", "FR")},
+		{`country:( US , FR ,DE )`, pv("country", "US", "FR", "DE")},
+		{`country:(US)`, pv("country", "US")},
+		{`country:*`, pany("country")},
+		{`age:[20 TO 35]`, prange("age", 20, 35)},
+		{`age:[ 20 to 35 ]`, prange("age", 20, 35)},
+		{`age:[5 TO 1]`, prange("age", 5, 1)},
+		{`delta:[-10 TO 5]`, prange("delta", -10, 5)},
+		{`age >= 30`, pcmp("age", CmpGe, 30)},
+		{`age>=30`, pcmp("age", CmpGe, 30)},
+		{`age= 30`, pcmp("age", CmpEq, 30)},
+		{`age != 30`, pcmp("age", CmpNe, 30)},
+		{`age < 30`, pcmp("age", CmpLt, 30)},
+		{`age <= 30`, pcmp("age", CmpLe, 30)},
+		{`age > 30`, pcmp("age", CmpGt, 30)},
+		{`spend > -1`, pcmp("spend", CmpGt, -1)},
+		{`spend>-1`, pcmp("spend", CmpGt, -1)},
+		{`n = -9223372036854775808`, pcmp("n", CmpEq, -9223372036854775808)},
+		{`n = 9223372036854775807`, pcmp("n", CmpEq, 9223372036854775807)},
+		{`age:30`, pv("age", "30")},
+		{`age:-5`, pv("age", "-5")},
+		{`  country:US  `, pv("country", "US")},
+		{"\tcountry:US\n", pv("country", "US")},
+		{`_f9:x`, pv("_f9", "x")},
+		{`a` + strings.Repeat("b", 63) + `:x`, pv("a"+strings.Repeat("b", 63), "x")},
+
+		// values
+		{`country:IN`, pv("country", "IN")},
+		{`country:and`, pv("country", "and")},
+		{`ref:utm:google`, pv("ref", "utm:google")},
+		{`url:http://x.y/a?b=c&d=e`, pv("url", "http://x.y/a?b=c&d=e")},
+		{`city:"New York"`, pv("city", "New York")},
+		{`q:"say \"hi\""`, pv("q", `say "hi"`)},
+		{`q:"back\\slash"`, pv("q", `back\slash`)},
+		{`q:"a,b(c)[d]"`, pv("q", "a,b(c)[d]")},
+		{`q:"*"`, pv("q", "*")},
+		{`q:*x`, pv("q", "*x")},
+		{`q:a\b`, pv("q", `a\b`)},
+		{`q:("a b",c,"d\"e")`, pv("q", "a b", "c", `d"e`)},
+		{`city:Zürich`, pv("city", "Zürich")},
+		{"raw:\xff\xfe", pv("raw", "\xff\xfe")},
+		{`q:"` + "\xff\x00\n" + `"`, pv("q", "\xff\x00\n")},
+		{`v:` + strings.Repeat("x", 256), pv("v", strings.Repeat("x", 256))},
+		{`v:"` + strings.Repeat("x", 256) + `"`, pv("v", strings.Repeat("x", 256))},
+		{`v:a=b`, pv("v", "a=b")},
+
+		// field names are case-sensitive, keywords are not
+		{`Country:US`, pv("Country", "US")},
+		{`a:x and b:y`, and(pv("a", "x"), pv("b", "y"))},
+		{`a:x And b:y`, and(pv("a", "x"), pv("b", "y"))},
+		{`Not a:x`, not(pv("a", "x"))},
+		{`all`, &All{}},
+		{`ALL`, &All{}},
+		{`ANDROID:x`, pv("ANDROID", "x")},
+		{`index:x`, pv("index", "x")},
+
+		// events
+		{`purchase`, pbare("purchase")},
+		{`purchase:shirts >= 3 IN 90d`, pv("purchase", "shirts").cmp(CmpGe, 3).win(in(90 * dayDur))},
+		{`purchase:shirts>=3 in 90d`, pv("purchase", "shirts>=3").win(in(90 * dayDur))}, // a bare value runs to the space
+		{`purchase:shirts >=3 in 90d`, pv("purchase", "shirts").cmp(CmpGe, 3).win(in(90 * dayDur))},
+		{`cart_add IN 7d`, pbare("cart_add").win(in(7 * dayDur))},
+		{`cart_add IN 7d AND NOT purchase IN 7d`, and(pbare("cart_add").win(in(7*dayDur)), not(pbare("purchase").win(in(7*dayDur))))},
+		{`purchase:(a,b) BETWEEN 2026-01-01 AND 2026-02-01`, pv("purchase", "a", "b").win(between(day(2026, 1, 1), day(2026, 2, 1)))},
+		{`purchase BETWEEN 1767225600 AND 2026-02-01T10:00:00Z`, pbare("purchase").win(between(day(2026, 1, 1), time.Date(2026, 2, 1, 10, 0, 0, 0, time.UTC)))},
+		{`purchase:* EVER`, pany("purchase").win(ever)},
+		{`purchase:* >= 2 IN 36h`, pany("purchase").cmp(CmpGe, 2).win(in(36 * time.Hour))},
+		{`purchase < 3 IN 90d`, pcmp("purchase", CmpLt, 3).win(in(90 * dayDur))},
+		{`purchase ever`, pbare("purchase").win(ever)},
+		{`login IN 30m`, pbare("login").win(in(30 * time.Minute))},
+		{`login IN 2w`, pbare("login").win(in(14 * dayDur))},
+		{`purchase:IN IN 7d`, pv("purchase", "IN").win(in(7 * dayDur))},
+		{`(purchase IN 7d)`, pbare("purchase").win(in(7 * dayDur))},
+		{`purchase BETWEEN 2026-01-01 AND 2026-02-01 AND x:y`, and(pbare("purchase").win(between(day(2026, 1, 1), day(2026, 2, 1))), pv("x", "y"))},
+
+		// TOP and SAMPLE
+		{`TOP 10% BY spend:apparel IN 365d`, &Top{K: 10, Percent: true, Measure: Measure{Field: "spend", Sel: SelValues, Values: []string{"apparel"}, Window: in(365 * dayDur)}}},
+		{`TOP 100 BY lifetime_spend`, &Top{K: 100, Measure: Measure{Field: "lifetime_spend"}}},
+		{`top 5 % by spend:* ever`, &Top{K: 5, Percent: true, Measure: Measure{Field: "spend", Sel: SelAny, Window: ever}}},
+		{`TOP 100% BY x`, &Top{K: 100, Percent: true, Measure: Measure{Field: "x"}}},
+		{`TOP 1000000 BY x`, &Top{K: 1000000, Measure: Measure{Field: "x"}}},
+		{`TOP 3 BY spend:(a,b) IN 7d AND country:US`, and(&Top{K: 3, Measure: Measure{Field: "spend", Sel: SelValues, Values: []string{"a", "b"}, Window: in(7 * dayDur)}}, pv("country", "US"))},
+		{`SAMPLE 10%`, &Sample{Percent: 10}},
+		{`SAMPLE 10% SEED 7`, &Sample{Percent: 10, Seed: 7, HasSeed: true}},
+		{`sample 100 % seed -7`, &Sample{Percent: 100, Seed: -7, HasSeed: true}},
+		{`@vip AND SAMPLE 10% SEED 7`, and(seg("vip"), &Sample{Percent: 10, Seed: 7, HasSeed: true})},
+		{`NOT SAMPLE 10%`, not(&Sample{Percent: 10})},
+
+		// segments
+		{`@vip`, seg("vip")},
+		{`@a.b:c-d_9`, seg("a.b:c-d_9")},
+		{`@` + strings.Repeat("s", 128), seg(strings.Repeat("s", 128))},
+		{`NOT @churned`, not(seg("churned"))},
+		{`NOT@churned`, not(seg("churned"))},
+
+		// precedence: NOT > AND > XOR > OR
+		{`a:1 OR b:2 AND c:3`, or(pv("a", "1"), and(pv("b", "2"), pv("c", "3")))},
+		{`a:1 AND b:2 OR c:3`, or(and(pv("a", "1"), pv("b", "2")), pv("c", "3"))},
+		{`a:1 XOR b:2 AND c:3`, xor(pv("a", "1"), and(pv("b", "2"), pv("c", "3")))},
+		{`a:1 OR b:2 XOR c:3`, or(pv("a", "1"), xor(pv("b", "2"), pv("c", "3")))},
+		{`a:1 XOR b:2 OR c:3 XOR d:4`, or(xor(pv("a", "1"), pv("b", "2")), xor(pv("c", "3"), pv("d", "4")))},
+		{`NOT a:1 AND b:2`, and(not(pv("a", "1")), pv("b", "2"))},
+		{`NOT (a:1 AND b:2)`, not(and(pv("a", "1"), pv("b", "2")))},
+		{`NOT NOT a:1`, not(not(pv("a", "1")))},
+		{`a:1 AND b:2 AND c:3`, and(pv("a", "1"), pv("b", "2"), pv("c", "3"))},
+		{`(a:1 AND b:2) AND c:3`, and(pv("a", "1"), pv("b", "2"), pv("c", "3"))},
+		{`a:1 AND (b:2 AND (c:3))`, and(pv("a", "1"), pv("b", "2"), pv("c", "3"))},
+		{`(a:1 OR b:2) AND c:3`, and(or(pv("a", "1"), pv("b", "2")), pv("c", "3"))},
+		{`a:1 OR (b:2 OR c:3) OR d:4`, or(pv("a", "1"), pv("b", "2"), pv("c", "3"), pv("d", "4"))},
+		{`a:1 XOR (b:2 XOR c:3)`, xor(pv("a", "1"), pv("b", "2"), pv("c", "3"))},
+		{`(((a:1)))`, pv("a", "1")},
+		{`(a:1)AND(b:2)`, and(pv("a", "1"), pv("b", "2"))},
+		{`country:US AND age:[20 TO 35] AND interests:fitness AND NOT @churned`, and(pv("country", "US"), prange("age", 20, 35), pv("interests", "fitness"), not(seg("churned")))},
+		{`gender:M AND age:[20 TO 35] AND purchase:apparel >= 2 IN 180d`, and(pv("gender", "M"), prange("age", 20, 35), pv("purchase", "apparel").cmp(CmpGe, 2).win(in(180*dayDur)))},
+		{`ALL AND NOT ALL`, and(&All{}, not(&All{}))},
+	}
+	for _, tc := range tests {
+		got, err := Parse(tc.in)
+		if err != nil {
+			t.Errorf("Parse(%q): %v", tc.in, err)
+			continue
+		}
+		if g := zeroPos(got); !reflect.DeepEqual(g, tc.want) {
+			t.Errorf("Parse(%q)\n got  %s %#v\n want %s %#v", tc.in, dump(got), g, dump(tc.want), tc.want)
+		}
+	}
+}
+
+// --- positions ---
+
+func TestParsePositions(t *testing.T) {
+	n, err := Parse(`country:US AND  NOT @vip OR purchase:x >= 3 IN 7d`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := n.(*Or)
+	a := o.Terms[0].(*And)
+	if a.Pos != 1 || o.Pos != 1 || a.Terms[0].Position() != 1 {
+		t.Errorf("and/or pos: %d %d", a.Pos, o.Pos)
+	}
+	nt := a.Terms[1].(*Not)
+	if nt.Pos != 17 || nt.X.Position() != 21 {
+		t.Errorf("not pos %d, segment pos %d", nt.Pos, nt.X.Position())
+	}
+	p := o.Terms[1].(*Pred)
+	if p.Pos != 29 || p.Window.Pos != 45 {
+		t.Errorf("pred pos %d window pos %d", p.Pos, p.Window.Pos)
+	}
+
+	// Characters, not bytes: "é" is one character.
+	n, err = Parse(`city:Zürich AND x:é AND @s`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	terms := n.(*And).Terms
+	if terms[1].Position() != 17 || terms[2].Position() != 25 {
+		t.Errorf("rune positions: %d %d", terms[1].Position(), terms[2].Position())
+	}
+
+	top, err := Parse(`TOP 5 BY spend IN 7d`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tp := top.(*Top); tp.Pos != 1 || tp.Measure.Pos != 10 || tp.Measure.Window.Pos != 16 {
+		t.Errorf("top positions %d %d %d", tp.Pos, tp.Measure.Pos, tp.Measure.Window.Pos)
+	}
+}
+
+// --- errors ---
+
+func TestParseErrors(t *testing.T) {
+	tests := []struct {
+		in  string
+		pos int
+		msg string // exact message, or a prefix when it ends with "…"
+	}{
+		{``, 1, `empty expression`},
+		{`   `, 1, `empty expression`},
+		{`country:`, 9, `expected a value after ':'`},
+		{`country: US`, 9, `expected a value after ':'`},
+		{`country:US AND city:`, 21, `expected a value after ':'`},
+		{`country :US`, 9, `unexpected ':': write field:value with no space before ':'`},
+		{`country:)`, 9, `expected a value after ':' but found ')'`},
+		{`country:,`, 9, `expected a value after ':' but found ','`},
+		{`country:(`, 10, `expected a value but found end of input`},
+		{`country:()`, 10, `expected a value but found ')'`},
+		{`country:(US,)`, 13, `expected a value but found ')'`},
+		{`country:(US FR)`, 13, `expected ',' or ')' in the value list but found 'FR'`},
+		{`country:(US`, 12, `expected ',' or ')' in the value list but found end of input`},
+		{`country:(US,*)`, 13, `'*' is not a value here: use field:* alone, or quote it as "*"`},
+		{`country:""`, 9, `empty value: values are 1 to 256 bytes`},
+		{`country:"US`, 9, `unterminated quoted value: expected a closing '"'`},
+		{`country:"US\`, 9, `unterminated quoted value: expected a closing '"'`},
+		{`country:"U\nS"`, 11, `invalid escape '\n' in a quoted value (only \" and \\ are escapes)`},
+		{`v:` + strings.Repeat("x", 257), 3, `value longer than 256 bytes`},
+		{`v:"` + strings.Repeat("x", 257) + `"`, 3, `value longer than 256 bytes`},
+		{`country:US)`, 11, `expected AND, OR, XOR or end of input but found ')'`},
+		{`country:US FR`, 12, `expected AND, OR, XOR or end of input but found 'FR'`},
+		{`country:US"x"`, 11, `expected AND, OR, XOR or end of input but found '"'`},
+		{`(country:US`, 12, `expected ')' but found end of input`},
+		{`(country:US x`, 13, `expected AND, OR, XOR or ')' but found 'x'`},
+		{`()`, 2, `expected a field, '(', '@', ALL, NOT, TOP or SAMPLE but found ')'`},
+		{`AND:x`, 1, `'AND' is a keyword and cannot be a field name`},
+		{`AND x:y`, 1, `expected a field, '(', '@', ALL, NOT, TOP or SAMPLE but found 'AND'`},
+		{`in:x`, 1, `'in' is a keyword and cannot be a field name`},
+		{`top:x`, 1, `'top' is a keyword and cannot be a field name`},
+		{`x:y AND`, 8, `expected a field, '(', '@', ALL, NOT, TOP or SAMPLE but found end of input`},
+		{`x:y AND OR z:w`, 9, `expected a field, '(', '@', ALL, NOT, TOP or SAMPLE but found 'OR'`},
+		{`x:y ANDz:w`, 5, `expected AND, OR, XOR or end of input but found 'ANDz:w'`},
+		{`NOT`, 4, `expected a field, '(', '@', ALL, NOT, TOP or SAMPLE but found end of input`},
+		{`9lives:x`, 1, `expected a field, '(', '@', ALL, NOT, TOP or SAMPLE but found '9lives:x'`},
+		{`country-code:x`, 8, `unexpected '-' after field name 'country' (field names match [A-Za-z_][A-Za-z0-9_]*)`},
+		{`a` + strings.Repeat("b", 64) + `:x`, 1, `field name longer than 64 characters`},
+		{`age => 3`, 5, `unknown operator '=>' (use = != < <= > >=)`},
+		{`age == 3`, 5, `unknown operator '==' (use = != < <= > >=)`},
+		{`age <> 3`, 5, `unknown operator '<>' (use = != < <= > >=)`},
+		{`age >=`, 7, `expected an integer but found end of input`},
+		{`age >= x`, 8, `expected an integer but found 'x'`},
+		{`age >= 3x`, 8, `expected an integer but found '3x'`},
+		{`age >= -`, 8, `expected an integer but found '-'`},
+		{`age >= +3`, 8, `expected an integer but found '+3'`},
+		{`age >= 9223372036854775808`, 8, `integer '9223372036854775808' out of range (64-bit signed)`},
+		{`age:[1 TO 99999999999999999999]`, 11, `integer '99999999999999999999' out of range (64-bit signed)`},
+		{`age:[1 5]`, 8, `expected TO in the range but found '5'`},
+		{`age:[1 TO 5`, 12, `expected ']' but found end of input`},
+		{`age:[1 TO 5 6]`, 13, `expected ']' but found '6'`},
+		{`age:[a TO 5]`, 6, `expected an integer but found 'a'`},
+		{`age:[1 TO 5] >= 3`, 14, `a range [A TO B] takes no comparison or window`},
+		{`age:[1 TO 5] IN 7d`, 14, `a range [A TO B] takes no comparison or window`},
+		{`p IN`, 5, `expected a duration after IN but found end of input`},
+		{`p IN 7x`, 6, `invalid duration '7x': the unit must be m, h, d or w (e.g. 90d)`},
+		{`p IN 0d`, 6, `invalid duration '0d': a duration must be positive`},
+		{`p IN -1d`, 6, `invalid duration '-1d': a duration must be positive`},
+		{`p IN d`, 6, `invalid duration 'd': use a positive number followed by m, h, d or w (e.g. 90d)`},
+		{`p IN 99999999999w`, 6, `invalid duration '99999999999w': too long`},
+		{`p IN 7d EVER`, 9, `expected AND, OR, XOR or end of input but found 'EVER'`},
+		{`p BETWEEN 2026-13-01 AND 2026-02-01`, 11, `invalid time '2026-13-01': use Unix seconds, RFC 3339 or YYYY-MM-DD`},
+		{`p BETWEEN 2026-01-01 2026-02-01`, 22, `expected AND between the two times of BETWEEN but found '2026-02-01'`},
+		{`p BETWEEN 2026-01-01 AND`, 25, `expected a time after BETWEEN ... AND but found end of input`},
+		{`p BETWEEN`, 10, `expected a time after BETWEEN but found end of input`},
+		{`@`, 2, `expected a segment name after '@' but found end of input`},
+		{`@ vip`, 2, `expected a segment name after '@' but found ' '`},
+		{`@` + strings.Repeat("s", 129), 2, `segment name longer than 128 characters`},
+		{`@vip!`, 5, `expected AND, OR, XOR or end of input but found '!'`},
+		{`TOP`, 4, `expected an integer but found end of input`},
+		{`TOP 0 BY x`, 5, `TOP needs a positive count, not 0`},
+		{`TOP -3 BY x`, 5, `TOP needs a positive count, not -3`},
+		{`TOP 101% BY x`, 5, `TOP k% needs k from 1 to 100, not 101`},
+		{`TOP 10 x`, 8, `expected BY after TOP 10 but found 'x'`},
+		{`TOP 10% x`, 9, `expected BY after TOP 10% but found 'x'`},
+		{`TOP 10 BY`, 10, `expected a measure (an INT field, or an event field) but found end of input`},
+		{`TOP 10 BY IN`, 11, `expected a measure field but found the keyword 'IN'`},
+		{`TOP 10 BY x:[1 TO 2]`, 13, `a measure takes no range [A TO B]`},
+		{`TOP 10 BY x >= 3`, 13, `expected AND, OR, XOR or end of input but found '>='`},
+		{`SAMPLE 10`, 10, `expected '%' after SAMPLE 10 (SAMPLE takes a percentage) but found end of input`},
+		{`SAMPLE 0%`, 8, `SAMPLE p% needs p from 1 to 100, not 0`},
+		{`SAMPLE 101%`, 8, `SAMPLE p% needs p from 1 to 100, not 101`},
+		{`SAMPLE 10% SEED`, 16, `expected an integer but found end of input`},
+		{`SAMPLE 10% SEED x`, 17, `expected an integer but found 'x'`},
+		{`x:y OR`, 7, `expected a field, '(', '@', ALL, NOT, TOP or SAMPLE but found end of input`},
+		{`x:y XOR XOR`, 9, `expected a field, '(', '@', ALL, NOT, TOP or SAMPLE but found 'XOR'`},
+		{"x:y AND \x00", 9, `expected a field, '(', '@', ALL, NOT, TOP or SAMPLE but found "\x00"`},
+		{"x:y\r\nz", 6, `expected AND, OR, XOR or end of input but found 'z'`},
+		// character positions with multi-byte and invalid UTF-8
+		{`city:Zürich AND`, 16, `expected a field, '(', '@', ALL, NOT, TOP or SAMPLE but found end of input`},
+		{"é", 1, `expected a field, '(', '@', ALL, NOT, TOP or SAMPLE but found 'é'`},
+		{"x:\xff\xfe y", 6, `expected AND, OR, XOR or end of input but found 'y'`},
+		{"x:\xff AND \xfe", 9, `expected a field, '(', '@', ALL, NOT, TOP or SAMPLE but found "\xfe"`},
+	}
+	for _, tc := range tests {
+		n, err := Parse(tc.in)
+		if err == nil {
+			t.Errorf("Parse(%q) = %s, want error", tc.in, dump(n))
+			continue
+		}
+		if n != nil {
+			t.Errorf("Parse(%q) returned a node with an error", tc.in)
+		}
+		var se *SyntaxError
+		if !errors.As(err, &se) {
+			t.Errorf("Parse(%q) error %T %v, want *SyntaxError", tc.in, err, err)
+			continue
+		}
+		if se.Pos != tc.pos || se.Msg != tc.msg {
+			t.Errorf("Parse(%q)\n got  %d: %s\n want %d: %s", tc.in, se.Pos, se.Msg, tc.pos, tc.msg)
+		}
+		if strings.ContainsAny(se.Error(), "\r\n") {
+			t.Errorf("Parse(%q): message has a line break: %q", tc.in, se.Error())
+		}
+	}
+}
+
+func TestSyntaxErrorText(t *testing.T) {
+	_, err := Parse(`country:`)
+	if err == nil || err.Error() != `ERR syntax error at 9: expected a value after ':'` {
+		t.Fatalf("got %v", err)
+	}
+	code, msg := ErrorCode(err)
+	if code != "ERR" || msg != `syntax error at 9: expected a value after ':'` {
+		t.Fatalf("ErrorCode: %q %q", code, msg)
+	}
+}
+
+func TestParseDepth(t *testing.T) {
+	ok := strings.Repeat("(", MaxDepth) + "a:b" + strings.Repeat(")", MaxDepth)
+	if _, err := Parse(ok); err != nil {
+		t.Errorf("depth %d: %v", MaxDepth, err)
+	}
+	deep := strings.Repeat("(", MaxDepth+1) + "a:b" + strings.Repeat(")", MaxDepth+1)
+	_, err := Parse(deep)
+	var se *SyntaxError
+	if !errors.As(err, &se) || se.Pos != MaxDepth+1 || !strings.Contains(se.Msg, "nested too deeply") {
+		t.Errorf("depth %d: %v", MaxDepth+1, err)
+	}
+	if _, err := Parse(strings.Repeat("NOT ", MaxDepth) + "a:b"); err != nil {
+		t.Errorf("NOT depth %d: %v", MaxDepth, err)
+	}
+	_, err = Parse(strings.Repeat("NOT ", MaxDepth+1) + "a:b")
+	if !errors.As(err, &se) || se.Pos != 4*MaxDepth+1 {
+		t.Errorf("NOT depth %d: %v", MaxDepth+1, err)
+	}
+	mixed := strings.Repeat("NOT (", MaxDepth/2) + "a:b" + strings.Repeat(")", MaxDepth/2)
+	if _, err := Parse(mixed); err != nil {
+		t.Errorf("mixed depth: %v", err)
+	}
+	if _, err := Parse("NOT " + mixed); err == nil {
+		t.Errorf("mixed depth %d accepted", MaxDepth+1)
+	}
+	// Hostile input: a million open parentheses fails fast, without stack growth.
+	if _, err := Parse(strings.Repeat("(", 1<<20)); err == nil {
+		t.Error("1M parentheses accepted")
+	}
+	// Long flat chains are fine: they are not nesting.
+	long := strings.Repeat("a:b OR ", 100000) + "a:b"
+	n, err := Parse(long)
+	if err != nil || len(n.(*Or).Terms) != 100001 {
+		t.Errorf("long chain: %v", err)
+	}
+}
+
+// --- Format ---
+
+var roundTripInputs = []string{
+	`country:US`,
+	`country:(US,FR)`,
+	`country:(US)`,
+	`country:*`,
+	`age:[20 TO 35]`,
+	`age:[5 TO 1]`,
+	`delta:[-10 TO 5]`,
+	`age>=30`,
+	`spend > -1`,
+	`country:IN`,
+	`ref:utm:google`,
+	`city:"New York"`,
+	`q:"say \"hi\" \\ now"`,
+	`q:"*"`,
+	`q:("a b",c,"d,e","(x)","[y]")`,
+	"raw:\xff\x00",
+	`purchase:shirts >= 3 IN 90d`,
+	`cart_add IN 7d AND NOT purchase IN 7d`,
+	`purchase:(a,b) BETWEEN 2026-01-01 AND 2026-02-01`,
+	`purchase BETWEEN 1767225600 AND 2026-02-01T10:00:00.5+02:00 AND x:y`,
+	`purchase:* EVER`,
+	`p IN 60m OR p IN 48h OR p IN 14d OR p IN 1440m`,
+	`TOP 10% BY spend:apparel IN 365d`,
+	`TOP 100 BY lifetime_spend`,
+	`TOP 3 BY spend:(a,"b c") BETWEEN 2026-01-01 AND 2026-01-02 AND @x`,
+	`SAMPLE 10% SEED 7`,
+	`SAMPLE 10%`,
+	`NOT SAMPLE 50% SEED -3 AND @vip`,
+	`@vip`,
+	`@a.b:c-d`,
+	`ALL`,
+	`NOT ALL`,
+	`a:1 OR b:2 AND c:3`,
+	`(a:1 OR b:2) AND c:3`,
+	`(a:1 XOR b:2) AND (c:3 OR d:4)`,
+	`a:1 XOR (b:2 OR c:3) XOR d:4`,
+	`NOT (a:1 AND b:2)`,
+	`NOT (a:1 OR b:2) XOR NOT NOT c:3`,
+	`NOT NOT NOT x:y`,
+	`(a:1 AND b:2) AND (c:3 AND d:4)`,
+	`((a:1 OR b:2) OR (c:3 OR d:4)) AND e:5`,
+	`country:US AND age:[20 TO 35] AND interests:fitness AND NOT @churned`,
+	`gender:M AND age:[20 TO 35] AND purchase:apparel >= 2 IN 180d`,
+	`@campaign AND NOT SAMPLE 10% SEED 3`,
+	`p:x EVER AND q`,
+	`purchase:IN IN 7d`,
+	`x:and OR y:NOT`,
+}
+
+func TestFormatRoundTrip(t *testing.T) {
+	for _, in := range roundTripInputs {
+		n, err := Parse(in)
+		if err != nil {
+			t.Errorf("Parse(%q): %v", in, err)
+			continue
+		}
+		text := Format(n)
+		m, err := Parse(text)
+		if err != nil {
+			t.Errorf("Parse(Format(Parse(%q))) = Parse(%q): %v", in, text, err)
+			continue
+		}
+		if !reflect.DeepEqual(zeroPos(n), zeroPos(m)) {
+			t.Errorf("round trip of %q through %q changed the tree:\n %#v\n %#v", in, text, zeroPos(n), zeroPos(m))
+		}
+		if again := Format(m); again != text {
+			t.Errorf("Format not stable for %q: %q then %q", in, text, again)
+		}
+	}
+}
+
+func TestFormatCanonical(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{`country:US`, `country:US`},
+		{`  country:( US ,FR )`, `country:(US,FR)`},
+		{`country:(US)`, `country:US`},
+		{`age>=30`, `age >= 30`},
+		{`age:[ 1 to 2 ]`, `age:[1 TO 2]`},
+		{`a:x and not b:y or c:z xor d:w`, `a:x AND NOT b:y OR c:z XOR d:w`},
+		{`(a:x or b:y) and c:z`, `(a:x OR b:y) AND c:z`},
+		{`((a:x and b:y)) and c:z`, `a:x AND b:y AND c:z`},
+		{`not (not a:x)`, `NOT NOT a:x`},
+		{`q:"plain"`, `q:plain`},
+		{`q:"a b"`, `q:"a b"`},
+		{`q:"a\\b"`, `q:a\b`},
+		{`q:"a \\b"`, `q:"a \\b"`},
+		{`q:"*"`, `q:"*"`},
+		{`p in 7d`, `p IN 1w`},
+		{`p in 1440m`, `p IN 1d`},
+		{`p in 90m`, `p IN 90m`},
+		{`p in 36h`, `p IN 36h`},
+		{`p ever`, `p EVER`},
+		{`p between 1767225600 and 2026-01-02T00:00:00+01:00`, `p BETWEEN 2026-01-01 AND 2026-01-01T23:00:00Z`},
+		{`top 10 % by spend:x in 365d`, `TOP 10% BY spend:x IN 365d`},
+		{`sample 5 % seed 9`, `SAMPLE 5% SEED 9`},
+		{`all`, `ALL`},
+	}
+	for _, tc := range tests {
+		n, err := Parse(tc.in)
+		if err != nil {
+			t.Errorf("Parse(%q): %v", tc.in, err)
+			continue
+		}
+		if got := Format(n); got != tc.want {
+			t.Errorf("Format(Parse(%q)) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
+
+// --- measures ---
+
+func TestParseMeasure(t *testing.T) {
+	tests := []struct {
+		in   string
+		want Measure
+	}{
+		{`lifetime_spend`, Measure{Field: "lifetime_spend"}},
+		{` spend:apparel IN 365d `, Measure{Field: "spend", Sel: SelValues, Values: []string{"apparel"}, Window: in(365 * dayDur)}},
+		{`spend:(a,"b c")`, Measure{Field: "spend", Sel: SelValues, Values: []string{"a", "b c"}}},
+		{`spend:*`, Measure{Field: "spend", Sel: SelAny}},
+		{`spend:* ever`, Measure{Field: "spend", Sel: SelAny, Window: ever}},
+		{`spend BETWEEN 2026-01-01 AND 2026-02-01`, Measure{Field: "spend", Window: between(day(2026, 1, 1), day(2026, 2, 1))}},
+		{`spend:IN IN 7d`, Measure{Field: "spend", Sel: SelValues, Values: []string{"IN"}, Window: in(7 * dayDur)}},
+	}
+	for _, tc := range tests {
+		m, err := ParseMeasure(tc.in)
+		if err != nil {
+			t.Errorf("ParseMeasure(%q): %v", tc.in, err)
+			continue
+		}
+		if got := zeroPos(m); !reflect.DeepEqual(got, &tc.want) {
+			t.Errorf("ParseMeasure(%q) = %#v, want %#v", tc.in, got, tc.want)
+		}
+		back, err := ParseMeasure(FormatMeasure(m))
+		if err != nil || !reflect.DeepEqual(zeroPos(back), zeroPos(m)) {
+			t.Errorf("measure round trip of %q via %q: %v", tc.in, FormatMeasure(m), err)
+		}
+	}
+
+	errs := []struct {
+		in  string
+		pos int
+		msg string
+	}{
+		{``, 1, `empty measure`},
+		{`IN`, 1, `expected a measure field but found the keyword 'IN'`},
+		{`9x`, 1, `expected a measure (an INT field, or an event field) but found '9x'`},
+		{`spend:[1 TO 2]`, 7, `a measure takes no range [A TO B]`},
+		{`spend >= 3`, 7, `expected a window (IN, BETWEEN or EVER) or end of measure but found '>='`},
+		{`spend IN 7d AND x:y`, 13, `expected a window (IN, BETWEEN or EVER) or end of measure but found 'AND'`},
+		{`spend:`, 7, `expected a value after ':'`},
+		{`spend IN 7q`, 10, `invalid duration '7q': the unit must be m, h, d or w (e.g. 90d)`},
+		{`spend x`, 7, `expected a window (IN, BETWEEN or EVER) or end of measure but found 'x'`},
+	}
+	for _, tc := range errs {
+		_, err := ParseMeasure(tc.in)
+		var se *SyntaxError
+		if !errors.As(err, &se) {
+			t.Errorf("ParseMeasure(%q) = %v, want a syntax error", tc.in, err)
+			continue
+		}
+		if se.Pos != tc.pos || se.Msg != tc.msg {
+			t.Errorf("ParseMeasure(%q)\n got  %d: %s\n want %d: %s", tc.in, se.Pos, se.Msg, tc.pos, tc.msg)
+		}
+	}
+}
+
+// --- times and durations ---
+
+func TestParseTime(t *testing.T) {
+	good := []struct {
+		in   string
+		want time.Time
+	}{
+		{`0`, time.Unix(0, 0).UTC()},
+		{`1763805600`, time.Unix(1763805600, 0).UTC()},
+		{`2026-11-22`, day(2026, 11, 22)},
+		{`2026-11-22T10:00:00Z`, time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)},
+		{`2026-11-22T10:00:00+02:00`, time.Date(2026, 11, 22, 8, 0, 0, 0, time.UTC)},
+		{`2026-11-22T10:00:00.25Z`, time.Date(2026, 11, 22, 10, 0, 0, 250e6, time.UTC)},
+		{`1970-01-01`, time.Unix(0, 0).UTC()},
+		{`9999-12-31`, day(9999, 12, 31)},
+		{`253402300799`, time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC)},
+	}
+	for _, tc := range good {
+		got, err := ParseTime(tc.in)
+		if err != nil {
+			t.Errorf("ParseTime(%q): %v", tc.in, err)
+			continue
+		}
+		if !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("ParseTime(%q) = %v, want %v", tc.in, got, tc.want)
+		}
+		if got.Location() != time.UTC {
+			t.Errorf("ParseTime(%q) not in UTC", tc.in)
+		}
+		back, err := ParseTime(FormatTime(got))
+		if err != nil || !reflect.DeepEqual(back, got) {
+			t.Errorf("time round trip %q via %q: %v %v", tc.in, FormatTime(got), back, err)
+		}
+	}
+	bad := []struct{ in, msg string }{
+		{``, `invalid time '': use Unix seconds, RFC 3339 or YYYY-MM-DD`},
+		{`2026-13-01`, `invalid time '2026-13-01': use Unix seconds, RFC 3339 or YYYY-MM-DD`},
+		{`2026-02-30`, `invalid time '2026-02-30': use Unix seconds, RFC 3339 or YYYY-MM-DD`},
+		{`2026-11-22T10:00:00`, `invalid time '2026-11-22T10:00:00': use Unix seconds, RFC 3339 or YYYY-MM-DD`},
+		{`-1`, `invalid time '-1': use Unix seconds, RFC 3339 or YYYY-MM-DD`},
+		{`1.5`, `invalid time '1.5': use Unix seconds, RFC 3339 or YYYY-MM-DD`},
+		{`yesterday`, `invalid time 'yesterday': use Unix seconds, RFC 3339 or YYYY-MM-DD`},
+		{"x\ny", `invalid time "x\ny": use Unix seconds, RFC 3339 or YYYY-MM-DD`},
+		{`253402300800`, `time '253402300800' is out of range: use a time from 1970-01-01 to 9999-12-31`},
+		{`99999999999999999999`, `time '99999999999999999999' is out of range: use a time from 1970-01-01 to 9999-12-31`},
+		{`1969-12-31`, `time '1969-12-31' is out of range: use a time from 1970-01-01 to 9999-12-31`},
+		{`1970-01-01T00:00:00+01:00`, `time '1970-01-01T00:00:00+01:00' is out of range: use a time from 1970-01-01 to 9999-12-31`},
+		{`9999-12-31T23:00:00-02:00`, `time '9999-12-31T23:00:00-02:00' is out of range: use a time from 1970-01-01 to 9999-12-31`},
+	}
+	for _, tc := range bad {
+		_, err := ParseTime(tc.in)
+		var e *Error
+		if !errors.As(err, &e) || e.Code != "ERR" || e.Msg != tc.msg {
+			t.Errorf("ParseTime(%q) = %v, want ERR %s", tc.in, err, tc.msg)
+		}
+	}
+}
+
+func TestParseDuration(t *testing.T) {
+	good := []struct {
+		in   string
+		want time.Duration
+	}{
+		{`1m`, time.Minute},
+		{`90m`, 90 * time.Minute},
+		{`36h`, 36 * time.Hour},
+		{`1d`, dayDur},
+		{`365d`, 365 * dayDur},
+		{`2w`, 14 * dayDur},
+		{`007d`, 7 * dayDur},
+		{`15250w`, 15250 * 7 * dayDur},
+	}
+	for _, tc := range good {
+		got, err := ParseDuration(tc.in)
+		if err != nil || got != tc.want {
+			t.Errorf("ParseDuration(%q) = %v, %v, want %v", tc.in, got, err, tc.want)
+		}
+		back, err := ParseDuration(FormatDuration(got))
+		if err != nil || back != got {
+			t.Errorf("duration round trip %q via %q", tc.in, FormatDuration(got))
+		}
+	}
+	bad := []struct{ in, msg string }{
+		{``, `invalid duration '': use a positive number followed by m, h, d or w (e.g. 90d)`},
+		{`d`, `invalid duration 'd': use a positive number followed by m, h, d or w (e.g. 90d)`},
+		{`7`, `invalid duration '7': use a positive number followed by m, h, d or w (e.g. 90d)`},
+		{`0d`, `invalid duration '0d': a duration must be positive`},
+		{`-3d`, `invalid duration '-3d': a duration must be positive`},
+		{`+3d`, `invalid duration '+3d': use a positive number followed by m, h, d or w (e.g. 90d)`},
+		{`3s`, `invalid duration '3s': the unit must be m, h, d or w (e.g. 90d)`},
+		{`3D`, `invalid duration '3D': the unit must be m, h, d or w (e.g. 90d)`},
+		{`1y`, `invalid duration '1y': the unit must be m, h, d or w (e.g. 90d)`},
+		{`1.5d`, `invalid duration '1.5d': use a positive number followed by m, h, d or w (e.g. 90d)`},
+		{`7 d`, `invalid duration '7 d': use a positive number followed by m, h, d or w (e.g. 90d)`},
+		{`15251w`, `invalid duration '15251w': too long`},
+		{`99999999999999999999m`, `invalid duration '99999999999999999999m': too long`},
+	}
+	for _, tc := range bad {
+		_, err := ParseDuration(tc.in)
+		var e *Error
+		if !errors.As(err, &e) || e.Code != "ERR" || e.Msg != tc.msg {
+			t.Errorf("ParseDuration(%q) = %v, want ERR %s", tc.in, err, tc.msg)
+		}
+	}
+	for d, want := range map[time.Duration]string{
+		time.Minute: "1m", 90 * time.Minute: "90m", time.Hour: "1h", 36 * time.Hour: "36h",
+		dayDur: "1d", 7 * dayDur: "1w", 10 * dayDur: "10d", 365 * dayDur: "365d", 364 * dayDur: "52w",
+	} {
+		if got := FormatDuration(d); got != want {
+			t.Errorf("FormatDuration(%v) = %q, want %q", d, got, want)
+		}
+	}
+}
+
+func TestIsKeyword(t *testing.T) {
+	for _, k := range []string{"AND", "or", "Not", "xor", "IN", "between", "TO", "all", "EVER", "top", "BY", "sample", "SEED"} {
+		if !IsKeyword(k) {
+			t.Errorf("IsKeyword(%q) = false", k)
+		}
+	}
+	for _, k := range []string{"", "A", "ANDY", "index", "tops", "sampled", "ALLX"} {
+		if IsKeyword(k) {
+			t.Errorf("IsKeyword(%q) = true", k)
+		}
+	}
+}
+
+// --- allocation budget ---
+
+func TestParseAllocs(t *testing.T) {
+	const expr = `country:US AND age:[20 TO 35] AND purchase:shirts >= 3 IN 90d AND NOT @churned`
+	allocs := testing.AllocsPerRun(100, func() {
+		if _, err := Parse(expr); err != nil {
+			t.Fatal(err)
+		}
+	})
+	// 4 predicates/nodes + 1 Not + 1 And + terms slice + 2 value slices.
+	if allocs > 10 {
+		t.Errorf("Parse allocates %v times, want at most 10", allocs)
+	}
+}
+
+func BenchmarkParse(b *testing.B) {
+	const expr = `country:US AND age:[20 TO 35] AND interests:fitness AND purchase:shirts >= 3 IN 90d AND NOT @churned`
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := Parse(expr); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

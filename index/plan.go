@@ -1,0 +1,510 @@
+package index
+
+import (
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/RoaringBitmap/roaring/v2"
+)
+
+// plan is a compiled expression node. Every node answers both "which
+// entities" (eval) and "is this one entity in" (contains), because saved
+// segments re-evaluate one entity at a time. Plans read the engine's bitmaps
+// and are only valid under the engine's read lock, for one schema version.
+type plan interface {
+	// eval returns the node's entities. The result may be one of the engine's
+	// own bitmaps: callers must not modify it unless owned is true.
+	eval(filter *roaring.Bitmap) (bm *roaring.Bitmap, owned bool)
+	contains(id uint32) bool
+	// estimate is an upper bound of the cardinality, for ordering AND terms.
+	estimate() uint64
+	label() string
+	children() []plan
+}
+
+// compile turns a parsed expression into a plan against the current schema.
+func (e *Engine) compile(n Node) (plan, error) {
+	switch n := n.(type) {
+	case *And:
+		p := &andPlan{all: e.live}
+		for _, t := range n.Terms {
+			if nt, ok := t.(*Not); ok {
+				c, err := e.compile(nt.X)
+				if err != nil {
+					return nil, err
+				}
+				p.neg = append(p.neg, c)
+				continue
+			}
+			c, err := e.compile(t)
+			if err != nil {
+				return nil, err
+			}
+			p.pos = append(p.pos, c)
+		}
+		return p, nil
+	case *Or:
+		p := &orPlan{}
+		for _, t := range n.Terms {
+			c, err := e.compile(t)
+			if err != nil {
+				return nil, err
+			}
+			p.terms = append(p.terms, c)
+		}
+		return p, nil
+	case *Xor:
+		p := &xorPlan{}
+		for _, t := range n.Terms {
+			c, err := e.compile(t)
+			if err != nil {
+				return nil, err
+			}
+			p.terms = append(p.terms, c)
+		}
+		return p, nil
+	case *Not:
+		c, err := e.compile(n.X)
+		if err != nil {
+			return nil, err
+		}
+		return &notPlan{live: e.live, x: c}, nil
+	case *All:
+		return &bitmapPlan{text: "ALL", bm: e.live}, nil
+	case *SegmentRef:
+		return nil, errorf("unknown segment '%s': saved segments are not supported yet", printable(n.Name))
+	case *Top:
+		return nil, errorf("TOP is not supported yet in expressions; use QUERY.TOP")
+	case *Sample:
+		return nil, errorf("SAMPLE is not supported yet")
+	case *Pred:
+		return e.compilePred(n)
+	}
+	return nil, errorf("unsupported expression node %T", n)
+}
+
+func (e *Engine) compilePred(p *Pred) (plan, error) {
+	f, err := e.field(p.Field)
+	if err != nil {
+		return nil, err
+	}
+	if p.Window.Kind != WindowNone && f.kind != KindEvent {
+		return nil, wrongTypef("field '%s' is %s; IN, BETWEEN and EVER windows apply to EVENT fields", f.name, f.kind)
+	}
+	text := predText(p)
+	switch f.kind {
+	case KindEnum, KindTags:
+		switch {
+		case p.Sel == SelAny && p.Cmp == CmpNone:
+			return &bitmapPlan{text: text, bm: f.has}, nil
+		case p.Sel == SelValues && p.Cmp == CmpNone:
+			if len(p.Values) == 1 {
+				return &valuePlan{text: text, f: f, value: p.Values[0]}, nil
+			}
+			or := &orPlan{text: text}
+			for _, v := range p.Values {
+				or.terms = append(or.terms, &valuePlan{text: f.name + ":" + quoteValue(v), f: f, value: v})
+			}
+			return or, nil
+		}
+		return nil, wrongTypef("field '%s' is %s, use %s:value, %s:(a,b) or %s:*", f.name, f.kind, f.name, f.name, f.name)
+	case KindInt:
+		return compileIntPred(f, p, text)
+	}
+	return nil, errorf("EVENT fields are not supported yet")
+}
+
+func compileIntPred(f *field, p *Pred, text string) (plan, error) {
+	usage := func() error {
+		return wrongTypef("field '%s' is INT, use %s >= N, %s:N or %s:[A TO B]", f.name, f.name, f.name, f.name)
+	}
+	switch p.Sel {
+	case SelAny:
+		if p.Cmp != CmpNone {
+			return nil, usage()
+		}
+		return &bitmapPlan{text: text, bm: f.bsi.Exists()}, nil
+	case SelRange:
+		if p.Cmp != CmpNone {
+			return nil, usage()
+		}
+		return &intPlan{text: text, b: f.bsi, lo: p.Lo, hi: p.Hi, isRange: true}, nil
+	case SelValues:
+		if p.Cmp != CmpNone {
+			return nil, usage()
+		}
+		or := &orPlan{text: text}
+		for _, v := range p.Values {
+			n, ok := canonicalInt(v)
+			if !ok {
+				if n2, err := strconv.ParseInt(v, 10, 64); err == nil {
+					n, ok = n2, true
+				}
+			}
+			if !ok {
+				return nil, errorf("'%s' is not an integer, and field '%s' is INT", printable(v), f.name)
+			}
+			or.terms = append(or.terms, &intPlan{text: f.name + ":" + v, b: f.bsi, op: CmpEq, n: n})
+		}
+		if len(or.terms) == 1 {
+			return or.terms[0], nil
+		}
+		return or, nil
+	case SelNone:
+		if p.Cmp == CmpNone {
+			return nil, usage()
+		}
+		return &intPlan{text: text, b: f.bsi, op: p.Cmp, n: p.N}, nil
+	}
+	return nil, usage()
+}
+
+func predText(p *Pred) string {
+	return Format(p)
+}
+
+func quoteValue(v string) string {
+	for i := 0; i < len(v); i++ {
+		switch c := v[i]; {
+		case c <= ' ' || c == '"' || c == ',' || c == '(' || c == ')' || c == '[' || c == ']' || c == '\\' || c >= 0x7f:
+			return strconv.Quote(v)
+		}
+	}
+	return v
+}
+
+// bitmapPlan is a stored bitmap: ALL, f:*.
+type bitmapPlan struct {
+	text string
+	bm   *roaring.Bitmap
+}
+
+func (p *bitmapPlan) eval(*roaring.Bitmap) (*roaring.Bitmap, bool) { return p.bm, false }
+func (p *bitmapPlan) contains(id uint32) bool                      { return p.bm.Contains(id) }
+func (p *bitmapPlan) estimate() uint64                             { return p.bm.GetCardinality() }
+func (p *bitmapPlan) label() string                                { return p.text }
+func (p *bitmapPlan) children() []plan                             { return nil }
+
+// valuePlan is one ENUM/TAGS value, looked up when evaluated so that a value
+// that appears after compilation is seen.
+type valuePlan struct {
+	text  string
+	f     *field
+	value string
+}
+
+var emptyBitmap = roaring.New()
+
+func (p *valuePlan) bm() *roaring.Bitmap {
+	if bm := p.f.valueBitmap(p.value); bm != nil {
+		return bm
+	}
+	return emptyBitmap
+}
+func (p *valuePlan) eval(*roaring.Bitmap) (*roaring.Bitmap, bool) { return p.bm(), false }
+func (p *valuePlan) contains(id uint32) bool                      { return p.bm().Contains(id) }
+func (p *valuePlan) estimate() uint64                             { return p.bm().GetCardinality() }
+func (p *valuePlan) label() string                                { return p.text }
+func (p *valuePlan) children() []plan                             { return nil }
+
+// intPlan is an INT comparison or range, answered plane-wise by the BSI.
+type intPlan struct {
+	text    string
+	b       *BSI
+	op      CmpOp
+	n       int64
+	isRange bool
+	lo, hi  int64
+}
+
+func (p *intPlan) eval(filter *roaring.Bitmap) (*roaring.Bitmap, bool) {
+	if p.isRange {
+		return p.b.Range(p.lo, p.hi, filter), true
+	}
+	return p.b.Compare(p.op, p.n, filter), true
+}
+
+func (p *intPlan) contains(id uint32) bool {
+	v, ok := p.b.Get(id)
+	if !ok {
+		return false
+	}
+	if p.isRange {
+		return v >= p.lo && v <= p.hi
+	}
+	switch p.op {
+	case CmpEq:
+		return v == p.n
+	case CmpNe:
+		return v != p.n
+	case CmpLt:
+		return v < p.n
+	case CmpLe:
+		return v <= p.n
+	case CmpGt:
+		return v > p.n
+	case CmpGe:
+		return v >= p.n
+	}
+	return false
+}
+
+func (p *intPlan) estimate() uint64 {
+	if !p.isRange && p.op == CmpEq {
+		return p.b.Count() / 2 // equality is usually selective; still evaluated after plain bitmaps
+	}
+	return p.b.Count()
+}
+func (p *intPlan) label() string    { return p.text }
+func (p *intPlan) children() []plan { return nil }
+
+// andPlan intersects its positive terms, smallest first, then subtracts its
+// negated terms (NOT pushed into AND NOT). Terms that compute (INT ranges)
+// get the running intersection as a filter, so they only touch candidates.
+type andPlan struct {
+	all      *roaring.Bitmap // the live entities, for an AND of NOT terms alone
+	pos, neg []plan
+}
+
+func (p *andPlan) ordered() []plan {
+	terms := append([]plan(nil), p.pos...)
+	sort.SliceStable(terms, func(i, j int) bool {
+		_, ci := terms[i].(*intPlan)
+		_, cj := terms[j].(*intPlan)
+		if ci != cj {
+			return !ci // stored bitmaps before computed ranges
+		}
+		return terms[i].estimate() < terms[j].estimate()
+	})
+	return terms
+}
+
+func (p *andPlan) eval(filter *roaring.Bitmap) (*roaring.Bitmap, bool) {
+	acc, owned := p.intersect(filter)
+	for _, n := range p.neg {
+		if acc.IsEmpty() {
+			break
+		}
+		bm, _ := n.eval(acc)
+		if !owned {
+			acc, owned = acc.Clone(), true
+		}
+		acc.AndNot(bm)
+	}
+	return acc, owned
+}
+
+// intersect computes the positive terms (all live entities when there are none).
+func (p *andPlan) intersect(filter *roaring.Bitmap) (*roaring.Bitmap, bool) {
+	terms := p.ordered()
+	if len(terms) == 0 {
+		if filter != nil {
+			return filter, false
+		}
+		return p.all, false
+	}
+	acc, owned := terms[0].eval(filter)
+	for _, t := range terms[1:] {
+		if acc.IsEmpty() {
+			break
+		}
+		bm, bmOwned := t.eval(acc)
+		switch {
+		case bmOwned:
+			bm.And(acc)
+			acc, owned = bm, true
+		case owned:
+			acc.And(bm)
+		default:
+			acc, owned = roaring.And(acc, bm), true
+		}
+	}
+	return acc, owned
+}
+
+// count answers |AND| without building the last intersection when it can.
+func (p *andPlan) count() uint64 {
+	if len(p.neg) == 0 {
+		terms := p.ordered()
+		if len(terms) >= 2 {
+			if _, computed := terms[len(terms)-1].(*intPlan); !computed {
+				head := &andPlan{all: p.all, pos: terms[:len(terms)-1]}
+				acc, _ := head.eval(nil)
+				last, _ := terms[len(terms)-1].eval(nil)
+				return acc.AndCardinality(last)
+			}
+		}
+	}
+	bm, _ := p.eval(nil)
+	return bm.GetCardinality()
+}
+
+func (p *andPlan) contains(id uint32) bool {
+	for _, t := range p.pos {
+		if !t.contains(id) {
+			return false
+		}
+	}
+	for _, t := range p.neg {
+		if t.contains(id) {
+			return false
+		}
+	}
+	return true
+}
+
+func (p *andPlan) estimate() uint64 {
+	if len(p.pos) == 0 {
+		return p.all.GetCardinality()
+	}
+	min := uint64(1<<63 - 1)
+	for _, t := range p.pos {
+		if e := t.estimate(); e < min {
+			min = e
+		}
+	}
+	return min
+}
+func (p *andPlan) label() string { return "AND" }
+func (p *andPlan) children() []plan {
+	out := p.ordered()
+	for _, n := range p.neg {
+		out = append(out, &notPlan{x: n, live: p.all})
+	}
+	return out
+}
+
+type orPlan struct {
+	text  string
+	terms []plan
+}
+
+func (p *orPlan) eval(*roaring.Bitmap) (*roaring.Bitmap, bool) {
+	bms := make([]*roaring.Bitmap, len(p.terms))
+	for i, t := range p.terms {
+		bms[i], _ = t.eval(nil)
+	}
+	return roaring.FastOr(bms...), true
+}
+func (p *orPlan) contains(id uint32) bool {
+	for _, t := range p.terms {
+		if t.contains(id) {
+			return true
+		}
+	}
+	return false
+}
+func (p *orPlan) estimate() uint64 {
+	var n uint64
+	for _, t := range p.terms {
+		n += t.estimate()
+	}
+	return n
+}
+func (p *orPlan) label() string {
+	if p.text != "" {
+		return p.text
+	}
+	return "OR"
+}
+func (p *orPlan) children() []plan {
+	if p.text != "" {
+		return nil
+	}
+	return p.terms
+}
+
+type xorPlan struct{ terms []plan }
+
+func (p *xorPlan) eval(*roaring.Bitmap) (*roaring.Bitmap, bool) {
+	acc, _ := p.terms[0].eval(nil)
+	acc = acc.Clone()
+	for _, t := range p.terms[1:] {
+		bm, _ := t.eval(nil)
+		acc.Xor(bm)
+	}
+	return acc, true
+}
+func (p *xorPlan) contains(id uint32) bool {
+	in := false
+	for _, t := range p.terms {
+		if t.contains(id) {
+			in = !in
+		}
+	}
+	return in
+}
+func (p *xorPlan) estimate() uint64 {
+	var n uint64
+	for _, t := range p.terms {
+		n += t.estimate()
+	}
+	return n
+}
+func (p *xorPlan) label() string    { return "XOR" }
+func (p *xorPlan) children() []plan { return p.terms }
+
+type notPlan struct {
+	live *roaring.Bitmap
+	x    plan
+}
+
+func (p *notPlan) eval(filter *roaring.Bitmap) (*roaring.Bitmap, bool) {
+	base := p.live
+	if filter != nil {
+		base = filter
+	}
+	bm, _ := p.x.eval(base)
+	return roaring.AndNot(base, bm), true
+}
+func (p *notPlan) contains(id uint32) bool { return p.live.Contains(id) && !p.x.contains(id) }
+func (p *notPlan) estimate() uint64        { return p.live.GetCardinality() }
+func (p *notPlan) label() string           { return "NOT" }
+func (p *notPlan) children() []plan        { return []plan{p.x} }
+
+// exprCache keeps parsed expressions by their text, so repeated queries
+// (QUERY.ISMEMBER in a loop) skip the parser. Parsed trees are immutable.
+type exprCache struct {
+	mu  sync.RWMutex
+	max int
+	m   map[string]Node
+}
+
+func newExprCache(max int) *exprCache { return &exprCache{max: max, m: map[string]Node{}} }
+
+func (c *exprCache) parse(text string) (Node, error) {
+	c.mu.RLock()
+	n, ok := c.m[text]
+	c.mu.RUnlock()
+	if ok {
+		return n, nil
+	}
+	n, err := Parse(text)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	if len(c.m) >= c.max {
+		clear(c.m)
+	}
+	c.m[strings.Clone(text)] = n
+	c.mu.Unlock()
+	return n, nil
+}
+
+// describe renders a plan tree as text, for tests and debugging.
+func describe(p plan) string {
+	var b strings.Builder
+	var walk func(p plan, depth int)
+	walk = func(p plan, depth int) {
+		fmt.Fprintf(&b, "%s%s\n", strings.Repeat("  ", depth), p.label())
+		for _, c := range p.children() {
+			walk(c, depth+1)
+		}
+	}
+	walk(p, 0)
+	return b.String()
+}

@@ -1,0 +1,189 @@
+package index
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/RoaringBitmap/roaring/v2"
+)
+
+// Part is one named piece of a snapshot: the schema, the dictionary, the live
+// entities, or one field's bitmaps.
+type Part struct {
+	Name string
+	Data []byte
+}
+
+const snapshotVersion = 1
+
+// Snapshot serialises the whole engine into parts, consistently, under the
+// read lock (writers wait; readers go on). The parts own their bytes.
+func (e *Engine) Snapshot() ([]Part, error) {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	names := make([]string, 0, len(e.fields))
+	for name := range e.fields {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+
+	schema := []byte{snapshotVersion}
+	schema = binary.AppendUvarint(schema, uint64(len(names)))
+	parts := make([]Part, 0, len(names)+3)
+	for _, name := range names {
+		f := e.fields[name]
+		schema = appendString(schema, f.name)
+		schema = append(schema, byte(f.kind))
+		schema = appendStrings(schema, f.values)
+		var bms []*roaring.Bitmap
+		if f.kind == KindInt {
+			bms = f.bsi.Bitmaps()
+		} else {
+			bms = append([]*roaring.Bitmap{f.has}, f.bms...)
+		}
+		data, err := packBitmaps(bms)
+		if err != nil {
+			return nil, fmt.Errorf("snapshot field %s: %w", name, err)
+		}
+		parts = append(parts, Part{Name: "f:" + name, Data: data})
+	}
+	dict, err := e.dict.MarshalBinary()
+	if err != nil {
+		return nil, fmt.Errorf("snapshot dictionary: %w", err)
+	}
+	live, err := e.live.ToBytes()
+	if err != nil {
+		return nil, fmt.Errorf("snapshot live set: %w", err)
+	}
+	return append(parts, Part{Name: "schema", Data: schema}, Part{Name: "dict", Data: dict}, Part{Name: "live", Data: live}), nil
+}
+
+func packBitmaps(bms []*roaring.Bitmap) ([]byte, error) {
+	size := 10
+	for _, bm := range bms {
+		size += int(bm.GetSerializedSizeInBytes()) + 10
+	}
+	out := make([]byte, 0, size)
+	out = binary.AppendUvarint(out, uint64(len(bms)))
+	for _, bm := range bms {
+		b, err := bm.ToBytes()
+		if err != nil {
+			return nil, err
+		}
+		out = binary.AppendUvarint(out, uint64(len(b)))
+		out = append(out, b...)
+	}
+	return out, nil
+}
+
+// unpackBitmaps reads bitmaps zero-copy: they reference data, which the
+// caller must never modify (roaring copies containers on write).
+func unpackBitmaps(data []byte) ([]*roaring.Bitmap, error) {
+	r := reader{b: data}
+	n := r.count()
+	out := make([]*roaring.Bitmap, 0, n)
+	for i := 0; i < n && r.err == nil; i++ {
+		b := r.bytes()
+		if r.err != nil {
+			break
+		}
+		bm := roaring.New()
+		if _, err := bm.FromBuffer(b); err != nil {
+			return nil, fmt.Errorf("bitmap %d: %w", i, err)
+		}
+		out = append(out, bm)
+	}
+	if r.err != nil {
+		return nil, r.err
+	}
+	return out, nil
+}
+
+// LoadSnapshot replaces the engine's contents with the parts of a snapshot.
+// The parts' bytes are referenced, not copied: the caller hands them over.
+func (e *Engine) LoadSnapshot(parts []Part) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("load snapshot: corrupt data: %v", r)
+		}
+	}()
+	byName := map[string][]byte{}
+	for _, p := range parts {
+		byName[p.Name] = p.Data
+	}
+	schema, ok := byName["schema"]
+	if !ok || len(schema) == 0 || schema[0] != snapshotVersion {
+		return errors.New("load snapshot: missing or unknown schema part")
+	}
+	dict, err := UnmarshalDict(byName["dict"])
+	if err != nil {
+		return fmt.Errorf("load snapshot: dictionary: %w", err)
+	}
+	live := roaring.New()
+	if _, err := live.FromBuffer(byName["live"]); err != nil {
+		return fmt.Errorf("load snapshot: live set: %w", err)
+	}
+	fields := map[string]*field{}
+	r := reader{b: schema[1:]}
+	n := r.count()
+	for i := 0; i < n && r.err == nil; i++ {
+		name := r.str()
+		if r.err != nil || len(r.b) == 0 {
+			break
+		}
+		kind := Kind(r.b[0])
+		r.b = r.b[1:]
+		values := r.strs()
+		if r.err != nil {
+			break
+		}
+		bms, err := unpackBitmaps(byName["f:"+name])
+		if err != nil {
+			return fmt.Errorf("load snapshot: field %s: %w", name, err)
+		}
+		f, err := restoreField(name, kind, values, bms)
+		if err != nil {
+			return fmt.Errorf("load snapshot: %w", err)
+		}
+		fields[name] = f
+	}
+	if r.err != nil {
+		return fmt.Errorf("load snapshot: schema: %w", r.err)
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.dict, e.live, e.fields = dict, live, fields
+	e.schema++
+	return nil
+}
+
+func restoreField(name string, kind Kind, values []string, bms []*roaring.Bitmap) (*field, error) {
+	f := newField(name, kind)
+	switch kind {
+	case KindInt:
+		b, err := BSIFromBitmaps(bms)
+		if err != nil {
+			return nil, fmt.Errorf("field %s: %w", name, err)
+		}
+		f.bsi = b
+	case KindEnum, KindTags:
+		if len(bms) != len(values)+1 {
+			return nil, fmt.Errorf("field %s: %d bitmaps for %d values", name, len(bms), len(values))
+		}
+		f.has = bms[0]
+		f.values = values
+		f.bms = bms[1:]
+		for i, v := range values {
+			f.ordinals[strings.Clone(v)] = uint32(i + 1)
+		}
+		if kind == KindEnum && len(values) > enumOrdinalThreshold {
+			f.buildOrd()
+		}
+	default:
+		return nil, fmt.Errorf("field %s: unknown kind %d", name, kind)
+	}
+	return f, nil
+}

@@ -1,0 +1,209 @@
+package server
+
+import (
+	"crypto/subtle"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/tidwall/redcon"
+
+	"segd/index"
+	"segd/protocol"
+)
+
+// client is one connection's state.
+type client struct {
+	id      int64
+	addr    string
+	laddr   string
+	conn    redcon.Conn
+	created time.Time
+	last    atomic.Int64 // unix nanos of the last command
+	lastCmd atomic.Value // string
+	name    atomic.Value // string
+	libName string
+	libVer  string
+	proto   int
+	authed  bool
+	enc     protocol.Enc
+	sub     *subscriber // set once the connection subscribes
+	killed  atomic.Bool
+}
+
+// clientRegistry is every connected client by id.
+type clientRegistry struct {
+	mu     sync.Mutex
+	nextID int64
+	m      map[int64]*client
+	total  atomic.Int64 // connections ever accepted
+}
+
+func (r *clientRegistry) init() { r.m = map[int64]*client{} }
+
+func (r *clientRegistry) add(c *client) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.nextID++
+	c.id = r.nextID
+	r.m[c.id] = c
+	r.total.Add(1)
+	return true
+}
+
+func (r *clientRegistry) remove(c *client) {
+	r.mu.Lock()
+	delete(r.m, c.id)
+	r.mu.Unlock()
+}
+
+func (r *clientRegistry) count() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.m)
+}
+
+func (r *clientRegistry) list() []*client {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make([]*client, 0, len(r.m))
+	for _, c := range r.m {
+		out = append(out, c)
+	}
+	return out
+}
+
+// accept admits a connection unless the client limit is reached.
+func (s *Server) accept(conn redcon.Conn) bool {
+	if s.closing.Load() {
+		return false
+	}
+	if s.clients.count() >= s.cfg.MaxClients {
+		conn.WriteError("ERR max number of clients reached")
+		s.metrics.rejected.Inc()
+		return false
+	}
+	c := &client{conn: conn, addr: conn.RemoteAddr(), created: time.Now(), proto: 2, authed: s.cfg.Password == ""}
+	if nc := conn.NetConn(); nc != nil {
+		c.laddr = nc.LocalAddr().String()
+	}
+	c.name.Store("")
+	c.lastCmd.Store("")
+	c.last.Store(time.Now().UnixNano())
+	c.enc.Proto = 2
+	s.clients.add(c)
+	conn.SetContext(c)
+	s.metrics.connections.Inc()
+	return true
+}
+
+func (s *Server) closed(conn redcon.Conn, err error) {
+	c, ok := conn.Context().(*client)
+	if !ok || c == nil {
+		return
+	}
+	if c.sub != nil {
+		return // a subscriber's connection is detached and cleaned up by its own loop
+	}
+	s.clients.remove(c)
+	s.metrics.connections.Dec()
+}
+
+// serveRESP runs one command of a connection that redcon serves.
+func (s *Server) serveRESP(conn redcon.Conn, cmd redcon.Command) {
+	c := conn.Context().(*client)
+	c.enc.Reset()
+	c.enc.Proto = c.proto
+	s.dispatch(c, cmd.Args)
+	if len(c.enc.B) > 0 {
+		conn.WriteRaw(c.enc.B)
+	}
+	if c.killed.Load() {
+		conn.Close()
+	}
+}
+
+// handler runs one command, writing its reply into c.enc.
+type handler func(s *Server, c *client, args [][]byte)
+
+// dispatch checks a command against the table (existence, arity, auth,
+// loading) and runs its handler. It never closes the connection for a bad
+// command.
+func (s *Server) dispatch(c *client, args [][]byte) {
+	if len(args) == 0 {
+		return
+	}
+	start := time.Now()
+	c.last.Store(start.UnixNano())
+	cmd := protocol.Lookup(args[0])
+	if cmd == nil {
+		s.metrics.unknown.Inc()
+		c.enc.Error("ERR unknown command '" + clip(string(args[0]), 64) + "', with args beginning with: " + argsPreview(args[1:]))
+		return
+	}
+	if len(cmd.Subcommands) > 0 && len(args) >= 2 {
+		if sub := protocol.LookupSub(cmd, args[1]); sub != nil {
+			cmd = sub
+		}
+	}
+	c.lastCmd.Store(cmd.Name)
+	s.inflight.Add(1)
+	defer s.inflight.Done()
+	h := handlers[cmd.Name]
+	errBefore := len(c.enc.B)
+	switch {
+	case h == nil:
+		c.enc.Error("ERR unknown subcommand '" + clip(string(args[len(args)-1]), 64) + "' of '" + strings.ToUpper(string(args[0])) + "'; try " + strings.ToUpper(string(args[0])) + " HELP")
+	case !cmd.CheckArity(len(args)):
+		c.enc.Error("ERR wrong number of arguments for '" + strings.ToUpper(cmd.Name) + "' command")
+	case !c.authed && !cmd.HasFlag("no_auth"):
+		c.enc.Error("NOAUTH Authentication required: send AUTH password first")
+	case s.loading.Load() && !cmd.HasFlag("loading"):
+		c.enc.Error("LOADING segd is loading the data set in memory; retry in a moment")
+	case c.proto == 2 && c.subscribed() && !cmd.HasFlag("pubsub") && cmd.Name != "ping" && cmd.Name != "quit" && cmd.Name != "reset":
+		c.enc.Error("ERR Can't execute '" + cmd.Name + "': only (P)SUBSCRIBE / (P)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context")
+	default:
+		h(s, c, args)
+	}
+	failed := len(c.enc.B) > errBefore && c.enc.B[errBefore] == '-'
+	s.metrics.observe(cmd, time.Since(start), failed)
+}
+
+// checkPassword compares in constant time.
+func (s *Server) checkPassword(pass []byte) bool {
+	want := []byte(s.cfg.Password)
+	return s.cfg.Password != "" && subtle.ConstantTimeCompare(pass, want) == 1
+}
+
+// replyErr writes an engine or server error with its Redis code.
+func replyErr(c *client, err error) {
+	code, msg := index.ErrorCode(err)
+	if strings.HasPrefix(msg, code+" ") {
+		msg = msg[len(code)+1:]
+	}
+	c.enc.Error(code + " " + msg)
+}
+
+func clip(s string, n int) string {
+	if len(s) > n {
+		s = s[:n] + "..."
+	}
+	return strings.Map(func(r rune) rune {
+		if r < ' ' || r == 0x7f {
+			return '?'
+		}
+		return r
+	}, s)
+}
+
+func argsPreview(args [][]byte) string {
+	var b strings.Builder
+	for i, a := range args {
+		if i == 4 || b.Len() > 128 {
+			break
+		}
+		b.WriteString("'" + clip(string(a), 32) + "' ")
+	}
+	return b.String()
+}

@@ -1,0 +1,248 @@
+package server
+
+import (
+	"strconv"
+
+	"segd/index"
+	"segd/protocol"
+)
+
+// Schema and entity commands.
+
+var handlers = map[string]handler{}
+
+func register(name string, h handler) { handlers[name] = h }
+
+func init() {
+	register("field.create", cmdFieldCreate)
+	register("field.drop", cmdFieldDrop)
+	register("field.list", cmdFieldList)
+	register("field.info", cmdFieldInfo)
+	register("field.values", cmdFieldValues)
+	register("ent.set", cmdEntSet)
+	register("ent.unset", cmdEntUnset)
+	register("ent.add", cmdEntAdd)
+	register("ent.rem", cmdEntRem)
+	register("ent.get", cmdEntGet)
+	register("ent.del", cmdEntDel)
+	register("ent.exists", cmdEntExists)
+	register("ent.count", cmdEntCount)
+	register("dbsize", cmdEntCount)
+}
+
+// write applies a mutation through the committer and replies with its count.
+func (s *Server) write(c *client, m *index.Mutation) (index.Result, bool) {
+	res, err := s.commits.apply(m)
+	if err != nil {
+		replyErr(c, err)
+		return res, false
+	}
+	return res, true
+}
+
+// FIELD.CREATE field ENUM|TAGS|INT|EVENT [GRANULARITY HOUR|DAY] [RETENTION dur]
+func cmdFieldCreate(s *Server, c *client, args [][]byte) {
+	kind, ok := index.ParseKind(string(args[2]))
+	if !ok {
+		c.enc.Error("ERR unknown field kind '" + clip(string(args[2]), 32) + "': use ENUM, TAGS, INT or EVENT")
+		return
+	}
+	if len(args) > 3 {
+		if kind != index.KindEvent {
+			c.enc.Error("ERR GRANULARITY and RETENTION apply to EVENT fields only")
+			return
+		}
+	}
+	if _, ok := s.write(c, &index.Mutation{Op: index.OpCreateField, Field: string(args[1]), Kind: kind}); ok {
+		c.enc.SimpleString("OK")
+	}
+}
+
+// FIELD.DROP field
+func cmdFieldDrop(s *Server, c *client, args [][]byte) {
+	if res, ok := s.write(c, &index.Mutation{Op: index.OpDropField, Field: string(args[1])}); ok {
+		c.enc.Int(res.N)
+	}
+}
+
+// FIELD.LIST
+func cmdFieldList(s *Server, c *client, args [][]byte) {
+	fields := s.engine.Fields()
+	c.enc.Array(len(fields))
+	for _, f := range fields {
+		c.enc.Array(2)
+		c.enc.BulkString(f.Name)
+		c.enc.BulkString(f.Kind.String())
+	}
+}
+
+// FIELD.INFO field
+func cmdFieldInfo(s *Server, c *client, args [][]byte) {
+	info, err := s.engine.FieldInfo(string(args[1]))
+	if err != nil {
+		replyErr(c, err)
+		return
+	}
+	c.enc.Map(7)
+	c.enc.BulkString("name")
+	c.enc.BulkString(info.Name)
+	c.enc.BulkString("kind")
+	c.enc.BulkString(info.Kind.String())
+	c.enc.BulkString("values")
+	if info.Values < 0 {
+		c.enc.Null()
+	} else {
+		c.enc.Int(int64(info.Values))
+	}
+	c.enc.BulkString("entities")
+	c.enc.Int(int64(info.Entities))
+	c.enc.BulkString("bytes")
+	c.enc.Int(int64(info.Bytes))
+	c.enc.BulkString("granularity")
+	c.enc.Null()
+	c.enc.BulkString("retention")
+	c.enc.Null()
+}
+
+// FIELD.VALUES field [LIMIT n]
+func cmdFieldValues(s *Server, c *client, args [][]byte) {
+	limit, ok := s.limitOption(c, args[2:], "LIMIT")
+	if !ok {
+		return
+	}
+	vals, err := s.engine.FieldValues(string(args[1]), limit)
+	if err != nil {
+		replyErr(c, err)
+		return
+	}
+	writeValueCounts(c, vals)
+}
+
+func writeValueCounts(c *client, vals []index.ValueCount) {
+	c.enc.Array(len(vals))
+	for _, v := range vals {
+		c.enc.Array(2)
+		c.enc.BulkString(v.Value)
+		c.enc.Int(int64(v.Entities))
+	}
+}
+
+// limitOption reads an optional "TOKEN n" pair (the only option of the
+// command), capped by --max-page. 0 means no limit given.
+func (s *Server) limitOption(c *client, rest [][]byte, token string) (int, bool) {
+	if len(rest) == 0 {
+		return 0, true
+	}
+	if len(rest) != 2 || !protocol.EqualFold(rest[0], token) {
+		c.enc.Error("ERR syntax error: expected " + token + " n")
+		return 0, false
+	}
+	return s.pageSize(c, rest[1], token)
+}
+
+// pageSize parses a positive count and checks it against --max-page.
+func (s *Server) pageSize(c *client, b []byte, what string) (int, bool) {
+	n, err := protocol.ParseInt(b)
+	if err != nil || n < 1 {
+		c.enc.Error("ERR " + what + " must be a positive integer")
+		return 0, false
+	}
+	if n > int64(s.cfg.MaxPage) {
+		c.enc.Error("ERR " + what + " " + strconv.FormatInt(n, 10) + " is above the largest page of " + strconv.Itoa(s.cfg.MaxPage) + " (--max-page)")
+		return 0, false
+	}
+	return int(n), true
+}
+
+// ENT.SET key field value [field value ...]
+func cmdEntSet(s *Server, c *client, args [][]byte) {
+	if len(args)%2 != 0 {
+		c.enc.Error("ERR wrong number of arguments for 'ENT.SET': give field value pairs")
+		return
+	}
+	m := &index.Mutation{Op: index.OpSet, Key: string(args[1]), Pairs: make([]index.Pair, 0, (len(args)-2)/2)}
+	for i := 2; i < len(args); i += 2 {
+		m.Pairs = append(m.Pairs, index.Pair{Field: string(args[i]), Value: string(args[i+1])})
+	}
+	if res, ok := s.write(c, m); ok {
+		c.enc.Int(res.N)
+	}
+}
+
+// ENT.UNSET key field [field ...]
+func cmdEntUnset(s *Server, c *client, args [][]byte) {
+	if res, ok := s.write(c, &index.Mutation{Op: index.OpUnset, Key: string(args[1]), Fields: strs(args[2:])}); ok {
+		c.enc.Int(res.N)
+	}
+}
+
+// ENT.ADD key field value [value ...]
+func cmdEntAdd(s *Server, c *client, args [][]byte) {
+	if res, ok := s.write(c, &index.Mutation{Op: index.OpAdd, Key: string(args[1]), Field: string(args[2]), Values: strs(args[3:])}); ok {
+		c.enc.Int(res.N)
+	}
+}
+
+// ENT.REM key field value [value ...]
+func cmdEntRem(s *Server, c *client, args [][]byte) {
+	if res, ok := s.write(c, &index.Mutation{Op: index.OpRem, Key: string(args[1]), Field: string(args[2]), Values: strs(args[3:])}); ok {
+		c.enc.Int(res.N)
+	}
+}
+
+// ENT.DEL key [key ...]
+func cmdEntDel(s *Server, c *client, args [][]byte) {
+	if res, ok := s.write(c, &index.Mutation{Op: index.OpDel, Keys: strs(args[1:])}); ok {
+		c.enc.Int(res.N)
+	}
+}
+
+// ENT.GET key [field ...]
+func cmdEntGet(s *Server, c *client, args [][]byte) {
+	vals, found, err := s.engine.Get(string(args[1]), strs(args[2:]))
+	if err != nil {
+		replyErr(c, err)
+		return
+	}
+	if !found {
+		c.enc.Null()
+		return
+	}
+	c.enc.Map(len(vals))
+	for _, v := range vals {
+		c.enc.BulkString(v.Field)
+		switch v.Kind {
+		case index.KindEnum:
+			c.enc.BulkString(v.Str)
+		case index.KindInt:
+			c.enc.Int(v.Int)
+		case index.KindTags:
+			c.enc.Array(len(v.Tags))
+			for _, t := range v.Tags {
+				c.enc.BulkString(t)
+			}
+		}
+	}
+}
+
+// ENT.EXISTS key
+func cmdEntExists(s *Server, c *client, args [][]byte) {
+	if s.engine.Exists(string(args[1])) {
+		c.enc.Int(1)
+	} else {
+		c.enc.Int(0)
+	}
+}
+
+// ENT.COUNT (also DBSIZE)
+func cmdEntCount(s *Server, c *client, args [][]byte) {
+	c.enc.Int(int64(s.engine.Len()))
+}
+
+func strs(args [][]byte) []string {
+	out := make([]string, len(args))
+	for i, a := range args {
+		out[i] = string(a)
+	}
+	return out
+}

@@ -1,0 +1,145 @@
+package server
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"segd/index"
+)
+
+// errShuttingDown answers writes that arrive while the server stops.
+var errShuttingDown = errors.New("ERR segd is shutting down; the write was not applied")
+
+// committer is the single writer. Connections hand it mutations; it applies a
+// batch of them to the engine, appends the changed ones to the Badger log in
+// one write (group commit), waits for durability as --fsync asks, and only then
+// lets each connection reply.
+type committer struct {
+	s    *Server
+	reqs chan *writeReq
+	quit chan struct{}
+	wg   sync.WaitGroup
+	mu   sync.Mutex // held while a batch is applied; exclusive() takes it too
+	once sync.Once
+}
+
+type writeReq struct {
+	m    *index.Mutation
+	res  index.Result
+	err  error
+	fn   func() error // exclusive work instead of a mutation
+	done chan struct{}
+}
+
+var reqPool = sync.Pool{New: func() any { return &writeReq{done: make(chan struct{}, 1)} }}
+
+const maxBatch = 1024
+
+func newCommitter(s *Server) *committer {
+	return &committer{s: s, reqs: make(chan *writeReq, 4096), quit: make(chan struct{})}
+}
+
+func (c *committer) start() {
+	c.wg.Add(1)
+	go c.loop()
+}
+
+// stop drains what was queued and stops the loop.
+func (c *committer) stop() {
+	c.once.Do(func() {
+		close(c.quit)
+		c.wg.Wait()
+	})
+}
+
+// apply submits m and waits until it is applied and durable.
+func (c *committer) apply(m *index.Mutation) (index.Result, error) {
+	r := reqPool.Get().(*writeReq)
+	r.m, r.fn, r.res, r.err = m, nil, index.Result{}, nil
+	select {
+	case c.reqs <- r:
+	case <-c.quit:
+		reqPool.Put(r)
+		return index.Result{}, errShuttingDown
+	}
+	<-r.done
+	res, err := r.res, r.err
+	r.m = nil
+	reqPool.Put(r)
+	return res, err
+}
+
+// exclusive runs fn between batches, with every earlier write applied and
+// logged and no write in progress (for snapshots and FLUSHALL).
+func (c *committer) exclusive(fn func() error) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return fn()
+}
+
+func (c *committer) loop() {
+	defer c.wg.Done()
+	batch := make([]*writeReq, 0, maxBatch)
+	for {
+		select {
+		case r := <-c.reqs:
+			batch = append(batch[:0], r)
+		case <-c.quit:
+			// Finish what was queued before the stop.
+			for {
+				select {
+				case r := <-c.reqs:
+					c.commit([]*writeReq{r})
+				default:
+					return
+				}
+			}
+		}
+	fill:
+		for len(batch) < maxBatch {
+			select {
+			case r := <-c.reqs:
+				batch = append(batch, r)
+			default:
+				break fill
+			}
+		}
+		c.commit(batch)
+	}
+}
+
+func (c *committer) commit(batch []*writeReq) {
+	s := c.s
+	c.mu.Lock()
+	records := make([][]byte, 0, len(batch))
+	logged := make([]*writeReq, 0, len(batch))
+	for _, r := range batch {
+		r.res, r.err = s.engine.Apply(r.m)
+		if r.err == nil && r.res.Changed {
+			records = append(records, r.m.AppendBinary(nil))
+			logged = append(logged, r)
+		}
+	}
+	if len(records) > 0 {
+		start := time.Now()
+		if _, err := s.store.Append(records); err != nil {
+			// The engine has applied these writes but they are not durable:
+			// refuse to acknowledge them and say so loudly.
+			s.log.Error("write log append failed; writes not acknowledged", "err", err, "writes", len(records))
+			werr := fmt.Errorf("ERR write not persisted: %w", err)
+			for _, r := range logged {
+				r.err = werr
+			}
+		} else {
+			s.dirty.Add(int64(len(records)))
+		}
+		s.metrics.commitSeconds.Observe(time.Since(start).Seconds())
+		s.metrics.commitBatch.Observe(float64(len(records)))
+	}
+	c.mu.Unlock()
+	for _, r := range batch {
+		r.done <- struct{}{}
+	}
+}

@@ -1,0 +1,213 @@
+package server
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"segd/storage"
+)
+
+// Config is everything a segd server is started with. Every field has a
+// flag, and every flag an environment variable: --max-clients is
+// SEGD_MAX_CLIENTS; --requirepass is also read from SEGD_PASSWORD.
+type Config struct {
+	Addr        string        // RESP listen address
+	MetricsAddr string        // HTTP address for /metrics and /healthz; "" disables
+	Dir         string        // Badger data directory
+	InMemory    bool          // keep nothing on disk
+	Fsync       storage.FsyncMode
+	Password    string        // --requirepass
+	TLSCert     string        // --tls-cert
+	TLSKey      string        // --tls-key
+	MaxClients  int           // connections beyond this are refused
+	MaxRequest  int           // largest request in bytes (one command with its arguments)
+	MaxExpr     int           // longest expression in bytes
+	MaxPage     int           // largest COUNT/LIMIT/k a reply may carry
+	SaveEvery   time.Duration // snapshot this often when anything changed; 0 disables
+	SaveAfter   int           // snapshot after this many logged writes; 0 disables
+	PubSubQueue int           // messages queued per subscriber before it is disconnected
+	LogLevel    string        // debug, info, warn, error
+	LogFormat   string        // text or json
+
+	Logger *slog.Logger // built from LogLevel/LogFormat when nil
+}
+
+// DefaultConfig is the configuration of `segd` with no flags.
+func DefaultConfig() Config {
+	return Config{
+		Addr:        "127.0.0.1:6479",
+		MetricsAddr: "127.0.0.1:9479",
+		Dir:         "./segd-data",
+		Fsync:       storage.FsyncEverySec,
+		MaxClients:  10000,
+		MaxRequest:  8 << 20,
+		MaxExpr:     16 << 10,
+		MaxPage:     100000,
+		SaveEvery:   5 * time.Minute,
+		SaveAfter:   1000000,
+		PubSubQueue: 10000,
+		LogLevel:    "info",
+		LogFormat:   "text",
+	}
+}
+
+// ParseConfig reads flags from args, with defaults taken from SEGD_*
+// variables in env (as os.Environ gives them) before the built-in defaults.
+func ParseConfig(args []string, env []string, usage io.Writer) (Config, error) {
+	cfg := DefaultConfig()
+	fs := flag.NewFlagSet("segd", flag.ContinueOnError)
+	fs.SetOutput(usage)
+	envs := map[string]string{}
+	for _, kv := range env {
+		if k, v, ok := strings.Cut(kv, "="); ok && strings.HasPrefix(k, "SEGD_") {
+			envs[k] = v
+		}
+	}
+	fsync := cfg.Fsync.String()
+	fs.StringVar(&cfg.Addr, "addr", cfg.Addr, "RESP listen address (host:port)")
+	fs.StringVar(&cfg.MetricsAddr, "metrics-addr", cfg.MetricsAddr, "HTTP address for /metrics and /healthz (empty disables)")
+	fs.StringVar(&cfg.Dir, "dir", cfg.Dir, "data directory of the embedded Badger store")
+	fs.BoolVar(&cfg.InMemory, "in-memory", cfg.InMemory, "keep everything in memory only (a throw-away server)")
+	fs.StringVar(&fsync, "fsync", fsync, "when to sync writes to disk: always, everysec or no")
+	fs.StringVar(&cfg.Password, "requirepass", cfg.Password, "password clients must give with AUTH (also SEGD_PASSWORD)")
+	fs.StringVar(&cfg.TLSCert, "tls-cert", cfg.TLSCert, "TLS certificate file (PEM); serve TLS when set with --tls-key")
+	fs.StringVar(&cfg.TLSKey, "tls-key", cfg.TLSKey, "TLS private key file (PEM)")
+	fs.IntVar(&cfg.MaxClients, "max-clients", cfg.MaxClients, "most client connections at once")
+	fs.IntVar(&cfg.MaxRequest, "max-request-bytes", cfg.MaxRequest, "largest request (a command and its arguments) in bytes")
+	fs.IntVar(&cfg.MaxExpr, "max-expr-bytes", cfg.MaxExpr, "longest expression in bytes")
+	fs.IntVar(&cfg.MaxPage, "max-page", cfg.MaxPage, "largest COUNT, LIMIT or k a reply may carry")
+	fs.DurationVar(&cfg.SaveEvery, "save-every", cfg.SaveEvery, "snapshot this often when anything changed (0 disables)")
+	fs.IntVar(&cfg.SaveAfter, "save-after", cfg.SaveAfter, "snapshot after this many logged writes (0 disables)")
+	fs.IntVar(&cfg.PubSubQueue, "pubsub-queue", cfg.PubSubQueue, "messages queued per subscriber before it is disconnected")
+	fs.StringVar(&cfg.LogLevel, "log-level", cfg.LogLevel, "log level: debug, info, warn or error")
+	fs.StringVar(&cfg.LogFormat, "log-format", cfg.LogFormat, "log format: text or json")
+
+	// Environment variables override built-in defaults; flags override both.
+	var envErr error
+	fs.VisitAll(func(f *flag.Flag) {
+		name := "SEGD_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
+		if f.Name == "requirepass" {
+			if v, ok := envs["SEGD_PASSWORD"]; ok {
+				envs[name] = v
+			}
+		}
+		if v, ok := envs[name]; ok {
+			if err := f.Value.Set(v); err != nil && envErr == nil {
+				envErr = fmt.Errorf("environment %s=%q: %w", name, v, err)
+			}
+		}
+	})
+	if envErr != nil {
+		return cfg, envErr
+	}
+	if err := fs.Parse(args); err != nil {
+		return cfg, err
+	}
+	if fs.NArg() > 0 {
+		return cfg, fmt.Errorf("unexpected argument %q (flags start with --)", fs.Arg(0))
+	}
+	mode, err := storage.ParseFsync(fsync)
+	if err != nil {
+		return cfg, err
+	}
+	cfg.Fsync = mode
+	return cfg, cfg.validate()
+}
+
+func (c *Config) validate() error {
+	var errs []error
+	if c.MaxClients < 1 {
+		errs = append(errs, errors.New("--max-clients must be at least 1"))
+	}
+	if c.MaxRequest < 1024 {
+		errs = append(errs, errors.New("--max-request-bytes must be at least 1024"))
+	}
+	if c.MaxExpr < 16 {
+		errs = append(errs, errors.New("--max-expr-bytes must be at least 16"))
+	}
+	if c.MaxPage < 1 {
+		errs = append(errs, errors.New("--max-page must be at least 1"))
+	}
+	if c.PubSubQueue < 1 {
+		errs = append(errs, errors.New("--pubsub-queue must be at least 1"))
+	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		errs = append(errs, errors.New("--tls-cert and --tls-key go together"))
+	}
+	if !c.InMemory && c.Dir == "" {
+		errs = append(errs, errors.New("--dir is empty: give a data directory or --in-memory"))
+	}
+	if _, err := parseLevel(c.LogLevel); err != nil {
+		errs = append(errs, err)
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		errs = append(errs, fmt.Errorf("--log-format %q: use text or json", c.LogFormat))
+	}
+	return errors.Join(errs...)
+}
+
+func parseLevel(s string) (slog.Level, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(s)); err != nil {
+		return 0, fmt.Errorf("--log-level %q: use debug, info, warn or error", s)
+	}
+	return l, nil
+}
+
+func (c *Config) logger() *slog.Logger {
+	if c.Logger != nil {
+		return c.Logger
+	}
+	level, _ := parseLevel(c.LogLevel)
+	opts := &slog.HandlerOptions{Level: level}
+	if c.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(os.Stderr, opts))
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, opts))
+}
+
+// configEntries are what CONFIG GET shows, by Redis-style name.
+func (c *Config) configEntries() [][2]string {
+	return [][2]string{
+		{"bind", hostOf(c.Addr)},
+		{"port", portOf(c.Addr)},
+		{"dir", c.Dir},
+		{"maxclients", strconv.Itoa(c.MaxClients)},
+		{"proto-max-bulk-len", strconv.Itoa(c.MaxRequest)},
+		{"max-expr-bytes", strconv.Itoa(c.MaxExpr)},
+		{"max-page", strconv.Itoa(c.MaxPage)},
+		{"appendonly", "yes"},
+		{"appendfsync", c.Fsync.String()},
+		{"save", fmt.Sprintf("%d %d", int(c.SaveEvery.Seconds()), c.SaveAfter)},
+		{"databases", "1"},
+		{"in-memory", yesNo(c.InMemory)},
+	}
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
+}
+
+func hostOf(addr string) string {
+	if i := strings.LastIndexByte(addr, ':'); i >= 0 {
+		return addr[:i]
+	}
+	return addr
+}
+
+func portOf(addr string) string {
+	if i := strings.LastIndexByte(addr, ':'); i >= 0 {
+		return addr[i+1:]
+	}
+	return ""
+}

@@ -1,0 +1,141 @@
+package server
+
+import (
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"segd/protocol"
+)
+
+// metrics are segd's Prometheus metrics. Labels name commands only, never
+// entities, values or segments, so cardinality stays bounded.
+type metrics struct {
+	reg             *prometheus.Registry
+	commands        *prometheus.CounterVec
+	errors          *prometheus.CounterVec
+	latency         *prometheus.HistogramVec
+	perCmd          map[*protocol.Command]cmdMetrics
+	unknown         prometheus.Counter
+	connections     prometheus.Gauge
+	rejected        prometheus.Counter
+	authFailures    prometheus.Counter
+	commitSeconds   prometheus.Histogram
+	commitBatch     prometheus.Histogram
+	snapshotSeconds prometheus.Histogram
+	pubsubMessages  prometheus.Counter
+	pubsubDropped   prometheus.Counter
+}
+
+type cmdMetrics struct {
+	calls, errs prometheus.Counter
+	latency     prometheus.Observer
+}
+
+func newMetrics(s *Server) *metrics {
+	reg := prometheus.NewRegistry()
+	f := func(c prometheus.Collector) { reg.MustRegister(c) }
+	m := &metrics{reg: reg, perCmd: map[*protocol.Command]cmdMetrics{}}
+	m.commands = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "segd_commands_total", Help: "Commands executed, by command."}, []string{"cmd"})
+	m.errors = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "segd_command_errors_total", Help: "Commands that answered an error, by command."}, []string{"cmd"})
+	m.latency = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "segd_command_duration_seconds", Help: "Command execution time, by command.",
+		Buckets: prometheus.ExponentialBuckets(1e-6, 4, 12)}, []string{"cmd"})
+	m.unknown = prometheus.NewCounter(prometheus.CounterOpts{Name: "segd_unknown_commands_total", Help: "Commands not in segd's command table."})
+	m.connections = prometheus.NewGauge(prometheus.GaugeOpts{Name: "segd_connected_clients", Help: "Client connections open now."})
+	m.rejected = prometheus.NewCounter(prometheus.CounterOpts{Name: "segd_rejected_connections_total", Help: "Connections refused at --max-clients."})
+	m.authFailures = prometheus.NewCounter(prometheus.CounterOpts{Name: "segd_auth_failures_total", Help: "AUTH attempts with a wrong password."})
+	m.commitSeconds = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "segd_commit_duration_seconds", Help: "Time to make one group commit durable (the sync latency under --fsync always).",
+		Buckets: prometheus.ExponentialBuckets(1e-5, 3, 12)})
+	m.commitBatch = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "segd_commit_batch_writes", Help: "Writes per group commit.",
+		Buckets: prometheus.ExponentialBuckets(1, 2, 11)})
+	m.snapshotSeconds = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "segd_snapshot_duration_seconds", Help: "Time to write a snapshot.",
+		Buckets: prometheus.ExponentialBuckets(0.01, 3, 10)})
+	m.pubsubMessages = prometheus.NewCounter(prometheus.CounterOpts{Name: "segd_pubsub_messages_total", Help: "Messages queued to subscribers."})
+	m.pubsubDropped = prometheus.NewCounter(prometheus.CounterOpts{Name: "segd_pubsub_dropped_subscribers_total", Help: "Subscribers disconnected because their queue overflowed."})
+	for _, c := range []prometheus.Collector{m.commands, m.errors, m.latency, m.unknown, m.connections, m.rejected, m.authFailures,
+		m.commitSeconds, m.commitBatch, m.snapshotSeconds, m.pubsubMessages, m.pubsubDropped} {
+		f(c)
+	}
+	gauge := func(name, help string, fn func() float64) {
+		f(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, fn))
+	}
+	ready := func() bool { return !s.loading.Load() }
+	gauge("segd_entities", "Live entities.", func() float64 {
+		if !ready() {
+			return 0
+		}
+		return float64(s.engine.Len())
+	})
+	gauge("segd_fields", "Fields.", func() float64 { return float64(s.engine.FieldCount()) })
+	gauge("segd_bitmap_bytes", "Memory held by bitmaps and the key dictionary.", func() float64 {
+		if !ready() {
+			return 0
+		}
+		return float64(s.engine.SizeInBytes())
+	})
+	gauge("segd_loading", "1 while the data set is loading.", func() float64 {
+		if ready() {
+			return 0
+		}
+		return 1
+	})
+	gauge("segd_last_snapshot_timestamp_seconds", "Unix time of the snapshot in use.", func() float64 { return float64(s.store.LastSave().Unix()) })
+	gauge("segd_changes_since_snapshot", "Logged writes since the last snapshot.", func() float64 { return float64(s.dirty.Load()) })
+	gauge("segd_disk_bytes", "Bytes of the Badger store on disk.", func() float64 { return float64(s.store.DiskBytes()) })
+	gauge("segd_log_seq", "Sequence number of the last logged write.", func() float64 { return float64(s.store.LastSeq()) })
+	f(collectors.NewGoCollector())
+	f(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	for _, c := range protocol.All() {
+		m.register(c)
+		for _, sub := range c.Subcommands {
+			m.register(sub)
+		}
+	}
+	return m
+}
+
+func (m *metrics) register(c *protocol.Command) {
+	m.perCmd[c] = cmdMetrics{calls: m.commands.WithLabelValues(c.Name), errs: m.errors.WithLabelValues(c.Name), latency: m.latency.WithLabelValues(c.Name)}
+}
+
+func (m *metrics) observe(c *protocol.Command, d time.Duration, failed bool) {
+	cm, ok := m.perCmd[c]
+	if !ok {
+		return
+	}
+	cm.calls.Inc()
+	cm.latency.Observe(d.Seconds())
+	if failed {
+		cm.errs.Inc()
+	}
+}
+
+// startHTTP serves /metrics and /healthz on the metrics address.
+func (s *Server) startHTTP() error {
+	if s.cfg.MetricsAddr == "" {
+		return nil
+	}
+	ln, err := net.Listen("tcp", s.cfg.MetricsAddr)
+	if err != nil {
+		return err
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{}))
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case s.closing.Load():
+			http.Error(w, "shutting down", http.StatusServiceUnavailable)
+		case s.loading.Load():
+			http.Error(w, "loading", http.StatusServiceUnavailable)
+		default:
+			w.Write([]byte("ok\n"))
+		}
+	})
+	s.httpSrv = &http.Server{Addr: ln.Addr().String(), Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go s.httpSrv.Serve(ln)
+	return nil
+}

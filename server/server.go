@@ -1,0 +1,303 @@
+// Package server is segd's network side: RESP connections through redcon,
+// authentication, dispatch from the protocol command table, group commit of
+// writes to the engine and the Badger log, snapshots, pub/sub, INFO, metrics
+// and the server's life from loading to shutdown.
+package server
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/tidwall/redcon"
+
+	"segd/index"
+	"segd/storage"
+)
+
+// Version is segd's own version; RedisVersion is the Redis API level it
+// answers to clients that check (INFO redis_version, HELLO version).
+const (
+	Version      = "0.1.0"
+	RedisVersion = "7.2.0"
+)
+
+// Server is one running segd.
+type Server struct {
+	cfg    Config
+	log    *slog.Logger
+	engine *index.Engine
+	store  *storage.Store
+
+	ln      net.Listener
+	rs      *redcon.Server
+	httpSrv *http.Server
+	metrics *metrics
+
+	loading   atomic.Bool
+	loadErr   atomic.Value // error
+	started   time.Time
+	commits   *committer
+	pubsub    *pubsub
+	clients   clientRegistry
+	inflight  sync.WaitGroup // commands being executed
+	closing   atomic.Bool
+	closeOnce sync.Once
+	done      chan struct{}
+
+	dirty     atomic.Int64 // logged writes since the last snapshot
+	saving    sync.Mutex   // one snapshot at a time
+	bgsaving  atomic.Bool
+	lastSaveE atomic.Value // error of the last background save, if any
+}
+
+// New opens the store (loading happens in Start, in the background) and
+// returns a server ready to Start.
+func New(cfg Config) (*Server, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	s := &Server{cfg: cfg, log: cfg.logger(), engine: index.New(), started: time.Now(), done: make(chan struct{})}
+	store, err := storage.Open(storage.Options{Dir: cfg.Dir, InMemory: cfg.InMemory, Fsync: cfg.Fsync, Logger: s.log})
+	if err != nil {
+		return nil, fmt.Errorf("open data directory: %w", err)
+	}
+	s.store = store
+	s.metrics = newMetrics(s)
+	s.pubsub = newPubSub(s)
+	s.clients.init()
+	s.commits = newCommitter(s)
+	s.loading.Store(true)
+	return s, nil
+}
+
+// Engine is the server's engine, for embedding and tests.
+func (s *Server) Engine() *index.Engine { return s.engine }
+
+// Addr is the RESP listen address once Start has returned.
+func (s *Server) Addr() string { return s.ln.Addr().String() }
+
+// MetricsAddr is the HTTP listen address once Start has returned ("" if disabled).
+func (s *Server) MetricsAddr() string {
+	if s.httpSrv == nil {
+		return ""
+	}
+	return s.httpSrv.Addr
+}
+
+// Done is closed when the server has shut down (SHUTDOWN or Close).
+func (s *Server) Done() <-chan struct{} { return s.done }
+
+// Start listens, then loads the data set in the background: until it is
+// loaded, commands that need data answer LOADING.
+func (s *Server) Start() error {
+	ln, err := net.Listen("tcp", s.cfg.Addr)
+	if err != nil {
+		s.store.Close()
+		return fmt.Errorf("listen on %s: %w", s.cfg.Addr, err)
+	}
+	if s.cfg.TLSCert != "" {
+		cert, err := tls.LoadX509KeyPair(s.cfg.TLSCert, s.cfg.TLSKey)
+		if err != nil {
+			ln.Close()
+			s.store.Close()
+			return fmt.Errorf("load TLS certificate: %w", err)
+		}
+		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
+	}
+	s.ln = ln
+	if err := s.startHTTP(); err != nil {
+		ln.Close()
+		s.store.Close()
+		return err
+	}
+	host := hostOf(s.Addr())
+	if ip := net.ParseIP(host); (ip == nil || !ip.IsLoopback()) && s.cfg.Password == "" {
+		s.log.Warn("segd is listening on a non-loopback address without a password: anyone who can reach it can read and change every customer; set --requirepass", "addr", s.Addr())
+	}
+	s.rs = redcon.NewServerNetwork("tcp", s.cfg.Addr, s.serveRESP, s.accept, s.closed)
+	go func() {
+		if err := s.rs.Serve(ln); err != nil && !s.closing.Load() {
+			s.log.Error("RESP listener stopped", "err", err)
+		}
+	}()
+	go s.load()
+	s.log.Info("segd started", "addr", s.Addr(), "metrics", s.MetricsAddr(), "dir", s.cfg.Dir, "in_memory", s.cfg.InMemory, "fsync", s.cfg.Fsync.String(), "version", Version)
+	return nil
+}
+
+// load brings back the latest snapshot and replays the log after it.
+func (s *Server) load() {
+	start := time.Now()
+	var parts []index.Part
+	seq, found, err := s.store.LoadSnapshot(func(name string, data []byte) error {
+		parts = append(parts, index.Part{Name: name, Data: data})
+		return nil
+	})
+	if err == nil && found {
+		err = s.engine.LoadSnapshot(parts)
+	}
+	replayed := 0
+	if err == nil {
+		err = s.store.Replay(seq, func(_ uint64, rec []byte) error {
+			m, err := index.UnmarshalMutation(rec)
+			if err != nil {
+				return err
+			}
+			if _, err := s.engine.Apply(m); err != nil {
+				// A logged mutation was accepted once; it must apply again.
+				return fmt.Errorf("replay: %w", err)
+			}
+			replayed++
+			return nil
+		})
+	}
+	if err != nil {
+		s.loadErr.Store(err)
+		s.log.Error("loading the data set failed; segd answers LOADING errors until restarted", "err", err)
+		return
+	}
+	s.dirty.Store(int64(replayed))
+	s.commits.start()
+	go s.housekeeping()
+	s.loading.Store(false)
+	s.log.Info("data set loaded", "entities", s.engine.Len(), "fields", s.engine.FieldCount(), "snapshot", found, "replayed", replayed, "seconds", time.Since(start).Seconds())
+}
+
+// WaitReady blocks until loading has finished or ctx ends.
+func (s *Server) WaitReady(ctx context.Context) error {
+	for s.loading.Load() {
+		if err, _ := s.loadErr.Load().(error); err != nil {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(2 * time.Millisecond):
+		}
+	}
+	return nil
+}
+
+// housekeeping takes periodic snapshots and runs value-log GC.
+func (s *Server) housekeeping() {
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	lastSave := time.Now()
+	lastGC := time.Now()
+	for {
+		select {
+		case <-s.done:
+			return
+		case <-tick.C:
+		}
+		dirty := s.dirty.Load()
+		due := (s.cfg.SaveAfter > 0 && dirty >= int64(s.cfg.SaveAfter)) ||
+			(s.cfg.SaveEvery > 0 && dirty > 0 && time.Since(lastSave) >= s.cfg.SaveEvery)
+		if due && !s.bgsaving.Load() {
+			if err := s.save(true); err != nil {
+				s.log.Error("periodic snapshot failed", "err", err)
+			}
+			lastSave = time.Now()
+		}
+		if time.Since(lastGC) > 10*time.Minute {
+			s.store.RunGC()
+			lastGC = time.Now()
+		}
+	}
+}
+
+// save takes a snapshot through the committer so that it is consistent with
+// the log; in background mode the compressed write happens off the write path.
+func (s *Server) save(background bool) error {
+	if background && !s.bgsaving.CompareAndSwap(false, true) {
+		return errors.New("a background save is already in progress")
+	}
+	var parts []index.Part
+	var seq uint64
+	var dirty int64
+	err := s.commits.exclusive(func() error {
+		var err error
+		parts, err = s.engine.Snapshot()
+		seq = s.store.LastSeq()
+		dirty = s.dirty.Load()
+		return err
+	})
+	if err != nil {
+		if background {
+			s.bgsaving.Store(false)
+		}
+		return err
+	}
+	write := func() error {
+		s.saving.Lock()
+		defer s.saving.Unlock()
+		sp := make([]storage.Part, len(parts))
+		for i, p := range parts {
+			sp[i] = storage.Part{Name: p.Name, Data: p.Data}
+		}
+		start := time.Now()
+		if err := s.store.WriteSnapshot(seq, sp); err != nil {
+			return fmt.Errorf("write snapshot: %w", err)
+		}
+		s.dirty.Add(-dirty)
+		s.metrics.snapshotSeconds.Observe(time.Since(start).Seconds())
+		s.log.Info("snapshot saved", "seq", seq, "parts", len(parts), "seconds", time.Since(start).Seconds())
+		return nil
+	}
+	if !background {
+		return write()
+	}
+	go func() {
+		defer s.bgsaving.Store(false)
+		if err := write(); err != nil {
+			s.lastSaveE.Store(err)
+			s.log.Error("background save failed", "err", err)
+		}
+	}()
+	return nil
+}
+
+// Close shuts the server down gracefully: no new connections or commands,
+// in-flight commands finish, writes are synced and the store closed. With
+// save, a snapshot is taken first so the next start-up replays nothing.
+func (s *Server) Close() error { return s.shutdown(true) }
+
+func (s *Server) shutdown(save bool) error {
+	var err error
+	s.closeOnce.Do(func() {
+		s.closing.Store(true)
+		s.log.Info("segd shutting down")
+		if s.rs != nil {
+			s.rs.Close()
+		}
+		s.inflight.Wait()
+		if !s.loading.Load() {
+			if save && s.dirty.Load() > 0 && !s.cfg.InMemory {
+				if e := s.save(false); e != nil {
+					s.log.Error("snapshot at shutdown failed", "err", e)
+				}
+			}
+			s.commits.stop()
+		}
+		s.saving.Lock() // wait for a background save
+		s.saving.Unlock()
+		s.pubsub.closeAll()
+		if s.httpSrv != nil {
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			s.httpSrv.Shutdown(ctx)
+			cancel()
+		}
+		err = s.store.Close()
+		close(s.done)
+		s.log.Info("segd stopped")
+	})
+	return err
+}
