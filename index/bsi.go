@@ -77,22 +77,16 @@ func (b *BSI) Set(id uint32, v int64) (changed bool) {
 		}
 		return true
 	}
-	var old uint64
+	// Write every plane blindly: one visit per plane instead of a read
+	// followed by the writes that differ.
 	for i, p := range b.planes {
-		if p.Contains(id) {
-			old |= 1 << uint(i)
-		}
-	}
-	diff := old ^ nv
-	for u := diff; u != 0; u &= u - 1 {
-		i := bits.TrailingZeros64(u)
 		if nv&(1<<uint(i)) != 0 {
-			b.planes[i].Add(id)
+			changed = p.CheckedAdd(id) || changed
 		} else {
-			b.planes[i].Remove(id)
+			changed = p.CheckedRemove(id) || changed
 		}
 	}
-	return diff != 0
+	return changed
 }
 
 // Get returns the value of id.
@@ -203,7 +197,24 @@ func (b *BSI) Range(lo, hi int64, filter *roaring.Bitmap) *roaring.Bitmap {
 // on two goroutines.
 var bsiParallelMin uint64 = 1 << 18
 
+// bsiDenseFraction: a candidate set filling at least 1/bsiDenseFraction of the
+// id span it covers is treated as dense (roaring keeps it in bitmap
+// containers), and ranges over it run bottom-up with in-place operations.
+var (
+	bsiDenseFraction uint64 = 16
+	bsiDenseMinCard  uint64 = 1 << 16
+)
+
 // rangeOn is Range over base; it may modify base when owned.
+//
+// The planes above the first bit where lo and hi differ are walked from the
+// top, keeping the entities that match the common prefix (the set shrinks at
+// every step). Below it, a sparse set is split top-down (O'Neil & Quass): each
+// step moves the entities decided by that bit out of the chain. A dense set is
+// answered bottom-up instead, as ge(lo) minus ge(hi+1), where each ge is one
+// copy and one in-place And or Or per plane: roaring's in-place operations on
+// bitmap containers are an order of magnitude cheaper than the allocating
+// ones the top-down split needs.
 func (b *BSI) rangeOn(base *roaring.Bitmap, owned bool, lo, hi int64) *roaring.Bitmap {
 	if lo > hi || len(b.planes) == 0 {
 		return roaring.New()
@@ -229,8 +240,7 @@ func (b *BSI) rangeOn(base *roaring.Bitmap, owned bool, lo, hi int64) *roaring.B
 		if lb != hb {
 			break
 		}
-		eq = b.narrow(eq, owned, i, lb == 1)
-		owned = true
+		eq, owned = b.narrow(eq, owned, i, lb == 1)
 		if eq.IsEmpty() {
 			return eq
 		}
@@ -241,10 +251,19 @@ func (b *BSI) rangeOn(base *roaring.Bitmap, owned bool, lo, hi int64) *roaring.B
 		}
 		return eq.Clone()
 	}
+	if b.dense(eq) {
+		return b.rangeDense(eq, blo, bhi, i)
+	}
 	// First differing bit: lo has biased 0, hi has 1. Entities with 0 there
 	// need the rest >= lo's rest; those with 1 need the rest <= hi's rest.
-	L := b.narrow(eq, false, i, false)
-	H := b.narrow(eq, owned, i, true)
+	L, _ := b.narrow(eq, false, i, false)
+	H, hOwned := b.narrow(eq, owned, i, true)
+	if L == eq {
+		L = L.Clone() // the plane was empty
+	}
+	if !hOwned {
+		H = H.Clone()
+	}
 	if L.GetCardinality() >= bsiParallelMin && H.GetCardinality() >= bsiParallelMin {
 		var hr *roaring.Bitmap
 		var wg sync.WaitGroup
@@ -256,12 +275,93 @@ func (b *BSI) rangeOn(base *roaring.Bitmap, owned bool, lo, hi int64) *roaring.B
 	return orOwned(b.geChain(L, blo, i-1), b.leChain(H, bhi, i-1))
 }
 
+// dense reports whether x fills enough of its id span to sit in bitmap
+// containers.
+func (b *BSI) dense(x *roaring.Bitmap) bool {
+	card := x.GetCardinality()
+	if card < bsiDenseMinCard {
+		return false
+	}
+	span := uint64(x.Maximum()>>16-x.Minimum()>>16+1) << 16
+	return card*bsiDenseFraction >= span
+}
+
+// rangeDense returns the entities of x (not modified) whose biased bits i..0
+// lie within lo's and hi's bits i..0 (lo's below hi's).
+func (b *BSI) rangeDense(x *roaring.Bitmap, lo, hi uint64, i int) *roaring.Bitmap {
+	m := uint64(2)<<uint(i) - 1
+	lo, hi = lo&m, hi&m
+	if hi == m {
+		return b.geLow(x, lo, i)
+	}
+	var ge, gt *roaring.Bitmap
+	if x.GetCardinality() >= bsiParallelMin {
+		var wg sync.WaitGroup
+		wg.Go(func() { gt = b.geLow(x, hi+1, i) })
+		ge = b.geLow(x, lo, i)
+		wg.Wait()
+	} else {
+		ge, gt = b.geLow(x, lo, i), b.geLow(x, hi+1, i)
+	}
+	ge.AndNot(gt)
+	return ge
+}
+
+// geLow returns a new bitmap of the entities of x (not modified) whose biased
+// bits i..0 are >= c, computed from the lowest bit up: over bits 0..j,
+// v >= c iff (bit j of c is 1 and v has bit j and v >= c over 0..j-1) or
+// (bit j of c is 0 and (v has bit j or v >= c over 0..j-1)).
+func (b *BSI) geLow(x *roaring.Bitmap, c uint64, i int) *roaring.Bitmap {
+	r := x.Clone()
+	if c == 0 {
+		return r
+	}
+	top := len(b.planes) - 1
+	last := i // highest non-sign plane in the chain
+	if i == top {
+		last = i - 1
+	}
+	ored := false
+	for j := bits.TrailingZeros64(c); j <= last; j++ {
+		if c>>uint(j)&1 == 1 {
+			r.And(b.planes[j])
+		} else {
+			r.Or(b.planes[j])
+			ored = true
+		}
+	}
+	if ored && x != b.exists {
+		r.And(x) // planes reach outside x
+	}
+	if i == top {
+		// The sign bit, read biased: ge among non-negatives needs bit 1 of c
+		// to keep only them; bit 0 lets every non-negative in.
+		s := b.planes[top]
+		if c>>uint(top)&1 == 1 {
+			r.AndNot(s)
+		} else if !s.IsEmpty() {
+			fail := roaring.AndNot(s, r) // negatives that fail the low bits
+			r.Or(x)
+			r.AndNot(fail)
+		} else {
+			r.Or(x)
+		}
+	}
+	return r
+}
+
 // narrow keeps the entities of x whose biased bit i is one (or zero), in
-// place when owned.
-func (b *BSI) narrow(x *roaring.Bitmap, owned bool, i int, one bool) *roaring.Bitmap {
+// place when owned. It returns the result and whether the caller owns it.
+func (b *BSI) narrow(x *roaring.Bitmap, owned bool, i int, one bool) (*roaring.Bitmap, bool) {
 	p := b.planes[i]
 	if i == len(b.planes)-1 {
 		one = !one // sign plane: biased bit 1 = not negative
+	}
+	if p.IsEmpty() {
+		if one {
+			return roaring.New(), true
+		}
+		return x, owned
 	}
 	switch {
 	case owned && one:
@@ -273,7 +373,7 @@ func (b *BSI) narrow(x *roaring.Bitmap, owned bool, i int, one bool) *roaring.Bi
 	default:
 		x = roaring.AndNot(x, p)
 	}
-	return x
+	return x, true
 }
 
 // orOwned returns a ∪ b, reusing one of them.
@@ -376,8 +476,15 @@ func (b *BSI) MinMax(filter *roaring.Bitmap) (min, max int64, ok bool) {
 	if card == 0 || len(b.planes) == 0 {
 		return 0, 0, false
 	}
-	min = b.extreme(base, card, false, false)
-	max = b.extreme(base, card, owned, true)
+	if card >= bsiParallelMin {
+		var wg sync.WaitGroup
+		wg.Go(func() { min = b.extreme(base, card, false, false) })
+		max = b.extreme(base, card, false, true)
+		wg.Wait()
+	} else {
+		min = b.extreme(base, card, false, false)
+		max = b.extreme(base, card, owned, true)
+	}
 	return min, max, true
 }
 
@@ -411,8 +518,7 @@ func (b *BSI) extreme(x *roaring.Bitmap, card uint64, owned, largest bool) int64
 			u |= sign << uint(i)
 		}
 		if keep != card {
-			x = b.narrow(x, owned, i, keepOne)
-			owned = true
+			x, owned = b.narrow(x, owned, i, keepOne)
 			card = keep
 		}
 	}
@@ -444,15 +550,16 @@ func (b *BSI) TopCut(k uint64, filter *roaring.Bitmap) (above, atCut *roaring.Bi
 		if gCard+ones >= k {
 			// The k-th largest has biased bit 1 here.
 			if ones != eCard {
-				e = b.narrow(e, owned, i, true)
-				owned = true
+				e, owned = b.narrow(e, owned, i, true)
 				eCard = ones
 			}
 		} else if ones > 0 {
 			// Everything with bit 1 ranks above the cut.
-			x := b.narrow(e, false, i, true)
-			e = b.narrow(e, owned, i, false)
-			owned = true
+			x, xOwned := b.narrow(e, false, i, true)
+			if !xOwned {
+				x = x.Clone()
+			}
+			e, owned = b.narrow(e, owned, i, false)
 			eCard -= ones
 			g = orOwned(g, x)
 			gCard += ones

@@ -7,7 +7,9 @@ import (
 	"math/rand/v2"
 	"slices"
 	"sync"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/RoaringBitmap/roaring/v2"
 )
@@ -227,11 +229,21 @@ func roundTripBSI(t *testing.T, b *BSI) *BSI {
 }
 
 func TestBSIModel(t *testing.T) {
-	defer func(old uint64) { bsiParallelMin = old }(bsiParallelMin)
-	for _, seed := range []uint64{1, 2, 3} {
-		// Seed 3 runs every range split on two goroutines.
-		bsiParallelMin = map[bool]uint64{true: 1, false: 1 << 18}[seed == 3]
-		r := rand.New(rand.NewPCG(seed, 99))
+	defer func(p, f, c uint64) { bsiParallelMin, bsiDenseFraction, bsiDenseMinCard = p, f, c }(
+		bsiParallelMin, bsiDenseFraction, bsiDenseMinCard)
+	configs := []struct{ parallel, dense bool }{{false, false}, {false, true}, {true, true}, {true, false}}
+	for seed, cfg := range configs {
+		// Force the two-goroutine paths and the dense (bottom-up) or sparse
+		// (top-down) range algorithm on these small sets.
+		bsiParallelMin = 1 << 62
+		if cfg.parallel {
+			bsiParallelMin = 1
+		}
+		bsiDenseMinCard, bsiDenseFraction = 1<<62, 16
+		if cfg.dense {
+			bsiDenseMinCard, bsiDenseFraction = 1, 1<<40
+		}
+		r := rand.New(rand.NewPCG(uint64(seed), 99))
 		b, m := NewBSI(), bsiModel{}
 		steps := 6000
 		if testing.Short() {
@@ -405,7 +417,21 @@ func benchBSI(b *testing.B) (*BSI, *roaring.Bitmap) {
 		benchBSIIndex, benchBSIFilter = x, f
 	})
 	b.ResetTimer()
+	startCPU := processCPU()
+	b.Cleanup(func() {
+		// CPU time per op (all threads, GC included) is steadier than wall
+		// time on a shared machine.
+		b.ReportMetric(float64(processCPU()-startCPU)/float64(b.N), "cpu-ns/op")
+	})
 	return benchBSIIndex, benchBSIFilter
+}
+
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func BenchmarkBSIRangeAll(b *testing.B) {

@@ -49,18 +49,13 @@ func ParseKind(s string) (Kind, bool) {
 
 var fieldNameRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,63}$`)
 
-var keywords = map[string]bool{
-	"AND": true, "OR": true, "NOT": true, "XOR": true, "IN": true, "BETWEEN": true, "TO": true,
-	"ALL": true, "EVER": true, "TOP": true, "BY": true, "SAMPLE": true, "SEED": true,
-}
-
 // ValidFieldName reports whether name can name a field: [A-Za-z_][A-Za-z0-9_]{0,63}
 // and not a keyword of the expression language in any case.
 func ValidFieldName(name string) error {
 	if !fieldNameRE.MatchString(name) {
 		return errorf("invalid field name '%s': use 1 to 64 letters, digits or '_', not starting with a digit", printable(name))
 	}
-	if keywords[strings.ToUpper(name)] {
+	if IsKeyword(name) {
 		return errorf("invalid field name '%s': it spells the keyword %s", name, strings.ToUpper(name))
 	}
 	return nil

@@ -92,8 +92,12 @@ func ParseMeasure(text string) (*Measure, error) {
 	if p.i == len(p.s) {
 		return nil, p.errAt(0, "empty measure")
 	}
-	m := new(Measure)
-	if err := p.parseMeasure(m); err != nil {
+	h := new(struct {
+		m   Measure
+		one [1]string
+	})
+	m := &h.m
+	if err := p.parseMeasure(m, &h.one); err != nil {
 		return nil, err
 	}
 	p.skipSpace()
@@ -110,7 +114,7 @@ type exprParser struct {
 	ascii bool
 
 	// Byte offset → character position cache, so that positions of
-	// non-ASCII input cost amortised O(1) as the exprParser moves forward.
+	// non-ASCII input cost amortised O(1) as the parser moves forward.
 	cOff, cPos int
 }
 
@@ -320,10 +324,15 @@ func (p *exprParser) parsePred(start int, field string) (Node, *SyntaxError) {
 	if err := p.checkField(start, field); err != nil {
 		return nil, err
 	}
-	pr := &Pred{Pos: p.pos(start), Field: field}
+	// One allocation holds the node and the backing array of a single value.
+	h := &struct {
+		pred Pred
+		one  [1]string
+	}{pred: Pred{Pos: p.pos(start), Field: field}}
+	pr := &h.pred
 	if p.i < len(p.s) && p.s[p.i] == ':' {
 		p.i++
-		if err := p.parseSelector(&pr.Sel, &pr.Values, &pr.Lo, &pr.Hi, true); err != nil {
+		if err := p.parseSelector(&pr.Sel, &pr.Values, &pr.Lo, &pr.Hi, &h.one); err != nil {
 			return nil, err
 		}
 	}
@@ -357,8 +366,10 @@ func (p *exprParser) parsePred(start int, field string) (Node, *SyntaxError) {
 	return pr, nil
 }
 
-// parseSelector parses what follows "field:" (the ':' already read).
-func (p *exprParser) parseSelector(sel *Selector, values *[]string, lo, hi *int64, allowRange bool) *SyntaxError {
+// parseSelector parses what follows "field:" (the ':' already read). A single
+// value is stored in one; lo and hi are nil where a range is not allowed (in
+// a measure).
+func (p *exprParser) parseSelector(sel *Selector, values *[]string, lo, hi *int64, one *[1]string) *SyntaxError {
 	if p.i == len(p.s) || isExprSpace(p.s[p.i]) {
 		return p.errAt(p.i, "expected a value after ':'")
 	}
@@ -387,7 +398,7 @@ func (p *exprParser) parseSelector(sel *Selector, values *[]string, lo, hi *int6
 		*sel, *values = SelValues, vals
 		return nil
 	case '[':
-		if !allowRange {
+		if lo == nil {
 			return p.errAt(p.i, "a measure takes no range [A TO B]")
 		}
 		p.i++
@@ -424,7 +435,8 @@ func (p *exprParser) parseSelector(sel *Selector, values *[]string, lo, hi *int6
 	if err != nil {
 		return err
 	}
-	*sel, *values = SelValues, []string{v}
+	one[0] = v
+	*sel, *values = SelValues, one[:]
 	return nil
 }
 
@@ -620,7 +632,11 @@ func (p *exprParser) parseTimeWord(after string) (time.Time, *SyntaxError) {
 }
 
 func (p *exprParser) parseTop(start int) (Node, *SyntaxError) {
-	t := &Top{Pos: p.pos(start)}
+	h := &struct {
+		top Top
+		one [1]string
+	}{top: Top{Pos: p.pos(start)}}
+	t := &h.top
 	p.skipSpace()
 	ks := p.i
 	k, err := p.parseInt()
@@ -644,7 +660,7 @@ func (p *exprParser) parseTop(start int) (Node, *SyntaxError) {
 		return nil, p.errAt(p.i, "expected BY after TOP %d%s but found %s", k, pctSuffix(t.Percent), p.found())
 	}
 	p.skipSpace()
-	if err := p.parseMeasure(&t.Measure); err != nil {
+	if err := p.parseMeasure(&t.Measure, &h.one); err != nil {
 		return nil, err
 	}
 	return t, nil
@@ -657,7 +673,7 @@ func pctSuffix(b bool) string {
 	return ""
 }
 
-func (p *exprParser) parseMeasure(m *Measure) *SyntaxError {
+func (p *exprParser) parseMeasure(m *Measure, one *[1]string) *SyntaxError {
 	start := p.i
 	if start == len(p.s) || !isIdentStart(p.s[start]) {
 		return p.errAt(start, "expected a measure (an INT field, or an event field) but found %s", p.found())
@@ -672,8 +688,7 @@ func (p *exprParser) parseMeasure(m *Measure) *SyntaxError {
 	m.Pos, m.Field = p.pos(start), id
 	if p.i < len(p.s) && p.s[p.i] == ':' {
 		p.i++
-		var lo, hi int64
-		if err := p.parseSelector(&m.Sel, &m.Values, &lo, &hi, false); err != nil {
+		if err := p.parseSelector(&m.Sel, &m.Values, nil, nil, one); err != nil {
 			return err
 		}
 	}

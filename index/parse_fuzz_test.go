@@ -7,7 +7,7 @@ import (
 	"testing"
 )
 
-var fuzzSeeds = []string{
+var pxFuzzSeeds = []string{
 	`country:US`,
 	`country:(US,FR)`,
 	`country:*`,
@@ -56,7 +56,7 @@ var fuzzSeeds = []string{
 }
 
 func FuzzParse(f *testing.F) {
-	for _, s := range fuzzSeeds {
+	for _, s := range pxFuzzSeeds {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, in string) {
@@ -82,8 +82,8 @@ func FuzzParse(f *testing.F) {
 		if err != nil {
 			t.Fatalf("Parse(%q) ok, but Parse(Format) = Parse(%q): %v", in, text, err)
 		}
-		if !reflect.DeepEqual(zeroPos(n), zeroPos(m)) {
-			t.Fatalf("round trip of %q through %q changed the tree:\n%#v\n%#v", in, text, zeroPos(n), zeroPos(m))
+		if !reflect.DeepEqual(pxZero(n), pxZero(m)) {
+			t.Fatalf("round trip of %q through %q changed the tree:\n%#v\n%#v", in, text, pxZero(n), pxZero(m))
 		}
 		if again := Format(m); again != text {
 			t.Fatalf("Format not stable for %q: %q then %q", in, text, again)
@@ -125,15 +125,15 @@ func FuzzParseMeasure(f *testing.F) {
 		if err != nil {
 			t.Fatalf("ParseMeasure(%q) ok, but ParseMeasure(%q): %v", in, text, err)
 		}
-		if !reflect.DeepEqual(zeroPos(m), zeroPos(back)) {
-			t.Fatalf("measure round trip of %q through %q changed it:\n%#v\n%#v", in, text, zeroPos(m), zeroPos(back))
+		if !reflect.DeepEqual(pxZero(m), pxZero(back)) {
+			t.Fatalf("measure round trip of %q through %q changed it:\n%#v\n%#v", in, text, pxZero(m), pxZero(back))
 		}
 		// The same measure inside TOP parses to the same measure.
 		n, err := Parse("TOP 1 BY " + text)
 		if err != nil {
 			t.Fatalf("Parse(TOP 1 BY %s): %v", text, err)
 		}
-		if got := zeroPos(n).(*Top).Measure; !reflect.DeepEqual(&got, zeroPos(m)) {
+		if got := pxZero(n).(*Top).Measure; !reflect.DeepEqual(&got, pxZero(m)) {
 			t.Fatalf("measure %q differs inside TOP", text)
 		}
 	})

@@ -12,16 +12,16 @@ import (
 
 // zeroPos returns a copy of n with every position set to 0, for comparing
 // trees whatever their spacing.
-func zeroPos(n Node) Node {
+func pxZero(n Node) Node {
 	switch n := n.(type) {
 	case *And:
-		return &And{Terms: zeroTerms(n.Terms)}
+		return &And{Terms: pxZeroTerms(n.Terms)}
 	case *Or:
-		return &Or{Terms: zeroTerms(n.Terms)}
+		return &Or{Terms: pxZeroTerms(n.Terms)}
 	case *Xor:
-		return &Xor{Terms: zeroTerms(n.Terms)}
+		return &Xor{Terms: pxZeroTerms(n.Terms)}
 	case *Not:
-		return &Not{X: zeroPos(n.X)}
+		return &Not{X: pxZero(n.X)}
 	case *All:
 		return &All{}
 	case *SegmentRef:
@@ -46,53 +46,53 @@ func zeroPos(n Node) Node {
 	return n
 }
 
-func zeroTerms(ts []Node) []Node {
+func pxZeroTerms(ts []Node) []Node {
 	out := make([]Node, len(ts))
 	for i, t := range ts {
-		out[i] = zeroPos(t)
+		out[i] = pxZero(t)
 	}
 	return out
 }
 
-func and(ts ...Node) Node { return &And{Terms: ts} }
-func or(ts ...Node) Node  { return &Or{Terms: ts} }
-func xor(ts ...Node) Node { return &Xor{Terms: ts} }
-func not(x Node) Node     { return &Not{X: x} }
-func seg(name string) Node {
+func pxAnd(ts ...Node) Node { return &And{Terms: ts} }
+func pxOr(ts ...Node) Node  { return &Or{Terms: ts} }
+func pxXor(ts ...Node) Node { return &Xor{Terms: ts} }
+func pxNot(x Node) Node     { return &Not{X: x} }
+func pxSeg(name string) Node {
 	return &SegmentRef{Name: name}
 }
 
 // pv is field:v or field:(v1,v2,...).
-func pv(field string, vals ...string) *Pred {
+func pxV(field string, vals ...string) *Pred {
 	return &Pred{Field: field, Sel: SelValues, Values: vals}
 }
 
-func pany(field string) *Pred { return &Pred{Field: field, Sel: SelAny} }
+func pxAny(field string) *Pred { return &Pred{Field: field, Sel: SelAny} }
 
-func prange(field string, lo, hi int64) *Pred {
+func pxRange(field string, lo, hi int64) *Pred {
 	return &Pred{Field: field, Sel: SelRange, Lo: lo, Hi: hi}
 }
 
-func pcmp(field string, op CmpOp, n int64) *Pred {
+func pxCmp(field string, op CmpOp, n int64) *Pred {
 	return &Pred{Field: field, Cmp: op, N: n}
 }
 
-func pbare(field string) *Pred { return &Pred{Field: field} }
+func pxBare(field string) *Pred { return &Pred{Field: field} }
 
-func (p *Pred) cmp(op CmpOp, n int64) *Pred { p.Cmp, p.N = op, n; return p }
-func (p *Pred) win(w Window) *Pred         { p.Window = w; return p }
+func (p *Pred) withCmp(op CmpOp, n int64) *Pred { p.Cmp, p.N = op, n; return p }
+func (p *Pred) withWin(w Window) *Pred          { p.Window = w; return p }
 
-func in(d time.Duration) Window { return Window{Kind: WindowIn, Dur: d} }
+func pxIn(d time.Duration) Window { return Window{Kind: WindowIn, Dur: d} }
 
-var ever = Window{Kind: WindowEver}
+var pxEver = Window{Kind: WindowEver}
 
-func between(a, b time.Time) Window { return Window{Kind: WindowBetween, From: a, To: b} }
+func pxBetween(a, b time.Time) Window { return Window{Kind: WindowBetween, From: a, To: b} }
 
-func day(y int, m time.Month, d int) time.Time { return time.Date(y, m, d, 0, 0, 0, 0, time.UTC) }
+func pxDay(y int, m time.Month, d int) time.Time { return time.Date(y, m, d, 0, 0, 0, 0, time.UTC) }
 
-const dayDur = 24 * time.Hour
+const pxDayDur = 24 * time.Hour
 
-func dump(n Node) string {
+func pxDump(n Node) string {
 	if n == nil {
 		return "<nil>"
 	}
@@ -107,122 +107,122 @@ func TestParseValid(t *testing.T) {
 		want Node
 	}{
 		// simple predicates
-		{`country:US`, pv("country", "US")},
-		{`country:(US,FR)`, pv("country", "US", "FR")},
-		{`country:( US , FR ,DE )`, pv("country", "US", "FR", "DE")},
-		{`country:(US)`, pv("country", "US")},
-		{`country:*`, pany("country")},
-		{`age:[20 TO 35]`, prange("age", 20, 35)},
-		{`age:[ 20 to 35 ]`, prange("age", 20, 35)},
-		{`age:[5 TO 1]`, prange("age", 5, 1)},
-		{`delta:[-10 TO 5]`, prange("delta", -10, 5)},
-		{`age >= 30`, pcmp("age", CmpGe, 30)},
-		{`age>=30`, pcmp("age", CmpGe, 30)},
-		{`age= 30`, pcmp("age", CmpEq, 30)},
-		{`age != 30`, pcmp("age", CmpNe, 30)},
-		{`age < 30`, pcmp("age", CmpLt, 30)},
-		{`age <= 30`, pcmp("age", CmpLe, 30)},
-		{`age > 30`, pcmp("age", CmpGt, 30)},
-		{`spend > -1`, pcmp("spend", CmpGt, -1)},
-		{`spend>-1`, pcmp("spend", CmpGt, -1)},
-		{`n = -9223372036854775808`, pcmp("n", CmpEq, -9223372036854775808)},
-		{`n = 9223372036854775807`, pcmp("n", CmpEq, 9223372036854775807)},
-		{`age:30`, pv("age", "30")},
-		{`age:-5`, pv("age", "-5")},
-		{`  country:US  `, pv("country", "US")},
-		{"\tcountry:US\n", pv("country", "US")},
-		{`_f9:x`, pv("_f9", "x")},
-		{`a` + strings.Repeat("b", 63) + `:x`, pv("a"+strings.Repeat("b", 63), "x")},
+		{`country:US`, pxV("country", "US")},
+		{`country:(US,FR)`, pxV("country", "US", "FR")},
+		{`country:( US , FR ,DE )`, pxV("country", "US", "FR", "DE")},
+		{`country:(US)`, pxV("country", "US")},
+		{`country:*`, pxAny("country")},
+		{`age:[20 TO 35]`, pxRange("age", 20, 35)},
+		{`age:[ 20 to 35 ]`, pxRange("age", 20, 35)},
+		{`age:[5 TO 1]`, pxRange("age", 5, 1)},
+		{`delta:[-10 TO 5]`, pxRange("delta", -10, 5)},
+		{`age >= 30`, pxCmp("age", CmpGe, 30)},
+		{`age>=30`, pxCmp("age", CmpGe, 30)},
+		{`age= 30`, pxCmp("age", CmpEq, 30)},
+		{`age != 30`, pxCmp("age", CmpNe, 30)},
+		{`age < 30`, pxCmp("age", CmpLt, 30)},
+		{`age <= 30`, pxCmp("age", CmpLe, 30)},
+		{`age > 30`, pxCmp("age", CmpGt, 30)},
+		{`spend > -1`, pxCmp("spend", CmpGt, -1)},
+		{`spend>-1`, pxCmp("spend", CmpGt, -1)},
+		{`n = -9223372036854775808`, pxCmp("n", CmpEq, -9223372036854775808)},
+		{`n = 9223372036854775807`, pxCmp("n", CmpEq, 9223372036854775807)},
+		{`age:30`, pxV("age", "30")},
+		{`age:-5`, pxV("age", "-5")},
+		{`  country:US  `, pxV("country", "US")},
+		{"\tcountry:US\n", pxV("country", "US")},
+		{`_f9:x`, pxV("_f9", "x")},
+		{`a` + strings.Repeat("b", 63) + `:x`, pxV("a"+strings.Repeat("b", 63), "x")},
 
 		// values
-		{`country:IN`, pv("country", "IN")},
-		{`country:and`, pv("country", "and")},
-		{`ref:utm:google`, pv("ref", "utm:google")},
-		{`url:http://x.y/a?b=c&d=e`, pv("url", "http://x.y/a?b=c&d=e")},
-		{`city:"New York"`, pv("city", "New York")},
-		{`q:"say \"hi\""`, pv("q", `say "hi"`)},
-		{`q:"back\\slash"`, pv("q", `back\slash`)},
-		{`q:"a,b(c)[d]"`, pv("q", "a,b(c)[d]")},
-		{`q:"*"`, pv("q", "*")},
-		{`q:*x`, pv("q", "*x")},
-		{`q:a\b`, pv("q", `a\b`)},
-		{`q:("a b",c,"d\"e")`, pv("q", "a b", "c", `d"e`)},
-		{`city:Zürich`, pv("city", "Zürich")},
-		{"raw:\xff\xfe", pv("raw", "\xff\xfe")},
-		{`q:"` + "\xff\x00\n" + `"`, pv("q", "\xff\x00\n")},
-		{`v:` + strings.Repeat("x", 256), pv("v", strings.Repeat("x", 256))},
-		{`v:"` + strings.Repeat("x", 256) + `"`, pv("v", strings.Repeat("x", 256))},
-		{`v:a=b`, pv("v", "a=b")},
+		{`country:IN`, pxV("country", "IN")},
+		{`country:and`, pxV("country", "and")},
+		{`ref:utm:google`, pxV("ref", "utm:google")},
+		{`url:http://x.y/a?b=c&d=e`, pxV("url", "http://x.y/a?b=c&d=e")},
+		{`city:"New York"`, pxV("city", "New York")},
+		{`q:"say \"hi\""`, pxV("q", `say "hi"`)},
+		{`q:"back\\slash"`, pxV("q", `back\slash`)},
+		{`q:"a,b(c)[d]"`, pxV("q", "a,b(c)[d]")},
+		{`q:"*"`, pxV("q", "*")},
+		{`q:*x`, pxV("q", "*x")},
+		{`q:a\b`, pxV("q", `a\b`)},
+		{`q:("a b",c,"d\"e")`, pxV("q", "a b", "c", `d"e`)},
+		{`city:Zürich`, pxV("city", "Zürich")},
+		{"raw:\xff\xfe", pxV("raw", "\xff\xfe")},
+		{`q:"` + "\xff\x00\n" + `"`, pxV("q", "\xff\x00\n")},
+		{`v:` + strings.Repeat("x", 256), pxV("v", strings.Repeat("x", 256))},
+		{`v:"` + strings.Repeat("x", 256) + `"`, pxV("v", strings.Repeat("x", 256))},
+		{`v:a=b`, pxV("v", "a=b")},
 
 		// field names are case-sensitive, keywords are not
-		{`Country:US`, pv("Country", "US")},
-		{`a:x and b:y`, and(pv("a", "x"), pv("b", "y"))},
-		{`a:x And b:y`, and(pv("a", "x"), pv("b", "y"))},
-		{`Not a:x`, not(pv("a", "x"))},
+		{`Country:US`, pxV("Country", "US")},
+		{`a:x and b:y`, pxAnd(pxV("a", "x"), pxV("b", "y"))},
+		{`a:x And b:y`, pxAnd(pxV("a", "x"), pxV("b", "y"))},
+		{`Not a:x`, pxNot(pxV("a", "x"))},
 		{`all`, &All{}},
 		{`ALL`, &All{}},
-		{`ANDROID:x`, pv("ANDROID", "x")},
-		{`index:x`, pv("index", "x")},
+		{`ANDROID:x`, pxV("ANDROID", "x")},
+		{`index:x`, pxV("index", "x")},
 
 		// events
-		{`purchase`, pbare("purchase")},
-		{`purchase:shirts >= 3 IN 90d`, pv("purchase", "shirts").cmp(CmpGe, 3).win(in(90 * dayDur))},
-		{`purchase:shirts>=3 in 90d`, pv("purchase", "shirts>=3").win(in(90 * dayDur))}, // a bare value runs to the space
-		{`purchase:shirts >=3 in 90d`, pv("purchase", "shirts").cmp(CmpGe, 3).win(in(90 * dayDur))},
-		{`cart_add IN 7d`, pbare("cart_add").win(in(7 * dayDur))},
-		{`cart_add IN 7d AND NOT purchase IN 7d`, and(pbare("cart_add").win(in(7*dayDur)), not(pbare("purchase").win(in(7*dayDur))))},
-		{`purchase:(a,b) BETWEEN 2026-01-01 AND 2026-02-01`, pv("purchase", "a", "b").win(between(day(2026, 1, 1), day(2026, 2, 1)))},
-		{`purchase BETWEEN 1767225600 AND 2026-02-01T10:00:00Z`, pbare("purchase").win(between(day(2026, 1, 1), time.Date(2026, 2, 1, 10, 0, 0, 0, time.UTC)))},
-		{`purchase:* EVER`, pany("purchase").win(ever)},
-		{`purchase:* >= 2 IN 36h`, pany("purchase").cmp(CmpGe, 2).win(in(36 * time.Hour))},
-		{`purchase < 3 IN 90d`, pcmp("purchase", CmpLt, 3).win(in(90 * dayDur))},
-		{`purchase ever`, pbare("purchase").win(ever)},
-		{`login IN 30m`, pbare("login").win(in(30 * time.Minute))},
-		{`login IN 2w`, pbare("login").win(in(14 * dayDur))},
-		{`purchase:IN IN 7d`, pv("purchase", "IN").win(in(7 * dayDur))},
-		{`(purchase IN 7d)`, pbare("purchase").win(in(7 * dayDur))},
-		{`purchase BETWEEN 2026-01-01 AND 2026-02-01 AND x:y`, and(pbare("purchase").win(between(day(2026, 1, 1), day(2026, 2, 1))), pv("x", "y"))},
+		{`purchase`, pxBare("purchase")},
+		{`purchase:shirts >= 3 IN 90d`, pxV("purchase", "shirts").withCmp(CmpGe, 3).withWin(pxIn(90 * pxDayDur))},
+		{`purchase:shirts>=3 in 90d`, pxV("purchase", "shirts>=3").withWin(pxIn(90 * pxDayDur))}, // a bare value runs to the space
+		{`purchase:shirts >=3 in 90d`, pxV("purchase", "shirts").withCmp(CmpGe, 3).withWin(pxIn(90 * pxDayDur))},
+		{`cart_add IN 7d`, pxBare("cart_add").withWin(pxIn(7 * pxDayDur))},
+		{`cart_add IN 7d AND NOT purchase IN 7d`, pxAnd(pxBare("cart_add").withWin(pxIn(7*pxDayDur)), pxNot(pxBare("purchase").withWin(pxIn(7*pxDayDur))))},
+		{`purchase:(a,b) BETWEEN 2026-01-01 AND 2026-02-01`, pxV("purchase", "a", "b").withWin(pxBetween(pxDay(2026, 1, 1), pxDay(2026, 2, 1)))},
+		{`purchase BETWEEN 1767225600 AND 2026-02-01T10:00:00Z`, pxBare("purchase").withWin(pxBetween(pxDay(2026, 1, 1), time.Date(2026, 2, 1, 10, 0, 0, 0, time.UTC)))},
+		{`purchase:* EVER`, pxAny("purchase").withWin(pxEver)},
+		{`purchase:* >= 2 IN 36h`, pxAny("purchase").withCmp(CmpGe, 2).withWin(pxIn(36 * time.Hour))},
+		{`purchase < 3 IN 90d`, pxCmp("purchase", CmpLt, 3).withWin(pxIn(90 * pxDayDur))},
+		{`purchase ever`, pxBare("purchase").withWin(pxEver)},
+		{`login IN 30m`, pxBare("login").withWin(pxIn(30 * time.Minute))},
+		{`login IN 2w`, pxBare("login").withWin(pxIn(14 * pxDayDur))},
+		{`purchase:IN IN 7d`, pxV("purchase", "IN").withWin(pxIn(7 * pxDayDur))},
+		{`(purchase IN 7d)`, pxBare("purchase").withWin(pxIn(7 * pxDayDur))},
+		{`purchase BETWEEN 2026-01-01 AND 2026-02-01 AND x:y`, pxAnd(pxBare("purchase").withWin(pxBetween(pxDay(2026, 1, 1), pxDay(2026, 2, 1))), pxV("x", "y"))},
 
 		// TOP and SAMPLE
-		{`TOP 10% BY spend:apparel IN 365d`, &Top{K: 10, Percent: true, Measure: Measure{Field: "spend", Sel: SelValues, Values: []string{"apparel"}, Window: in(365 * dayDur)}}},
+		{`TOP 10% BY spend:apparel IN 365d`, &Top{K: 10, Percent: true, Measure: Measure{Field: "spend", Sel: SelValues, Values: []string{"apparel"}, Window: pxIn(365 * pxDayDur)}}},
 		{`TOP 100 BY lifetime_spend`, &Top{K: 100, Measure: Measure{Field: "lifetime_spend"}}},
-		{`top 5 % by spend:* ever`, &Top{K: 5, Percent: true, Measure: Measure{Field: "spend", Sel: SelAny, Window: ever}}},
+		{`top 5 % by spend:* ever`, &Top{K: 5, Percent: true, Measure: Measure{Field: "spend", Sel: SelAny, Window: pxEver}}},
 		{`TOP 100% BY x`, &Top{K: 100, Percent: true, Measure: Measure{Field: "x"}}},
 		{`TOP 1000000 BY x`, &Top{K: 1000000, Measure: Measure{Field: "x"}}},
-		{`TOP 3 BY spend:(a,b) IN 7d AND country:US`, and(&Top{K: 3, Measure: Measure{Field: "spend", Sel: SelValues, Values: []string{"a", "b"}, Window: in(7 * dayDur)}}, pv("country", "US"))},
+		{`TOP 3 BY spend:(a,b) IN 7d AND country:US`, pxAnd(&Top{K: 3, Measure: Measure{Field: "spend", Sel: SelValues, Values: []string{"a", "b"}, Window: pxIn(7 * pxDayDur)}}, pxV("country", "US"))},
 		{`SAMPLE 10%`, &Sample{Percent: 10}},
 		{`SAMPLE 10% SEED 7`, &Sample{Percent: 10, Seed: 7, HasSeed: true}},
 		{`sample 100 % seed -7`, &Sample{Percent: 100, Seed: -7, HasSeed: true}},
-		{`@vip AND SAMPLE 10% SEED 7`, and(seg("vip"), &Sample{Percent: 10, Seed: 7, HasSeed: true})},
-		{`NOT SAMPLE 10%`, not(&Sample{Percent: 10})},
+		{`@vip AND SAMPLE 10% SEED 7`, pxAnd(pxSeg("vip"), &Sample{Percent: 10, Seed: 7, HasSeed: true})},
+		{`NOT SAMPLE 10%`, pxNot(&Sample{Percent: 10})},
 
 		// segments
-		{`@vip`, seg("vip")},
-		{`@a.b:c-d_9`, seg("a.b:c-d_9")},
-		{`@` + strings.Repeat("s", 128), seg(strings.Repeat("s", 128))},
-		{`NOT @churned`, not(seg("churned"))},
-		{`NOT@churned`, not(seg("churned"))},
+		{`@vip`, pxSeg("vip")},
+		{`@a.b:c-d_9`, pxSeg("a.b:c-d_9")},
+		{`@` + strings.Repeat("s", 128), pxSeg(strings.Repeat("s", 128))},
+		{`NOT @churned`, pxNot(pxSeg("churned"))},
+		{`NOT@churned`, pxNot(pxSeg("churned"))},
 
 		// precedence: NOT > AND > XOR > OR
-		{`a:1 OR b:2 AND c:3`, or(pv("a", "1"), and(pv("b", "2"), pv("c", "3")))},
-		{`a:1 AND b:2 OR c:3`, or(and(pv("a", "1"), pv("b", "2")), pv("c", "3"))},
-		{`a:1 XOR b:2 AND c:3`, xor(pv("a", "1"), and(pv("b", "2"), pv("c", "3")))},
-		{`a:1 OR b:2 XOR c:3`, or(pv("a", "1"), xor(pv("b", "2"), pv("c", "3")))},
-		{`a:1 XOR b:2 OR c:3 XOR d:4`, or(xor(pv("a", "1"), pv("b", "2")), xor(pv("c", "3"), pv("d", "4")))},
-		{`NOT a:1 AND b:2`, and(not(pv("a", "1")), pv("b", "2"))},
-		{`NOT (a:1 AND b:2)`, not(and(pv("a", "1"), pv("b", "2")))},
-		{`NOT NOT a:1`, not(not(pv("a", "1")))},
-		{`a:1 AND b:2 AND c:3`, and(pv("a", "1"), pv("b", "2"), pv("c", "3"))},
-		{`(a:1 AND b:2) AND c:3`, and(pv("a", "1"), pv("b", "2"), pv("c", "3"))},
-		{`a:1 AND (b:2 AND (c:3))`, and(pv("a", "1"), pv("b", "2"), pv("c", "3"))},
-		{`(a:1 OR b:2) AND c:3`, and(or(pv("a", "1"), pv("b", "2")), pv("c", "3"))},
-		{`a:1 OR (b:2 OR c:3) OR d:4`, or(pv("a", "1"), pv("b", "2"), pv("c", "3"), pv("d", "4"))},
-		{`a:1 XOR (b:2 XOR c:3)`, xor(pv("a", "1"), pv("b", "2"), pv("c", "3"))},
-		{`(((a:1)))`, pv("a", "1")},
-		{`(a:1)AND(b:2)`, and(pv("a", "1"), pv("b", "2"))},
-		{`country:US AND age:[20 TO 35] AND interests:fitness AND NOT @churned`, and(pv("country", "US"), prange("age", 20, 35), pv("interests", "fitness"), not(seg("churned")))},
-		{`gender:M AND age:[20 TO 35] AND purchase:apparel >= 2 IN 180d`, and(pv("gender", "M"), prange("age", 20, 35), pv("purchase", "apparel").cmp(CmpGe, 2).win(in(180*dayDur)))},
-		{`ALL AND NOT ALL`, and(&All{}, not(&All{}))},
+		{`a:1 OR b:2 AND c:3`, pxOr(pxV("a", "1"), pxAnd(pxV("b", "2"), pxV("c", "3")))},
+		{`a:1 AND b:2 OR c:3`, pxOr(pxAnd(pxV("a", "1"), pxV("b", "2")), pxV("c", "3"))},
+		{`a:1 XOR b:2 AND c:3`, pxXor(pxV("a", "1"), pxAnd(pxV("b", "2"), pxV("c", "3")))},
+		{`a:1 OR b:2 XOR c:3`, pxOr(pxV("a", "1"), pxXor(pxV("b", "2"), pxV("c", "3")))},
+		{`a:1 XOR b:2 OR c:3 XOR d:4`, pxOr(pxXor(pxV("a", "1"), pxV("b", "2")), pxXor(pxV("c", "3"), pxV("d", "4")))},
+		{`NOT a:1 AND b:2`, pxAnd(pxNot(pxV("a", "1")), pxV("b", "2"))},
+		{`NOT (a:1 AND b:2)`, pxNot(pxAnd(pxV("a", "1"), pxV("b", "2")))},
+		{`NOT NOT a:1`, pxNot(pxNot(pxV("a", "1")))},
+		{`a:1 AND b:2 AND c:3`, pxAnd(pxV("a", "1"), pxV("b", "2"), pxV("c", "3"))},
+		{`(a:1 AND b:2) AND c:3`, pxAnd(pxV("a", "1"), pxV("b", "2"), pxV("c", "3"))},
+		{`a:1 AND (b:2 AND (c:3))`, pxAnd(pxV("a", "1"), pxV("b", "2"), pxV("c", "3"))},
+		{`(a:1 OR b:2) AND c:3`, pxAnd(pxOr(pxV("a", "1"), pxV("b", "2")), pxV("c", "3"))},
+		{`a:1 OR (b:2 OR c:3) OR d:4`, pxOr(pxV("a", "1"), pxV("b", "2"), pxV("c", "3"), pxV("d", "4"))},
+		{`a:1 XOR (b:2 XOR c:3)`, pxXor(pxV("a", "1"), pxV("b", "2"), pxV("c", "3"))},
+		{`(((a:1)))`, pxV("a", "1")},
+		{`(a:1)AND(b:2)`, pxAnd(pxV("a", "1"), pxV("b", "2"))},
+		{`country:US AND age:[20 TO 35] AND interests:fitness AND NOT @churned`, pxAnd(pxV("country", "US"), pxRange("age", 20, 35), pxV("interests", "fitness"), pxNot(pxSeg("churned")))},
+		{`gender:M AND age:[20 TO 35] AND purchase:apparel >= 2 IN 180d`, pxAnd(pxV("gender", "M"), pxRange("age", 20, 35), pxV("purchase", "apparel").withCmp(CmpGe, 2).withWin(pxIn(180*pxDayDur)))},
+		{`ALL AND NOT ALL`, pxAnd(&All{}, pxNot(&All{}))},
 	}
 	for _, tc := range tests {
 		got, err := Parse(tc.in)
@@ -230,8 +230,8 @@ func TestParseValid(t *testing.T) {
 			t.Errorf("Parse(%q): %v", tc.in, err)
 			continue
 		}
-		if g := zeroPos(got); !reflect.DeepEqual(g, tc.want) {
-			t.Errorf("Parse(%q)\n got  %s %#v\n want %s %#v", tc.in, dump(got), g, dump(tc.want), tc.want)
+		if g := pxZero(got); !reflect.DeepEqual(g, tc.want) {
+			t.Errorf("Parse(%q)\n got  %s %#v\n want %s %#v", tc.in, pxDump(got), g, pxDump(tc.want), tc.want)
 		}
 	}
 }
@@ -380,7 +380,7 @@ func TestParseErrors(t *testing.T) {
 	for _, tc := range tests {
 		n, err := Parse(tc.in)
 		if err == nil {
-			t.Errorf("Parse(%q) = %s, want error", tc.in, dump(n))
+			t.Errorf("Parse(%q) = %s, want error", tc.in, pxDump(n))
 			continue
 		}
 		if n != nil {
@@ -450,7 +450,7 @@ func TestParseDepth(t *testing.T) {
 
 // --- Format ---
 
-var roundTripInputs = []string{
+var pxRoundTripInputs = []string{
 	`country:US`,
 	`country:(US,FR)`,
 	`country:(US)`,
@@ -501,7 +501,7 @@ var roundTripInputs = []string{
 }
 
 func TestFormatRoundTrip(t *testing.T) {
-	for _, in := range roundTripInputs {
+	for _, in := range pxRoundTripInputs {
 		n, err := Parse(in)
 		if err != nil {
 			t.Errorf("Parse(%q): %v", in, err)
@@ -513,8 +513,8 @@ func TestFormatRoundTrip(t *testing.T) {
 			t.Errorf("Parse(Format(Parse(%q))) = Parse(%q): %v", in, text, err)
 			continue
 		}
-		if !reflect.DeepEqual(zeroPos(n), zeroPos(m)) {
-			t.Errorf("round trip of %q through %q changed the tree:\n %#v\n %#v", in, text, zeroPos(n), zeroPos(m))
+		if !reflect.DeepEqual(pxZero(n), pxZero(m)) {
+			t.Errorf("round trip of %q through %q changed the tree:\n %#v\n %#v", in, text, pxZero(n), pxZero(m))
 		}
 		if again := Format(m); again != text {
 			t.Errorf("Format not stable for %q: %q then %q", in, text, again)
@@ -568,12 +568,12 @@ func TestParseMeasure(t *testing.T) {
 		want Measure
 	}{
 		{`lifetime_spend`, Measure{Field: "lifetime_spend"}},
-		{` spend:apparel IN 365d `, Measure{Field: "spend", Sel: SelValues, Values: []string{"apparel"}, Window: in(365 * dayDur)}},
+		{` spend:apparel IN 365d `, Measure{Field: "spend", Sel: SelValues, Values: []string{"apparel"}, Window: pxIn(365 * pxDayDur)}},
 		{`spend:(a,"b c")`, Measure{Field: "spend", Sel: SelValues, Values: []string{"a", "b c"}}},
 		{`spend:*`, Measure{Field: "spend", Sel: SelAny}},
-		{`spend:* ever`, Measure{Field: "spend", Sel: SelAny, Window: ever}},
-		{`spend BETWEEN 2026-01-01 AND 2026-02-01`, Measure{Field: "spend", Window: between(day(2026, 1, 1), day(2026, 2, 1))}},
-		{`spend:IN IN 7d`, Measure{Field: "spend", Sel: SelValues, Values: []string{"IN"}, Window: in(7 * dayDur)}},
+		{`spend:* ever`, Measure{Field: "spend", Sel: SelAny, Window: pxEver}},
+		{`spend BETWEEN 2026-01-01 AND 2026-02-01`, Measure{Field: "spend", Window: pxBetween(pxDay(2026, 1, 1), pxDay(2026, 2, 1))}},
+		{`spend:IN IN 7d`, Measure{Field: "spend", Sel: SelValues, Values: []string{"IN"}, Window: pxIn(7 * pxDayDur)}},
 	}
 	for _, tc := range tests {
 		m, err := ParseMeasure(tc.in)
@@ -581,11 +581,11 @@ func TestParseMeasure(t *testing.T) {
 			t.Errorf("ParseMeasure(%q): %v", tc.in, err)
 			continue
 		}
-		if got := zeroPos(m); !reflect.DeepEqual(got, &tc.want) {
+		if got := pxZero(m); !reflect.DeepEqual(got, &tc.want) {
 			t.Errorf("ParseMeasure(%q) = %#v, want %#v", tc.in, got, tc.want)
 		}
 		back, err := ParseMeasure(FormatMeasure(m))
-		if err != nil || !reflect.DeepEqual(zeroPos(back), zeroPos(m)) {
+		if err != nil || !reflect.DeepEqual(pxZero(back), pxZero(m)) {
 			t.Errorf("measure round trip of %q via %q: %v", tc.in, FormatMeasure(m), err)
 		}
 	}
@@ -627,12 +627,12 @@ func TestParseTime(t *testing.T) {
 	}{
 		{`0`, time.Unix(0, 0).UTC()},
 		{`1763805600`, time.Unix(1763805600, 0).UTC()},
-		{`2026-11-22`, day(2026, 11, 22)},
+		{`2026-11-22`, pxDay(2026, 11, 22)},
 		{`2026-11-22T10:00:00Z`, time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)},
 		{`2026-11-22T10:00:00+02:00`, time.Date(2026, 11, 22, 8, 0, 0, 0, time.UTC)},
 		{`2026-11-22T10:00:00.25Z`, time.Date(2026, 11, 22, 10, 0, 0, 250e6, time.UTC)},
 		{`1970-01-01`, time.Unix(0, 0).UTC()},
-		{`9999-12-31`, day(9999, 12, 31)},
+		{`9999-12-31`, pxDay(9999, 12, 31)},
 		{`253402300799`, time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC)},
 	}
 	for _, tc := range good {
@@ -684,11 +684,11 @@ func TestParseDuration(t *testing.T) {
 		{`1m`, time.Minute},
 		{`90m`, 90 * time.Minute},
 		{`36h`, 36 * time.Hour},
-		{`1d`, dayDur},
-		{`365d`, 365 * dayDur},
-		{`2w`, 14 * dayDur},
-		{`007d`, 7 * dayDur},
-		{`15250w`, 15250 * 7 * dayDur},
+		{`1d`, pxDayDur},
+		{`365d`, 365 * pxDayDur},
+		{`2w`, 14 * pxDayDur},
+		{`007d`, 7 * pxDayDur},
+		{`15250w`, 15250 * 7 * pxDayDur},
 	}
 	for _, tc := range good {
 		got, err := ParseDuration(tc.in)
@@ -724,7 +724,7 @@ func TestParseDuration(t *testing.T) {
 	}
 	for d, want := range map[time.Duration]string{
 		time.Minute: "1m", 90 * time.Minute: "90m", time.Hour: "1h", 36 * time.Hour: "36h",
-		dayDur: "1d", 7 * dayDur: "1w", 10 * dayDur: "10d", 365 * dayDur: "365d", 364 * dayDur: "52w",
+		pxDayDur: "1d", 7 * pxDayDur: "1w", 10 * pxDayDur: "10d", 365 * pxDayDur: "365d", 364 * pxDayDur: "52w",
 	} {
 		if got := FormatDuration(d); got != want {
 			t.Errorf("FormatDuration(%v) = %q, want %q", d, got, want)

@@ -18,10 +18,10 @@ import (
 // flag, and every flag an environment variable: --max-clients is
 // SEGD_MAX_CLIENTS; --requirepass is also read from SEGD_PASSWORD.
 type Config struct {
-	Addr        string        // RESP listen address
-	MetricsAddr string        // HTTP address for /metrics and /healthz; "" disables
-	Dir         string        // Badger data directory
-	InMemory    bool          // keep nothing on disk
+	Addr        string // RESP listen address
+	MetricsAddr string // HTTP address for /metrics and /healthz; "" disables
+	Dir         string // Badger data directory
+	InMemory    bool   // keep nothing on disk
 	Fsync       storage.FsyncMode
 	Password    string        // --requirepass
 	TLSCert     string        // --tls-cert

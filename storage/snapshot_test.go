@@ -1,0 +1,398 @@
+package storage
+
+import (
+	"bytes"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+)
+
+func appendN(t testing.TB, s *Store, n int) {
+	t.Helper()
+	for range n {
+		seq := s.LastSeq() + 1
+		if _, err := s.Append([][]byte{recordFor(seq, false)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func testParts(t testing.TB) []Part {
+	return []Part{
+		{"fields", []byte(`{"country":"ENUM","age":"INT"}`)},
+		{"rand", randomBytes(6<<20+123, 1)},                // incompressible, 7 chunks
+		{"bitmap", roaringBytes(t, 6<<20, 2)},              // realistic roaring
+		{"zeros", make([]byte, 5<<20)},                     // very compressible
+		{"empty", nil},                                     // empty part
+		{"exact", bytes.Repeat([]byte("ab"), chunkSize/2)}, // exactly one chunk
+		{"tiny", []byte{1, 2, 3}},                          // below minCompressSize
+		{"dup", []byte("same name twice is allowed")},
+		{"dup", []byte("second")},
+		{strings.Repeat("n", 300), randomBytes(70000, 3)},
+	}
+}
+
+func TestSnapshotRoundTrip(t *testing.T) {
+	dir := t.TempDir()
+	s := openT(t, dir, FsyncEverySec)
+	if _, found, _ := loadAll(t, s); found {
+		t.Fatal("empty store has a snapshot")
+	}
+	appendN(t, s, 20)
+	parts := testParts(t)
+	before := time.Now()
+	if err := s.WriteSnapshot(15, parts); err != nil {
+		t.Fatal(err)
+	}
+	if ls := s.LastSave(); ls.Before(before.Add(-time.Second)) || ls.After(time.Now()) {
+		t.Fatalf("LastSave = %v", ls)
+	}
+	seq, found, got := loadAll(t, s)
+	if !found || seq != 15 {
+		t.Fatalf("seq %d found %v", seq, found)
+	}
+	checkParts(t, got, parts)
+
+	// Compression is used where it pays and skipped where it does not.
+	st := s.Stats()
+	if st.SnapshotBytes >= st.SnapshotRawBytes {
+		t.Fatalf("nothing compressed: stored %d raw %d", st.SnapshotBytes, st.SnapshotRawBytes)
+	}
+	flags := chunkFlags(t, s, st.SnapshotGen)
+	if f := flags[1]; len(f) != 7 || bytes.Contains(f, []byte{chunkZstd}) {
+		t.Fatalf("random part chunk flags %v, want 7 raw", f)
+	}
+	if f := flags[3]; len(f) != numChunks(5<<20) || bytes.Contains(f, []byte{chunkRaw}) {
+		t.Fatalf("zeros part chunk flags %v, want all zstd", f)
+	}
+	if f := flags[6]; len(f) != 1 || f[0] != chunkRaw {
+		t.Fatalf("tiny part chunk flags %v", f)
+	}
+	if _, ok := flags[4]; ok {
+		t.Fatal("empty part has chunks")
+	}
+	t.Logf("raw %d bytes stored as %d (%.1f%%)", st.SnapshotRawBytes, st.SnapshotBytes,
+		100*float64(st.SnapshotBytes)/float64(st.SnapshotRawBytes))
+
+	s.Close()
+	s = openT(t, dir, FsyncEverySec)
+	defer s.Close()
+	seq, found, got = loadAll(t, s)
+	if !found || seq != 15 {
+		t.Fatalf("after reopen seq %d found %v", seq, found)
+	}
+	checkParts(t, got, parts)
+	if s.LastSave().IsZero() {
+		t.Fatal("LastSave lost on reopen")
+	}
+	// Data handed to fn is the callee's: mutating it does not affect a later load.
+	got[1].data[0] ^= 0xff
+	_, _, again := loadAll(t, s)
+	checkParts(t, again, parts)
+
+	// An error from fn stops the load and is returned as is.
+	stop := errors.New("stop")
+	calls := 0
+	_, _, err := s.LoadSnapshot(func(string, []byte) error {
+		calls++
+		if calls == 2 {
+			return stop
+		}
+		return nil
+	})
+	if err != stop || calls != 2 {
+		t.Fatalf("LoadSnapshot with failing fn: calls %d err %v", calls, err)
+	}
+}
+
+// chunkFlags returns part index -> encoding flag of each chunk.
+func chunkFlags(t testing.TB, s *Store, gen uint64) map[uint32][]byte {
+	t.Helper()
+	flags := map[uint32][]byte{}
+	err := s.db.View(func(txn *badger.Txn) error {
+		opt := badger.DefaultIteratorOptions
+		opt.PrefetchValues = false
+		opt.Prefix = snapGenPrefix(gen)
+		it := txn.NewIterator(opt)
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			k := it.Item().Key()
+			part := uint32(k[10])<<24 | uint32(k[11])<<16 | uint32(k[12])<<8 | uint32(k[13])
+			if part == dirPart {
+				continue
+			}
+			flags[part] = append(flags[part], it.Item().UserMeta())
+			if it.Item().ValueSize() >= 1<<20 {
+				t.Errorf("value of %d bytes (limit 1 MiB)", it.Item().ValueSize())
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return flags
+}
+
+func TestSnapshotTruncatesLog(t *testing.T) {
+	dir := t.TempDir()
+	s := openT(t, dir, FsyncNo)
+	appendN(t, s, 100)
+	if err := s.WriteSnapshot(60, []Part{{"p", []byte("state@60")}}); err != nil {
+		t.Fatal(err)
+	}
+	keys := keysWithPrefix(t, s, prefixLog)
+	if len(keys) != 40 || !bytes.Equal(keys[0], logKey(61)) {
+		t.Fatalf("%d log keys left after snapshot at 60, first %x", len(keys), keys[0])
+	}
+	tail := replayAll(t, s, 60)
+	if len(tail) != 40 || tail[0].seq != 61 || tail[39].seq != 100 {
+		t.Fatalf("Replay(60): %d records", len(tail))
+	}
+	if err := s.Replay(0, func(uint64, []byte) error { return nil }); err == nil ||
+		!strings.Contains(err.Error(), "truncated by the snapshot") {
+		t.Fatalf("Replay below the snapshot: %v", err)
+	}
+	// Older than the current snapshot, or beyond the log: refused.
+	if err := s.WriteSnapshot(59, nil); err == nil {
+		t.Fatal("snapshot older than the current one accepted")
+	}
+	if err := s.WriteSnapshot(101, nil); err == nil {
+		t.Fatal("snapshot beyond LastSeq accepted")
+	}
+	// A snapshot of everything empties the log; seqs continue after it.
+	if err := s.WriteSnapshot(100, []Part{{"p", []byte("state@100")}}); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(keysWithPrefix(t, s, prefixLog)); n != 0 {
+		t.Fatalf("%d log keys left", n)
+	}
+	if n := len(keysWithPrefix(t, s, string(snapGenPrefix(1)))); n != 0 {
+		t.Fatalf("generation 1 not deleted: %d keys", n)
+	}
+	s.Close()
+	s = openT(t, dir, FsyncNo)
+	defer s.Close()
+	if s.LastSeq() != 100 {
+		t.Fatalf("LastSeq after reopen = %d, want 100", s.LastSeq())
+	}
+	if first, err := s.Append([][]byte{[]byte("x")}); err != nil || first != 101 {
+		t.Fatalf("Append = %d, %v", first, err)
+	}
+	seq, _, parts := loadAll(t, s)
+	if seq != 100 || string(parts[0].data) != "state@100" {
+		t.Fatalf("loaded seq %d %q", seq, parts[0].data)
+	}
+}
+
+// A crash after the new generation's parts are written but before the meta
+// switch: the old snapshot loads and the orphan is deleted on Open.
+func TestSnapshotCrashBeforeSwitch(t *testing.T) {
+	dir := t.TempDir()
+	s := openT(t, dir, FsyncNo)
+	appendN(t, s, 10)
+	oldParts := []Part{{"a", roaringBytes(t, 2<<20, 5)}, {"b", []byte("old")}}
+	if err := s.WriteSnapshot(5, oldParts); err != nil {
+		t.Fatal(err)
+	}
+
+	// Fully written new generation, never switched to.
+	newParts := []Part{{"a", randomBytes(3<<20, 9)}, {"b", []byte("new")}}
+	s.snapMu.Lock()
+	gen := s.nextGen
+	s.nextGen++
+	if _, err := s.writeGeneration(gen, 10, newParts, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	s.snapMu.Unlock()
+	// And a half-written one: some chunks of a part, no directory.
+	half := gen + 1
+	if err := s.db.Update(func(txn *badger.Txn) error {
+		for c := range 2 {
+			e := badger.NewEntry(snapKey(half, 0, uint32(c)), randomBytes(chunkSize, uint64(c))).WithMeta(chunkRaw)
+			if err := txn.SetEntry(e); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.db.Close(); err != nil { // no Store.Close: like a crash
+		t.Fatal(err)
+	}
+
+	s = openT(t, dir, FsyncNo)
+	seq, found, got := loadAll(t, s)
+	if !found || seq != 5 {
+		t.Fatalf("seq %d found %v", seq, found)
+	}
+	checkParts(t, got, oldParts)
+	for _, g := range []uint64{gen, half} {
+		if n := len(keysWithPrefix(t, s, string(snapGenPrefix(g)))); n != 0 {
+			t.Fatalf("orphan generation %d still has %d keys", g, n)
+		}
+	}
+	if tail := replayAll(t, s, 5); len(tail) != 5 {
+		t.Fatalf("replay after 5: %d records", len(tail))
+	}
+	// The next snapshot gets a fresh generation number and works.
+	if err := s.WriteSnapshot(10, newParts); err != nil {
+		t.Fatal(err)
+	}
+	if g := s.meta.Load().Gen; g <= half {
+		t.Fatalf("generation %d reused (orphans up to %d)", g, half)
+	}
+	s.Close()
+
+	// A crash after the switch but before the old generation and the log
+	// were deleted: the new snapshot loads, the rest is cleaned on Open.
+	s = openT(t, dir, FsyncNo)
+	curGen := s.meta.Load().Gen
+	stale := []Part{{"a", []byte("stale")}}
+	s.snapMu.Lock()
+	staleGen := s.nextGen
+	s.nextGen++
+	if _, err := s.writeGeneration(staleGen, 10, stale, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	s.snapMu.Unlock()
+	appendN(t, s, 3) // seqs 11..13
+	// Switch meta to staleGen at seq 12 by hand, without deleting anything.
+	m, err := s.writeGeneration(staleGen+1, 12, []Part{{"z", []byte("final")}}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.db.Update(func(txn *badger.Txn) error { return txn.Set([]byte(keyMeta), m.encode()) }); err != nil {
+		t.Fatal(err)
+	}
+	s.db.Close()
+	s = openT(t, dir, FsyncNo)
+	defer s.Close()
+	seq, _, got = loadAll(t, s)
+	if seq != 12 || len(got) != 1 || string(got[0].data) != "final" {
+		t.Fatalf("after switch crash: seq %d parts %v", seq, got)
+	}
+	for _, g := range []uint64{curGen, staleGen} {
+		if n := len(keysWithPrefix(t, s, string(snapGenPrefix(g)))); n != 0 {
+			t.Fatalf("old generation %d still has %d keys", g, n)
+		}
+	}
+	if keys := keysWithPrefix(t, s, prefixLog); len(keys) != 1 || !bytes.Equal(keys[0], logKey(13)) {
+		t.Fatalf("log not truncated to 12 on open: %d keys", len(keys))
+	}
+	if s.LastSeq() != 13 {
+		t.Fatalf("LastSeq %d", s.LastSeq())
+	}
+}
+
+func TestSnapshotCorruptionDetected(t *testing.T) {
+	parts := []Part{
+		{"first", []byte("ok")},
+		{"bitmap", roaringBytes(t, 3<<20, 11)}, // zstd chunks
+		{"rand", randomBytes(3<<20, 12)},       // raw chunks
+	}
+	cases := []struct {
+		name   string
+		mutate func(t *testing.T, s *Store, gen uint64)
+		want   string
+	}{
+		{"zstd chunk bit flip", func(t *testing.T, s *Store, gen uint64) {
+			flipValue(t, s, snapKey(gen, 1, 1), 100)
+		}, `part 1 "bitmap" chunk 1 is corrupt`},
+		{"raw chunk bit flip", func(t *testing.T, s *Store, gen uint64) {
+			flipValue(t, s, snapKey(gen, 2, 2), 5000)
+		}, `part 2 "rand" is corrupt: checksum mismatch`},
+		{"raw chunk truncated", func(t *testing.T, s *Store, gen uint64) {
+			setValue(t, s, snapKey(gen, 2, 0), []byte("short"), chunkRaw)
+		}, `part 2 "rand" chunk 0 is corrupt`},
+		{"chunk missing", func(t *testing.T, s *Store, gen uint64) {
+			if err := s.db.Update(func(txn *badger.Txn) error { return txn.Delete(snapKey(gen, 1, 2)) }); err != nil {
+				t.Fatal(err)
+			}
+		}, `part 1 "bitmap" chunk 2 is corrupt: chunk missing`},
+		{"directory damaged", func(t *testing.T, s *Store, gen uint64) {
+			flipValue(t, s, snapKey(gen, dirPart, 0), 10)
+		}, "directory is corrupt"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			s := openT(t, dir, FsyncNo)
+			appendN(t, s, 3)
+			if err := s.WriteSnapshot(3, parts); err != nil {
+				t.Fatal(err)
+			}
+			tc.mutate(t, s, s.meta.Load().Gen)
+			s.Close()
+			s = openT(t, dir, FsyncNo)
+			defer s.Close()
+			_, found, err := s.LoadSnapshot(func(string, []byte) error { return nil })
+			if err == nil || !found || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("LoadSnapshot error %v, want %q", err, tc.want)
+			}
+		})
+	}
+
+	t.Run("meta damaged", func(t *testing.T) {
+		dir := t.TempDir()
+		s := openT(t, dir, FsyncNo)
+		appendN(t, s, 1)
+		if err := s.WriteSnapshot(1, parts[:1]); err != nil {
+			t.Fatal(err)
+		}
+		flipValue(t, s, []byte(keyMeta), 20)
+		s.Close()
+		if _, err := Open(Options{Dir: dir, Logger: quietLogger()}); err == nil ||
+			!strings.Contains(err.Error(), "meta checksum") {
+			t.Fatalf("Open with damaged meta: %v", err)
+		}
+	})
+}
+
+func flipValue(t *testing.T, s *Store, key []byte, at int) {
+	t.Helper()
+	var val []byte
+	var meta byte
+	if err := s.db.View(func(txn *badger.Txn) error {
+		item, err := txn.Get(key)
+		if err != nil {
+			return err
+		}
+		meta = item.UserMeta()
+		val, err = item.ValueCopy(nil)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	val[at%len(val)] ^= 0x40
+	setValue(t, s, key, val, meta)
+}
+
+func setValue(t *testing.T, s *Store, key, val []byte, meta byte) {
+	t.Helper()
+	if err := s.db.Update(func(txn *badger.Txn) error {
+		return txn.SetEntry(badger.NewEntry(key, val).WithMeta(meta))
+	}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Many small parts: the pipeline's per-part path.
+func TestSnapshotManySmallParts(t *testing.T) {
+	s := openT(t, t.TempDir(), FsyncNo)
+	defer s.Close()
+	appendN(t, s, 1)
+	var parts []Part
+	for i := range 20000 {
+		parts = append(parts, Part{Name: "v" + string(rune('a'+i%26)), Data: randomBytes(i%300, uint64(i))})
+	}
+	if err := s.WriteSnapshot(1, parts); err != nil {
+		t.Fatal(err)
+	}
+	_, _, got := loadAll(t, s)
+	checkParts(t, got, parts)
+}

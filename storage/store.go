@@ -1,0 +1,450 @@
+package storage
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+)
+
+// ErrClosed is returned by calls on a closed Store.
+var ErrClosed = errors.New("storage: store is closed")
+
+// ErrLocked is matched (errors.Is) by the error Open returns when another
+// process holds the data directory.
+var ErrLocked = errors.New("data directory is in use by another segd process")
+
+type lockedError struct{ dir string }
+
+func (e *lockedError) Error() string {
+	return fmt.Sprintf("data directory %s is in use by another segd process", e.dir)
+}
+func (e *lockedError) Is(target error) bool { return target == ErrLocked }
+
+// gcInterval is how often a disk-backed Store runs value-log GC by itself.
+const gcInterval = 5 * time.Minute
+
+// Store is segd's durable storage: a sequence-numbered log of opaque records
+// and generations of named, compressed snapshot parts, kept in one Badger
+// database. All methods are safe for concurrent use; Append calls are
+// serialised internally (the server has a single committer anyway).
+type Store struct {
+	db     *badger.DB
+	opts   Options
+	logger *slog.Logger
+
+	// rw excludes Reset and Close (writers) from every other operation
+	// (readers). It is never held across a call into user code except
+	// during LoadSnapshot/Replay callbacks, which do not call back in.
+	rw     sync.RWMutex
+	closed bool
+
+	appendMu sync.Mutex // serialises Append (seq allocation + commit)
+	lastSeq  atomic.Uint64
+	broken   error // sticky Append failure; guarded by appendMu
+
+	snapMu    sync.Mutex // one WriteSnapshot at a time
+	meta      atomic.Pointer[snapMeta]
+	nextGen   uint64 // guarded by snapMu
+	truncated uint64 // log keys <= truncated are already deleted; guarded by snapMu
+
+	gcMu sync.Mutex
+
+	dirty     atomic.Bool // written since the last everysec sync
+	stats     counters
+	stop      chan struct{}
+	bg        sync.WaitGroup
+	closeOnce sync.Once
+	closeErr  error
+}
+
+type counters struct {
+	appendBatches  atomic.Uint64
+	appendRecords  atomic.Uint64
+	appendBytes    atomic.Uint64
+	syncs          atomic.Uint64
+	syncErrors     atomic.Uint64
+	lastSyncNanos  atomic.Int64
+	snapshots      atomic.Uint64
+	lastSnapNanos  atomic.Int64
+	gcRuns         atomic.Uint64
+	gcRewrites     atomic.Uint64
+	splitBatches   atomic.Uint64
+	snapshotErrors atomic.Uint64
+}
+
+// Stats is a point-in-time view of storage counters for metrics.
+type Stats struct {
+	AppendBatches    uint64        // Append calls that wrote something
+	AppendRecords    uint64        // records appended
+	AppendBytes      uint64        // record bytes appended
+	SplitBatches     uint64        // batches too big for one Badger txn (see Append)
+	Syncs            uint64        // explicit syncs (everysec ticker, Sync, Close)
+	SyncErrors       uint64        // failed syncs
+	LastSyncDuration time.Duration // duration of the last explicit sync
+	Snapshots        uint64        // snapshots written since Open
+	SnapshotErrors   uint64        // failed WriteSnapshot calls
+	LastSnapshotTook time.Duration // duration of the last WriteSnapshot
+	GCRuns           uint64        // RunGC calls that ran
+	GCRewrites       uint64        // value-log files rewritten by GC
+	LastSeq          uint64
+	SnapshotSeq      uint64 // seq of the snapshot in use (0 if none)
+	SnapshotGen      uint64 // generation of the snapshot in use (0 if none)
+	SnapshotBytes    uint64 // stored (compressed) bytes of the snapshot in use
+	SnapshotRawBytes uint64 // raw bytes of the snapshot in use
+}
+
+// Open opens (creating if needed) the store in opts.Dir, or an empty
+// in-memory store. It repairs what a crash can leave behind: a half-written
+// split batch (Append), a half-written or superseded snapshot generation,
+// and log records already covered by the snapshot.
+func Open(opts Options) (*Store, error) {
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if !opts.InMemory && opts.Dir == "" {
+		return nil, errors.New("storage: Options.Dir is required unless InMemory is set")
+	}
+	if opts.InMemory {
+		opts.Dir = ""
+	}
+	switch opts.Fsync {
+	case FsyncEverySec, FsyncAlways, FsyncNo:
+	default:
+		return nil, fmt.Errorf("storage: invalid fsync mode %d", int(opts.Fsync))
+	}
+	logger := opts.Logger.With("component", "storage")
+
+	db, err := badger.Open(badgerOptions(opts))
+	if err != nil {
+		if strings.Contains(err.Error(), "Cannot acquire directory lock") {
+			return nil, &lockedError{dir: opts.Dir}
+		}
+		if opts.InMemory {
+			return nil, fmt.Errorf("storage: open in-memory badger: %w", err)
+		}
+		return nil, fmt.Errorf("storage: open badger in %s: %w", opts.Dir, err)
+	}
+	s := &Store{db: db, opts: opts, logger: logger, stop: make(chan struct{})}
+	if err := s.recover(); err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	if !opts.InMemory {
+		if opts.Fsync == FsyncEverySec {
+			s.bg.Add(1)
+			go s.syncLoop()
+		}
+		s.bg.Add(1)
+		go s.gcLoop()
+	}
+	m := s.meta.Load()
+	if m != nil {
+		logger.Info("storage opened", "dir", opts.Dir, "fsync", opts.Fsync.String(),
+			"last_seq", s.LastSeq(), "snapshot_seq", m.Seq, "snapshot_gen", m.Gen)
+	} else {
+		logger.Info("storage opened", "dir", opts.Dir, "fsync", opts.Fsync.String(),
+			"last_seq", s.LastSeq(), "in_memory", opts.InMemory)
+	}
+	return s, nil
+}
+
+// recover loads the snapshot meta and the last seq and removes debris left
+// by a crash. Called from Open before the Store is shared.
+func (s *Store) recover() error {
+	m, err := s.readMeta()
+	if err != nil {
+		return err
+	}
+	s.meta.Store(m)
+	if err := s.repairPending(); err != nil {
+		return err
+	}
+	last, err := s.lastLogSeq()
+	if err != nil {
+		return err
+	}
+	if m != nil {
+		last = max(last, m.Seq)
+	}
+	s.lastSeq.Store(last)
+
+	var curGen uint64
+	if m != nil {
+		curGen = m.Gen
+	}
+	maxGen, err := s.dropStaleGenerations(curGen)
+	if err != nil {
+		return err
+	}
+	s.nextGen = max(maxGen, curGen) + 1
+	if m != nil {
+		if err := s.truncateLog(m.Seq); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *Store) syncLoop() {
+	defer s.bg.Done()
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-t.C:
+			if !s.dirty.Swap(false) {
+				continue
+			}
+			if err := s.Sync(); err != nil && !errors.Is(err, ErrClosed) {
+				s.logger.Error("background fsync failed", "err", err)
+			}
+		}
+	}
+}
+
+func (s *Store) gcLoop() {
+	defer s.bg.Done()
+	t := time.NewTicker(gcInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-t.C:
+			s.RunGC()
+		}
+	}
+}
+
+// LastSeq returns the seq of the last appended record (or the snapshot's seq
+// if that is higher); 0 for an empty store.
+func (s *Store) LastSeq() uint64 { return s.lastSeq.Load() }
+
+// LastSave returns the time of the snapshot currently in use (zero if none).
+func (s *Store) LastSave() time.Time {
+	if m := s.meta.Load(); m != nil {
+		return time.Unix(0, m.UnixNano)
+	}
+	return time.Time{}
+}
+
+// Sync forces everything written so far to stable storage (msync of the
+// active memtable WAL and value-log file). A no-op in memory.
+func (s *Store) Sync() error {
+	s.rw.RLock()
+	defer s.rw.RUnlock()
+	if s.closed {
+		return ErrClosed
+	}
+	return s.syncLocked()
+}
+
+func (s *Store) syncLocked() error {
+	if s.opts.InMemory {
+		return nil
+	}
+	start := time.Now()
+	err := s.db.Sync()
+	s.stats.lastSyncNanos.Store(int64(time.Since(start)))
+	s.stats.syncs.Add(1)
+	if err != nil {
+		s.stats.syncErrors.Add(1)
+		return fmt.Errorf("storage: sync: %w", err)
+	}
+	return nil
+}
+
+// barrier makes every byte Badger has written so far durable, including
+// memtable WALs that were rotated out but not yet flushed to an SSTable
+// (db.Sync only covers the active one): it fsyncs every *.mem and *.vlog
+// file and the directory. Used around the snapshot switch in every fsync
+// mode so that a power loss cannot leave the meta key pointing at parts
+// that never reached the disk, nor old data deleted before the switch is
+// durable. Caller holds s.rw (read).
+func (s *Store) barrier() error {
+	if s.opts.InMemory {
+		return nil
+	}
+	if err := s.syncLocked(); err != nil {
+		return err
+	}
+	entries, err := os.ReadDir(s.opts.Dir)
+	if err != nil {
+		return fmt.Errorf("storage: barrier: %w", err)
+	}
+	for _, e := range entries {
+		name := e.Name()
+		if !strings.HasSuffix(name, ".mem") && !strings.HasSuffix(name, ".vlog") {
+			continue
+		}
+		if err := fsyncPath(filepath.Join(s.opts.Dir, name)); err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				continue // flushed and deleted meanwhile: its data is in an SST
+			}
+			return fmt.Errorf("storage: barrier: %w", err)
+		}
+	}
+	if err := fsyncPath(s.opts.Dir); err != nil {
+		return fmt.Errorf("storage: barrier: %w", err)
+	}
+	return nil
+}
+
+func fsyncPath(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	err = f.Sync()
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// DiskBytes returns the space the database occupies on disk (LSM tables,
+// value logs, WALs, manifest), counting allocated blocks so that Badger's
+// sparse, preallocated files are not over-counted. 0 in memory.
+func (s *Store) DiskBytes() int64 {
+	if s.opts.InMemory {
+		return 0
+	}
+	var total int64
+	_ = filepath.WalkDir(s.opts.Dir, func(_ string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return nil
+		}
+		info, err := d.Info()
+		if err != nil {
+			return nil
+		}
+		if st, ok := info.Sys().(*syscall.Stat_t); ok {
+			total += int64(st.Blocks) * 512
+		} else {
+			total += info.Size()
+		}
+		return nil
+	})
+	return total
+}
+
+// RunGC runs Badger value-log GC until it finds nothing worth rewriting
+// (a file is rewritten when at least half of it is garbage). Disk-backed
+// stores also run it every 5 minutes by themselves. Concurrent calls return
+// at once.
+func (s *Store) RunGC() {
+	if s.opts.InMemory || !s.gcMu.TryLock() {
+		return
+	}
+	defer s.gcMu.Unlock()
+	s.rw.RLock()
+	defer s.rw.RUnlock()
+	if s.closed {
+		return
+	}
+	s.stats.gcRuns.Add(1)
+	for range 64 {
+		select {
+		case <-s.stop:
+			return
+		default:
+		}
+		err := s.db.RunValueLogGC(0.5)
+		if err != nil {
+			if !errors.Is(err, badger.ErrNoRewrite) && !errors.Is(err, badger.ErrRejected) {
+				s.logger.Warn("value log GC failed", "err", err)
+			}
+			return
+		}
+		s.stats.gcRewrites.Add(1)
+	}
+}
+
+// Reset deletes everything (FLUSHALL): log, snapshots, meta. The seq
+// restarts at 0. It waits for in-flight operations and blocks new ones
+// while it runs.
+func (s *Store) Reset() error {
+	s.rw.Lock()
+	defer s.rw.Unlock()
+	if s.closed {
+		return ErrClosed
+	}
+	s.appendMu.Lock()
+	defer s.appendMu.Unlock()
+	s.snapMu.Lock()
+	defer s.snapMu.Unlock()
+	if err := s.db.DropAll(); err != nil {
+		s.broken = fmt.Errorf("storage: reset failed: %w", err)
+		return s.broken
+	}
+	s.lastSeq.Store(0)
+	s.meta.Store(nil)
+	s.nextGen = 1
+	s.truncated = 0
+	s.broken = nil
+	if err := s.barrier(); err != nil {
+		return err
+	}
+	s.logger.Info("storage reset (all data dropped)")
+	return nil
+}
+
+// Close syncs and closes the store. It is idempotent; later calls return
+// the first call's result.
+func (s *Store) Close() error {
+	s.closeOnce.Do(func() {
+		close(s.stop)
+		s.bg.Wait()
+		s.rw.Lock()
+		defer s.rw.Unlock()
+		s.closed = true
+		var syncErr error
+		if !s.opts.InMemory {
+			syncErr = s.db.Sync()
+		}
+		closeErr := s.db.Close()
+		s.closeErr = errors.Join(syncErr, closeErr)
+		if s.closeErr != nil {
+			s.closeErr = fmt.Errorf("storage: close: %w", s.closeErr)
+		}
+	})
+	return s.closeErr
+}
+
+// Stats returns current counters.
+func (s *Store) Stats() Stats {
+	st := Stats{
+		AppendBatches:    s.stats.appendBatches.Load(),
+		AppendRecords:    s.stats.appendRecords.Load(),
+		AppendBytes:      s.stats.appendBytes.Load(),
+		SplitBatches:     s.stats.splitBatches.Load(),
+		Syncs:            s.stats.syncs.Load(),
+		SyncErrors:       s.stats.syncErrors.Load(),
+		LastSyncDuration: time.Duration(s.stats.lastSyncNanos.Load()),
+		Snapshots:        s.stats.snapshots.Load(),
+		SnapshotErrors:   s.stats.snapshotErrors.Load(),
+		LastSnapshotTook: time.Duration(s.stats.lastSnapNanos.Load()),
+		GCRuns:           s.stats.gcRuns.Load(),
+		GCRewrites:       s.stats.gcRewrites.Load(),
+		LastSeq:          s.LastSeq(),
+	}
+	if m := s.meta.Load(); m != nil {
+		st.SnapshotSeq = m.Seq
+		st.SnapshotGen = m.Gen
+		st.SnapshotBytes = m.StoredBytes
+		st.SnapshotRawBytes = m.RawBytes
+	}
+	return st
+}
