@@ -15,8 +15,12 @@ import (
 	"time"
 )
 
-// MaxRunTime caps any single Load or Run, whatever it was asked.
-const MaxRunTime = 10 * time.Minute
+// MaxRunTime caps any single Run, whatever it was asked; MaxLoadTime caps a
+// Load (10M customers take minutes).
+const (
+	MaxRunTime  = 10 * time.Minute
+	MaxLoadTime = time.Hour
+)
 
 // keepErrors is how many error replies a job keeps verbatim.
 const keepErrors = 5
@@ -95,7 +99,7 @@ func Load(ctx context.Context, o LoadOptions) (LoadResult, error) {
 	if err := o.check(); err != nil {
 		return LoadResult{}, err
 	}
-	ctx, cancel := context.WithTimeout(ctx, MaxRunTime)
+	ctx, cancel := context.WithTimeout(ctx, MaxLoadTime)
 	defer cancel()
 	pop := NewPopulation(o.Seed)
 	const chunk = 256 // customers a worker claims at a time
@@ -179,7 +183,7 @@ func Load(ctx context.Context, o LoadOptions) (LoadResult, error) {
 	select {
 	case err := <-failed:
 		if ctx.Err() == context.DeadlineExceeded {
-			return res, fmt.Errorf("load stopped after the %s cap: %w", MaxRunTime, err)
+			return res, fmt.Errorf("load stopped after the %s cap: %w", MaxLoadTime, err)
 		}
 		return res, fmt.Errorf("load: %w", err)
 	default:

@@ -95,7 +95,7 @@ func TestConnAgainstServer(t *testing.T) {
 	}
 	for i := 0; i < 10; i++ {
 		r, err := c.ReadReply()
-		want := int64(1 - i%2)
+		want := int64(i % 2) // u:1 matches, u:0 does not exist
 		if err != nil || r.Type != ':' || r.Int != want {
 			t.Fatalf("pipelined ISMEMBER %d = %+v, %v; want %d", i, r, err, want)
 		}

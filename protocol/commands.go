@@ -325,6 +325,8 @@ func (c *Command) keyFlags() []string {
 // categories (set of simple strings), tips (set of bulk strings), key
 // specifications (set of maps) and subcommands (array of such entries, or
 // an empty set when there are none). Under RESP2 every set is an array.
+// For a name that is not a command, COMMAND INFO answers Enc.Null in its
+// place, as Redis 7 does ("$-1" under RESP2, "_" under RESP3).
 func WriteCommandInfo(e *Enc, c *Command) {
 	e.Array(10)
 	e.BulkString(c.Name)

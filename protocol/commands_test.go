@@ -315,7 +315,7 @@ func TestTableFlagsPolicy(t *testing.T) {
 		all = append(all, c.Subcommands...)
 	}
 	for _, c := range all {
-		if c.HasFlag("no_auth") != slices.Contains(noAuth, c.Name) && c.Name != "reset" {
+		if c.HasFlag("no_auth") != slices.Contains(noAuth, c.Name) {
 			t.Errorf("%s: no_auth flag %v", c.Name, c.HasFlag("no_auth"))
 		}
 		if slices.Contains(loading, c.Name) && !c.HasFlag("loading") {

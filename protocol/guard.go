@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"net"
 	"strconv"
+	"time"
 )
 
 // redcon v1.6.2 puts no bound on what a client sends, and its request parser
@@ -155,14 +156,21 @@ func (c *guardConn) Read(p []byte) (int, error) {
 	return total, nil
 }
 
-// fail writes the error reply once and returns the violation.
+// fail writes the error reply once and returns the violation. The write
+// gets a deadline so that a client that reads nothing cannot hold the
+// connection open; the connection is closed right after anyway.
 func (c *guardConn) fail() error {
 	if !c.replied {
 		c.replied = true
+		c.Conn.SetWriteDeadline(time.Now().Add(time.Second))
 		c.Conn.Write([]byte("-ERR " + c.err.Error() + "\r\n"))
 	}
 	return c.err
 }
+
+// NetConn returns the wrapped connection (a *tls.Conn, for example), as
+// tls.Conn.NetConn does. redcon's Conn.NetConn returns the guard itself.
+func (c *guardConn) NetConn() net.Conn { return c.Conn }
 
 // guard follows the RESP request framing as redcon reads it: a command is
 // either "*<count>\r\n" followed by count bulk strings "$<len>\r\n<bytes>\r\n",

@@ -265,3 +265,15 @@ func TestGuardListenerProtectsRedconServer(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+func TestGuardConnNetConn(t *testing.T) {
+	inner := &fakeConn{r: strings.NewReader("")}
+	g := GuardConn(inner, Limits{})
+	u, ok := g.(interface{ NetConn() net.Conn })
+	if !ok || u.NetConn() != net.Conn(inner) {
+		t.Fatal("NetConn does not unwrap")
+	}
+	if DefaultLimits() != (Limits{}).withDefaults() {
+		t.Fatal("zero Limits do not take the defaults")
+	}
+}

@@ -242,7 +242,10 @@ var table = []*Command{
 		Args:       []Arg{intArg("index")},
 	},
 	{
-		Name: "reset", Arity: 1, Flags: fConnection, Group: "connection", Since: since,
+		// Not no_auth (Redis has it): SPEC lets only AUTH, HELLO, PING and
+		// QUIT through before authentication.
+		Name: "reset", Arity: 1, Flags: []string{"noscript", "loading", "stale", "fast", "allow_busy"},
+		Group: "connection", Since: since,
 		Summary:    "Reset the connection: protocol 2, no name, no subscriptions, not authenticated",
 		Complexity: "O(1)",
 	},
@@ -266,6 +269,11 @@ var table = []*Command{
 			{
 				Name: "client|getname", Arity: 2, Flags: []string{"noscript", "loading", "stale"},
 				Summary:    "Get the current connection name",
+				Complexity: "O(1)",
+			},
+			{
+				Name: "client|info", Arity: 2, Flags: []string{"noscript", "loading", "stale"},
+				Summary:    "Returns information about the current client connection",
 				Complexity: "O(1)",
 			},
 			{

@@ -124,21 +124,7 @@ func cmdHello(s *Server, c *client, args [][]byte) {
 	if name != nil {
 		c.name.Store(string(name))
 	}
-	c.enc.Map(7)
-	c.enc.BulkString("server")
-	c.enc.BulkString("segd")
-	c.enc.BulkString("version")
-	c.enc.BulkString(RedisVersion)
-	c.enc.BulkString("proto")
-	c.enc.Int(int64(proto))
-	c.enc.BulkString("id")
-	c.enc.Int(c.id)
-	c.enc.BulkString("mode")
-	c.enc.BulkString("standalone")
-	c.enc.BulkString("role")
-	c.enc.BulkString("master")
-	c.enc.BulkString("modules")
-	c.enc.Array(0)
+	protocol.WriteHello(&c.enc, protocol.HelloInfo{Server: "segd", Version: RedisVersion, ID: c.id, Mode: "standalone", Role: "master"})
 }
 
 // passwordOK checks a user name ("default" only) and password.
@@ -358,7 +344,7 @@ func cmdCommandDocs(s *Server, c *client, args [][]byte) {
 // CONFIG GET parameter [parameter ...]
 func cmdConfigGet(s *Server, c *client, args [][]byte) {
 	var out [][2]string
-	for _, kv := range s.cfg.configEntries() {
+	for _, kv := range s.cfg.configEntries(s.Addr()) {
 		for _, pat := range args[2:] {
 			if ok, _ := path.Match(strings.ToLower(string(pat)), kv[0]); ok {
 				out = append(out, kv)

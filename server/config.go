@@ -174,10 +174,11 @@ func (c *Config) logger() *slog.Logger {
 }
 
 // configEntries are what CONFIG GET shows, by Redis-style name.
-func (c *Config) configEntries() [][2]string {
+// addr is the address actually bound (the configured port may be 0).
+func (c *Config) configEntries(addr string) [][2]string {
 	return [][2]string{
-		{"bind", hostOf(c.Addr)},
-		{"port", portOf(c.Addr)},
+		{"bind", hostOf(addr)},
+		{"port", portOf(addr)},
 		{"dir", c.Dir},
 		{"maxclients", strconv.Itoa(c.MaxClients)},
 		{"proto-max-bulk-len", strconv.Itoa(c.MaxRequest)},

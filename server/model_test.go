@@ -16,6 +16,15 @@ import (
 	"segd/index/modeltest"
 )
 
+func init() {
+	// go-redis logs every failed redial; the kill -9 test makes many on purpose.
+	redis.SetLogger(quietLogger{})
+}
+
+type quietLogger struct{}
+
+func (quietLogger) Printf(context.Context, string, ...any) {}
+
 // bootServer starts a server on a free loopback port with dir as its data
 // directory and waits until it is ready.
 func bootServer(t testing.TB, dir string, mutate func(*Config)) *Server {

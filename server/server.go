@@ -19,6 +19,7 @@ import (
 	"github.com/tidwall/redcon"
 
 	"segd/index"
+	"segd/protocol"
 	"segd/storage"
 )
 
@@ -112,6 +113,14 @@ func (s *Server) Start() error {
 		}
 		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
 	}
+	s.cfg.Addr = ln.Addr().String() // the bound port when Addr asked for :0, for CONFIG GET
+	ln = protocol.GuardListener(ln, protocol.Limits{MaxRequest: int64(s.cfg.MaxRequest)})
+	// The guard enforces request limits before redcon reads a byte: redcon
+	// itself has none (see protocol/guard.go).
+	lim := protocol.DefaultLimits()
+	lim.MaxRequest = int64(s.cfg.MaxRequest)
+	lim.MaxBulk = min(lim.MaxBulk, lim.MaxRequest)
+	ln = protocol.GuardListener(ln, lim)
 	s.ln = ln
 	if err := s.startHTTP(); err != nil {
 		ln.Close()

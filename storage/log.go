@@ -88,6 +88,9 @@ func (s *Store) Append(records [][]byte) (firstSeq uint64, err error) {
 		s.stats.splitBatches.Add(1)
 		err = s.commitSplit(first, last, entries)
 	}
+	if err == nil && s.opts.syncAfterCommit && s.opts.Fsync == FsyncAlways {
+		err = s.db.Sync()
+	}
 	if err != nil {
 		s.broken = fmt.Errorf("storage: append of seqs %d..%d failed, restart required: %w", first, last, err)
 		s.logger.Error("append failed", "first_seq", first, "last_seq", last, "err", err)

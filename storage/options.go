@@ -66,6 +66,10 @@ type Options struct {
 	Fsync    FsyncMode    // see FsyncMode
 	Logger   *slog.Logger // may be nil: slog.Default() is used
 	CacheMB  int          // Badger block cache in MiB; 0 means 16
+
+	// syncAfterCommit (tests and benchmarks only) implements FsyncAlways
+	// with db.Sync() after each commit instead of Badger's SyncWrites.
+	syncAfterCommit bool
 }
 
 // Tuning constants for Badger in an embedded role. See badgerOptions.
@@ -117,7 +121,7 @@ func badgerOptions(o Options) badger.Options {
 		WithDetectConflicts(false). // one committer; keys never contend
 		WithMetricsEnabled(false).  // segd exports its own metrics
 		WithNumVersionsToKeep(1).
-		WithSyncWrites(o.Fsync == FsyncAlways && !o.InMemory).
+		WithSyncWrites(o.Fsync == FsyncAlways && !o.InMemory && !o.syncAfterCommit).
 		WithLogger(badgerLogger{l: o.Logger})
 	return bo
 }

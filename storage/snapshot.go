@@ -177,7 +177,7 @@ func decodeDir(b []byte, parts uint32) ([]dirEntry, error) {
 // zstd codecs, shared by all stores. EncodeAll/DecodeAll are safe for
 // concurrent use.
 var (
-	encoderLevel = zstd.SpeedDefault
+	encoderLevel = zstd.SpeedFastest // see BenchmarkZstdLevel
 	codecs       = sync.OnceValues(func() (*zstd.Encoder, *zstd.Decoder) {
 		enc, err := zstd.NewWriter(nil,
 			zstd.WithEncoderLevel(encoderLevel),

@@ -354,6 +354,7 @@ func TestConcurrentAppendAndSnapshot(t *testing.T) {
 				return
 			}
 			seq += 16
+			time.Sleep(50 * time.Microsecond)
 		}
 	}()
 	for i := range 5 {

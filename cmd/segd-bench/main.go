@@ -244,7 +244,7 @@ func cmdWire(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs.StringVar(&o.segdFlags, "segd-flags", "", "extra flags for segd, space-separated (e.g. \"--fsync no\")")
 	fs.StringVar(&o.keepDir, "keep-dir", "", "data directory to use and keep (default: a temporary one, removed)")
 	fs.StringVar(&o.jsonPath, "json", "", "also write all results as JSON to this file (- for stdout)")
-	fs.DurationVar(&o.timeout, "timeout", time.Hour, "give up (and stop segd) after this long")
+	fs.DurationVar(&o.timeout, "timeout", 2*time.Hour, "give up (and stop segd) after this long")
 	if err := parse(fs, args); err != nil {
 		return err
 	}

@@ -37,6 +37,7 @@ type wireResult struct {
 	ShutdownSecs   float64                    `json:"shutdown_save_seconds"`
 	Restart        map[string]float64         `json:"restart_seconds"`
 	AfterRestart   bench.Memory               `json:"memory_after_restart"`
+	CPU            map[string]CPUShare        `json:"cpu"`
 	Figures        []bench.Figure             `json:"figures"`
 	runsInOrder    []string
 	restartReadyAt time.Duration
@@ -57,7 +58,7 @@ func wire(ctx context.Context, o wireOptions, out io.Writer) (err error) {
 		return err
 	}
 	extra := strings.Fields(o.segdFlags)
-	res := &wireResult{Entities: o.entities, Segd: bin, Dir: dir, Runs: map[string]bench.RunResult{}}
+	res := &wireResult{Entities: o.entities, Segd: bin, Dir: dir, Runs: map[string]bench.RunResult{}, CPU: map[string]CPUShare{}}
 	fmt.Fprintf(out, "segd %s, data in %s, %d entities\n", bin, dir, o.entities)
 
 	srv, err := startSegd(ctx, bin, dir, extra)
@@ -88,10 +89,13 @@ func wire(ctx context.Context, o wireOptions, out io.Writer) (err error) {
 		return fmt.Errorf("%s holds %d entities, not %d: give an empty --keep-dir", dir, have, o.entities)
 	default:
 		res.EmptyMemory.WriteLine(out, "memory of empty segd")
+		mark := markCPU(srv)
 		lr, err := bench.Load(ctx, bench.LoadOptions{Addr: srv.addr, Entities: o.entities, Seed: o.seed,
 			Clients: o.loadClients, Pipeline: o.loadPipeline, Progress: os.Stderr})
 		printLoad(out, lr)
 		res.Load = &lr
+		res.CPU["load"] = mark.since(srv)
+		fmt.Fprintln(out, res.CPU["load"])
 		if err != nil {
 			return err
 		}
@@ -125,12 +129,15 @@ func wire(ctx context.Context, o wireOptions, out io.Writer) (err error) {
 	// The mixes.
 	for _, mix := range strings.Split(o.mixes, ",") {
 		mix = strings.TrimSpace(mix)
+		mark := markCPU(srv)
 		rr, err := bench.Run(ctx, bench.RunOptions{Addr: srv.addr, Entities: o.entities, Clients: o.clients,
 			Pipeline: o.pipeline, Duration: o.duration, Mix: mix, Seed: o.seed, Progress: os.Stderr})
 		rr.WriteTable(out)
 		if err != nil {
 			return err
 		}
+		res.CPU[mix] = mark.since(srv)
+		fmt.Fprintln(out, res.CPU[mix])
 		res.Runs[mix] = rr
 		res.runsInOrder = append(res.runsInOrder, mix)
 	}
@@ -186,6 +193,13 @@ func (r *wireResult) figures(o wireOptions) []bench.Figure {
 		figs = append(figs, bench.Figure{Name: "load", Value: fmt.Sprintf("%s entities/s (%s cmds/s, %.1fs)",
 			bench.Count(r.Load.EntitiesPerSec()), bench.Count(r.Load.CommandsPerSec()), r.Load.Seconds)})
 	}
+	cpu := func(phase string) {
+		if c, ok := r.CPU[phase]; ok {
+			figs = append(figs, bench.Figure{Name: "  cores used",
+				Value: fmt.Sprintf("segd %.2f, segd-bench %.2f, other %.2f", c.Server, c.Bench, c.Other)})
+		}
+	}
+	cpu("load")
 	for _, mix := range r.runsInOrder {
 		for _, op := range r.Runs[mix].Ops {
 			val := fmt.Sprintf("%s/s (p50 %s, p99 %s, p99.9 %s)", bench.Count(op.PerSec),
@@ -200,6 +214,7 @@ func (r *wireResult) figures(o wireOptions) []bench.Figure {
 				figs = append(figs, bench.Figure{Name: name, Value: val})
 			}
 		}
+		cpu(mix)
 	}
 	n := int64(r.Entities)
 	rss := func(name string, m bench.Memory) bench.Figure {

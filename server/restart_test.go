@@ -1,0 +1,169 @@
+package server
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"segd/storage"
+)
+
+// TestHelperServerProcess is not a test: the kill -9 test runs the test
+// binary again with SEGD_HELPER_DIR set, and this function becomes a segd
+// server process that prints its address and runs until killed.
+func TestHelperServerProcess(t *testing.T) {
+	dir := os.Getenv("SEGD_HELPER_DIR")
+	if dir == "" {
+		t.Skip("helper process for TestKill9Restart")
+	}
+	cfg := DefaultConfig()
+	cfg.Addr = "127.0.0.1:0"
+	cfg.MetricsAddr = ""
+	cfg.Dir = dir
+	cfg.Fsync = storage.FsyncAlways
+	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	srv, err := New(cfg)
+	if err != nil {
+		fmt.Println("ERROR", err)
+		os.Exit(1)
+	}
+	if err := srv.Start(); err != nil {
+		fmt.Println("ERROR", err)
+		os.Exit(1)
+	}
+	if err := srv.WaitReady(context.Background()); err != nil {
+		fmt.Println("ERROR", err)
+		os.Exit(1)
+	}
+	fmt.Println("ADDR", srv.Addr())
+	select {}
+}
+
+// startHelperProcess runs a segd server in a child process on dir.
+func startHelperProcess(t *testing.T, dir string) (*exec.Cmd, string) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperServerProcess$")
+	cmd.Env = append(os.Environ(), "SEGD_HELPER_DIR="+dir)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	lines := bufio.NewScanner(out)
+	for lines.Scan() {
+		if addr, ok := strings.CutPrefix(lines.Text(), "ADDR "); ok {
+			go io.Copy(io.Discard, out)
+			return cmd, addr
+		}
+		if strings.HasPrefix(lines.Text(), "ERROR") {
+			t.Fatal(lines.Text())
+		}
+	}
+	t.Fatalf("helper server printed no address: %v", lines.Err())
+	return nil, ""
+}
+
+// TestKill9Restart kills a server under write load with --fsync always and
+// checks that every acknowledged write survives, and that multi-field writes
+// are all or nothing.
+func TestKill9Restart(t *testing.T) {
+	if testing.Short() {
+		t.Skip("spawns processes")
+	}
+	dir := t.TempDir()
+	ctx := context.Background()
+	acked := map[string]string{} // key -> value of fields a and b
+	cycles := 3
+	next := 0
+	for cycle := 0; cycle < cycles; cycle++ {
+		cmd, addr := startHelperProcess(t, dir)
+		var mu sync.Mutex
+		var wg sync.WaitGroup
+		stop := make(chan struct{})
+		for w := 0; w < 4; w++ {
+			c := dial(t, addr, 2)
+			base := next + w*1_000_000
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer c.Close()
+				for i := 0; ; i++ {
+					select {
+					case <-stop:
+						return
+					default:
+					}
+					key := fmt.Sprintf("k:%d", base+i)
+					val := fmt.Sprint(base + i)
+					if err := c.Do(ctx, "ENT.SET", key, "a", val, "b", "v"+val).Err(); err != nil {
+						return // the server was killed
+					}
+					mu.Lock()
+					acked[key] = val
+					mu.Unlock()
+				}
+			}()
+		}
+		// Kill at a moment that depends on the cycle, while writes are in flight.
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			mu.Lock()
+			n := len(acked)
+			mu.Unlock()
+			if n >= (cycle+1)*400+cycle*37 || time.Now().After(deadline) {
+				break
+			}
+			time.Sleep(time.Millisecond)
+		}
+		cmd.Process.Kill() // SIGKILL
+		cmd.Wait()
+		close(stop)
+		wg.Wait()
+		next += 10_000_000
+
+		srv := bootServer(t, dir, nil)
+		c := dial(t, srv.Addr(), 2)
+		for key, val := range acked {
+			got, err := c.Do(ctx, "ENT.GET", key).Slice()
+			if err != nil {
+				t.Fatalf("cycle %d: acknowledged %s lost: %v", cycle, key, err)
+			}
+			want := fmt.Sprintf("[a %s b v%s]", val, val)
+			if fmt.Sprint(got) != want {
+				t.Fatalf("cycle %d: %s = %v, acknowledged %s", cycle, key, got, want)
+			}
+		}
+		// Nothing half applied: every entity has both fields or none.
+		total, _ := c.Do(ctx, "ENT.COUNT").Int64()
+		both, _ := c.Do(ctx, "QUERY.COUNT", "a:* AND b:*").Int64()
+		if total != both {
+			t.Fatalf("cycle %d: %d entities but %d with both fields of one ENT.SET", cycle, total, both)
+		}
+		if total < int64(len(acked)) || total > int64(len(acked))+4 {
+			t.Fatalf("cycle %d: %d entities after restart, %d acknowledged (at most 4 in flight)", cycle, total, len(acked))
+		}
+		// Unacknowledged in-flight writes that did land count as written from now on.
+		keys, _ := c.Do(ctx, "QUERY.MEMBERS", "ALL", "COUNT", 100000).Slice()
+		for _, k := range keys[1].([]any) {
+			if _, ok := acked[k.(string)]; !ok {
+				v, _ := c.Do(ctx, "ENT.GET", k, "a").Slice()
+				acked[k.(string)] = fmt.Sprint(v[1])
+			}
+		}
+		if err := srv.shutdown(false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Logf("%d kill -9 cycles, %d acknowledged writes checked", cycles, len(acked))
+}
