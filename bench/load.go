@@ -99,6 +99,7 @@ func Load(ctx context.Context, o LoadOptions) (LoadResult, error) {
 	if err := o.check(); err != nil {
 		return LoadResult{}, err
 	}
+	parent := ctx
 	ctx, cancel := context.WithTimeout(ctx, MaxLoadTime)
 	defer cancel()
 	pop := NewPopulation(o.Seed)
@@ -180,6 +181,9 @@ func Load(ctx context.Context, o LoadOptions) (LoadResult, error) {
 		FirstErrors: errs.list(), Elapsed: time.Since(start),
 	}
 	res.Seconds = res.Elapsed.Seconds()
+	if err := parent.Err(); err != nil { // interrupted: the connection errors that follow are noise
+		return res, fmt.Errorf("load interrupted: %w", err)
+	}
 	select {
 	case err := <-failed:
 		if ctx.Err() == context.DeadlineExceeded {
@@ -306,6 +310,7 @@ func Run(ctx context.Context, o RunOptions) (RunResult, error) {
 	if limit <= 0 || limit > MaxRunTime {
 		limit = MaxRunTime
 	}
+	parent := ctx
 	ctx, cancel := context.WithTimeout(ctx, limit+30*time.Second)
 	defer cancel()
 	ops := Mixes[o.Mix]
@@ -396,6 +401,9 @@ func Run(ctx context.Context, o RunOptions) (RunResult, error) {
 	elapsed := time.Since(start)
 	prog.Stop()
 	res := newRunResult(o, elapsed, ops, stats)
+	if err := parent.Err(); err != nil {
+		return res, fmt.Errorf("run %s interrupted: %w", o.Mix, err)
+	}
 	select {
 	case err := <-failed:
 		return res, fmt.Errorf("run %s: %w", o.Mix, err)

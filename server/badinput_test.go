@@ -312,6 +312,15 @@ func TestBadInputOversizedRequest(t *testing.T) {
 			}
 		})
 	}
+	// A declared length above the limit is refused at once, from the header
+	// alone: the server does not wait for (or buffer) the declared bytes.
+	rc0 := dialRESP(t, srv)
+	rc0.sendRaw([]byte("*2\r\n$4\r\nECHO\r\n$" + fmt.Sprint(100*limit) + "\r\n"))
+	if v, err := rc0.read(); err == nil && !isErr(v) {
+		t.Errorf("declared bulk of %d bytes: reply %#v", 100*limit, v)
+	} else if err != nil && !rc0.closedByServer() {
+		t.Errorf("declared bulk of %d bytes: %v", 100*limit, err)
+	}
 	// A request just under the limit is served.
 	rc := dialRESP(t, srv)
 	payload := strings.Repeat("y", limit-100)

@@ -104,7 +104,8 @@ func (s *Server) closed(conn redcon.Conn, err error) {
 		return
 	}
 	if c.sub != nil {
-		return // a subscriber's connection is detached and cleaned up by its own loop
+		go s.pubsub.readLoop(c.sub) // detached: redcon is done with c (and c.enc); the subscriber's loop serves and cleans up
+		return
 	}
 	s.clients.remove(c)
 	s.metrics.connections.Dec()

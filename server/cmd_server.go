@@ -394,7 +394,7 @@ func cmdBgsave(s *Server, c *client, args [][]byte) {
 }
 
 // LASTSAVE
-func cmdLastsave(s *Server, c *client, args [][]byte) { c.enc.Int(s.store.LastSave().Unix()) }
+func cmdLastsave(s *Server, c *client, args [][]byte) { c.enc.Int(s.lastSave().Unix()) }
 
 // FLUSHALL [ASYNC|SYNC]
 func cmdFlushall(s *Server, c *client, args [][]byte) {

@@ -85,7 +85,7 @@ func (s *Server) infoSections() []infoSection {
 			{"loading", boolInt(loading)},
 			{"rdb_changes_since_last_save", itoa(s.dirty.Load())},
 			{"rdb_bgsave_in_progress", boolInt(s.bgsaving.Load())},
-			{"rdb_last_save_time", itoa(s.store.LastSave().Unix())},
+			{"rdb_last_save_time", itoa(s.lastSave().Unix())},
 			{"rdb_last_bgsave_status", lastSaveErr},
 			{"aof_enabled", "1"},
 			{"fsync", s.cfg.Fsync.String()},

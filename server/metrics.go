@@ -83,7 +83,7 @@ func newMetrics(s *Server) *metrics {
 		}
 		return 1
 	})
-	gauge("segd_last_snapshot_timestamp_seconds", "Unix time of the snapshot in use.", func() float64 { return float64(s.store.LastSave().Unix()) })
+	gauge("segd_last_snapshot_timestamp_seconds", "Unix time of the snapshot in use.", func() float64 { return float64(s.lastSave().Unix()) })
 	gauge("segd_changes_since_snapshot", "Logged writes since the last snapshot.", func() float64 { return float64(s.dirty.Load()) })
 	gauge("segd_disk_bytes", "Bytes of the Badger store on disk.", func() float64 { return float64(s.store.DiskBytes()) })
 	gauge("segd_log_seq", "Sequence number of the last logged write.", func() float64 { return float64(s.store.LastSeq()) })

@@ -65,8 +65,7 @@ func (ps *pubsub) run(c *client) {
 	sub.dc.Flush()
 	sub.wmu.Unlock()
 	c.enc.Reset()
-	go ps.writeLoop(sub)
-	go ps.readLoop(sub)
+	go ps.writeLoop(sub) // readLoop starts in Server.closed, once redcon's loop is done with c
 }
 
 func (ps *pubsub) writeLoop(sub *subscriber) {
@@ -297,6 +296,11 @@ func (ps *pubsub) publish(channel, msg string) int {
 	ps.mu.RUnlock()
 	n := 0
 	for _, t := range targets {
+		select {
+		case <-t.sub.done:
+			continue // already dropped
+		default:
+		}
 		e := protocol.Enc{Proto: t.sub.c.proto}
 		if t.pattern != "" {
 			e.Push(4)

@@ -114,7 +114,6 @@ func (s *Server) Start() error {
 		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
 	}
 	s.cfg.Addr = ln.Addr().String() // the bound port when Addr asked for :0, for CONFIG GET
-	ln = protocol.GuardListener(ln, protocol.Limits{MaxRequest: int64(s.cfg.MaxRequest)})
 	// The guard enforces request limits before redcon reads a byte: redcon
 	// itself has none (see protocol/guard.go).
 	lim := protocol.DefaultLimits()
@@ -272,6 +271,15 @@ func (s *Server) save(background bool) error {
 		}
 	}()
 	return nil
+}
+
+// lastSave is the time of the snapshot in use or, before the first one, the
+// server's start (as Redis reports LASTSAVE).
+func (s *Server) lastSave() time.Time {
+	if t := s.store.LastSave(); !t.IsZero() {
+		return t
+	}
+	return s.started
 }
 
 // Close shuts the server down gracefully: no new connections or commands,

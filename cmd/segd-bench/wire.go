@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"strings"
 	"time"
 
@@ -178,8 +179,8 @@ func wire(ctx context.Context, o wireOptions, out io.Writer) (err error) {
 
 	res.Figures = res.figures(o)
 	fmt.Fprintln(out)
-	fmt.Fprintf(out, "segd wire benchmark: %d entities, %d clients, pipeline %d, %s per mix\n",
-		o.entities, o.clients, o.pipeline, o.duration)
+	fmt.Fprintf(out, "segd wire benchmark: %d entities, %d clients, pipeline %d, %s per mix, %d CPUs\n",
+		o.entities, o.clients, o.pipeline, o.duration, runtime.NumCPU())
 	bench.WriteFigures(out, res.Figures)
 	if o.jsonPath != "" {
 		return bench.WriteJSON(o.jsonPath, res)

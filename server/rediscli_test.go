@@ -1,0 +1,240 @@
+package server
+
+// The real redis-cli against a real server: one-shot commands, COMMAND DOCS,
+// and the interactive start-up on a pseudo-terminal, where redis-cli fetches
+// COMMAND DOCS to build its argument hints (and asserts on the reply's shape).
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"os"
+	"os/exec"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+func TestRedisCLIOneShot(t *testing.T) {
+	redisCLIPath(t)
+	srv := startServer(t, nil)
+	run := func(args ...string) string {
+		t.Helper()
+		out, err := redisCLI(t, srv, args...)
+		if err != nil {
+			t.Fatalf("%v\n%s", err, out)
+		}
+		return out
+	}
+	expectEq(t, "PING", run("PING"), "PONG\n")
+	expectEq(t, "ENT.SET", run("ENT.SET", "u:1", "country", "US"), "1\n")
+	if out := strings.TrimSpace(run("QUERY.COUNT", "country:US")); out != "1" && out != "(integer) 1" {
+		t.Errorf("QUERY.COUNT = %q", out)
+	}
+	expectEq(t, "QUERY.COUNT --no-raw", run("--no-raw", "QUERY.COUNT", "country:US"), "(integer) 1\n")
+	expectEq(t, "ENT.ADD", run("ENT.ADD", "u:1", "interests", "fitness", "running"), "2\n")
+	expectEq(t, "ENT.GET", run("ENT.GET", "u:1", "country"), "country\nUS\n")
+	expectEq(t, "ENT.GET RESP3", run("-3", "--no-raw", "ENT.GET", "u:1", "country"), "1# \"country\" => \"US\"\n")
+	expectEq(t, "ENT.GET unknown", run("--no-raw", "ENT.GET", "nobody"), "(nil)\n")
+	if out := run("-3", "--no-raw", "QUERY.STATS", "interests"); !strings.Contains(out, "WRONGTYPE") {
+		t.Errorf("QUERY.STATS of TAGS: %q", out)
+	}
+	if out := run("QUERY.COUNT", "contry:US"); !strings.Contains(out, "ERR unknown field 'contry'") {
+		t.Errorf("unknown field: %q", out)
+	}
+	if out := run("INFO", "server"); !strings.Contains(out, "redis_version:") {
+		t.Errorf("INFO server: %q", out)
+	}
+	// --no-raw formatting of a nested reply.
+	if out := run("--no-raw", "FIELD.LIST"); !strings.Contains(out, `1) "country"`) || !strings.Contains(out, `2) "ENUM"`) {
+		t.Errorf("FIELD.LIST: %q", out)
+	}
+	expectEq(t, "ECHO with spaces", run("ECHO", "a b  c"), "a b  c\n")
+}
+
+func TestRedisCLICommandDocs(t *testing.T) {
+	redisCLIPath(t)
+	srv := startServer(t, nil)
+	for _, proto := range []string{"-2", "-3"} {
+		out, err := redisCLI(t, srv, proto, "COMMAND", "DOCS")
+		if err != nil {
+			t.Fatalf("%s COMMAND DOCS: %v\n%s", proto, err, out)
+		}
+		for _, want := range []string{"query.count", "ent.set", "field.create", "summary", "arguments"} {
+			if !strings.Contains(out, want) {
+				t.Errorf("%s COMMAND DOCS output lacks %q", proto, want)
+			}
+		}
+		out, err = redisCLI(t, srv, proto, "--no-raw", "COMMAND", "DOCS", "query.members")
+		if err != nil || !strings.Contains(out, `"query.members"`) || !strings.Contains(out, `"cursor"`) {
+			t.Errorf("%s COMMAND DOCS query.members: %v\n%s", proto, err, out)
+		}
+	}
+	if out, err := redisCLI(t, srv, "COMMAND", "COUNT"); err != nil || strings.TrimSpace(out) == "0" {
+		t.Errorf("COMMAND COUNT: %v %q", err, out)
+	}
+}
+
+// TestRedisCLIStdinPipe: redis-cli with no command and stdin from a pipe
+// reads commands line by line (redis-cli 7.0 goes through its interactive
+// start-up for this too).
+func TestRedisCLIStdinPipe(t *testing.T) {
+	bin := redisCLIPath(t)
+	srv := startServer(t, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, "-h", "127.0.0.1", "-p", portOf(srv.Addr()))
+	cmd.Stdin = strings.NewReader("PING\nENT.SET u:8 country DE\nQUERY.COUNT country:DE\n")
+	cmd.Env = append(os.Environ(), "HOME="+t.TempDir())
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("redis-cli: %v\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "PONG") || strings.Count(string(out), "1") < 2 {
+		t.Errorf("output %q", out)
+	}
+	c := newClient(t, srv, 2)
+	expectEq(t, "ENT.GET u:8", do(t, c, "ENT.GET", "u:8"), []any{"country", "DE"})
+}
+
+// syncBuffer is a bytes.Buffer written by exec's copying goroutine and
+// read by the test.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
+}
+
+// TestRedisCLIInteractive starts redis-cli as a person does, on a terminal,
+// so that it fetches COMMAND DOCS at start-up and builds its hint table from
+// it (redis-cli asserts on the shape of that reply). The terminal is a
+// pseudo-terminal made by util-linux script(1); "stty cols 200 rows 50"
+// gives linenoise a window size so that it does not ask the (absent)
+// terminal for the cursor position. Each line is typed only once the prompt
+// is back: linenoise enters raw mode with TCSAFLUSH, which discards input
+// typed ahead.
+func TestRedisCLIInteractive(t *testing.T) {
+	cli := redisCLIPath(t)
+	script, err := exec.LookPath("script")
+	if err != nil || runtime.GOOS != "linux" {
+		t.Skip("util-linux script(1) is needed for a pseudo-terminal")
+	}
+	srv := startServer(t, nil)
+	port := portOf(srv.Addr())
+	prompt := "127.0.0.1:" + port + "> "
+
+	for i, proto := range []string{"-2", "-3"} {
+		t.Run("RESP"+proto[1:], func(t *testing.T) {
+			docsBefore, _ := metricValue(scrapeMetrics(t, srv), `segd_commands_total{cmd="command|docs"}`)
+			ctx, cancel := context.WithTimeout(context.Background(), 3*testTimeout)
+			defer cancel()
+			line := "stty cols 200 rows 50; exec " + cli + " " + proto + " -h 127.0.0.1 -p " + port
+			cmd := exec.CommandContext(ctx, script, "-qfec", line, "/dev/null")
+			cmd.Env = append(os.Environ(), "TERM=xterm", "HOME="+t.TempDir(), "REDISCLI_HISTFILE=/dev/null")
+			stdin, err := cmd.StdinPipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			out := &syncBuffer{}
+			cmd.Stdout, cmd.Stderr = out, out
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			exited := make(chan error, 1)
+			go func() { exited <- cmd.Wait() }()
+			defer func() {
+				cancel()
+				<-exited
+			}()
+
+			// waitOut polls the terminal output from mark on until it holds
+			// every string of want in that order, and returns the offset
+			// just past the last.
+			waitOut := func(mark int, what string, want ...string) int {
+				t.Helper()
+				deadline := time.Now().Add(testTimeout)
+				for {
+					s := out.String()
+					pos, ok := mark, true
+					for _, w := range want {
+						j := strings.Index(s[min(pos, len(s)):], w)
+						if j < 0 {
+							ok = false
+							break
+						}
+						pos += j + len(w)
+					}
+					if ok {
+						return pos
+					}
+					select {
+					case err := <-exited:
+						t.Fatalf("redis-cli exited (%v) while waiting for %s; terminal:\n%q", err, what, s)
+					default:
+					}
+					if time.Now().After(deadline) {
+						t.Fatalf("timed out waiting for %s; terminal:\n%q", what, s)
+					}
+					time.Sleep(5 * time.Millisecond)
+				}
+			}
+			typ := func(s string) {
+				t.Helper()
+				if _, err := io.WriteString(stdin, s); err != nil {
+					t.Fatalf("type %q: %v", s, err)
+				}
+			}
+
+			mark := waitOut(0, "the first prompt", prompt)
+			// The hint for a command comes from COMMAND DOCS.
+			typ("QUERY.MEMBERS ")
+			mark = waitOut(mark, "the QUERY.MEMBERS hint", "expr [CURSOR cursor] [COUNT count] [AT time]")
+			typ("\x15") // Ctrl-U clears the line
+			typ("PING\r")
+			mark = waitOut(mark, "PONG and the next prompt", "PONG", prompt)
+			key := "u:9" + proto
+			typ("ENT.SET " + key + " country FR\r")
+			mark = waitOut(mark, "the ENT.SET reply and the next prompt", "(integer) 1", prompt)
+			typ("QUERY.COUNT country:FR\r")
+			want := "(integer) " + string(rune('1'+i))
+			waitOut(mark, "the QUERY.COUNT reply and the next prompt", want, prompt)
+			typ("QUIT\r")
+			select {
+			case err := <-exited:
+				exited <- err // for the deferred wait
+				text := out.String()
+				if err != nil {
+					t.Fatalf("redis-cli exited with %v; terminal:\n%q", err, text)
+				}
+				for _, bad := range []string{"Assertion", "assert", "Segmentation", "Aborted", "core dumped"} {
+					if strings.Contains(text, bad) {
+						t.Errorf("redis-cli printed %q; terminal:\n%q", bad, text)
+					}
+				}
+			case <-time.After(testTimeout):
+				t.Fatalf("redis-cli did not exit after QUIT; terminal:\n%q", out.String())
+			}
+
+			// The commands reached the server, and redis-cli fetched COMMAND DOCS.
+			c := newClient(t, srv, 3)
+			expectEq(t, "ENT.GET "+key, do(t, c, "ENT.GET", key), map[any]any{"country": "FR"})
+			docsAfter, _ := metricValue(scrapeMetrics(t, srv), `segd_commands_total{cmd="command|docs"}`)
+			if docsAfter <= docsBefore {
+				t.Errorf("redis-cli did not call COMMAND DOCS at start-up (%v -> %v)", docsBefore, docsAfter)
+			}
+		})
+	}
+}
