@@ -16,9 +16,10 @@ import (
 // Values are stored in two's complement with a variable bit depth B =
 // len(planes): planes[i] holds the entities whose value has bit i set, and
 // planes[B-1] is the sign. B starts at the smallest depth that fits the first
-// value and grows, never shrinks, by sign extension: new top planes start as
-// copies of the old sign plane. Non-negative data therefore keeps an empty
-// sign plane, and values 0..100000 cost 18 planes.
+// value and grows by sign extension when a value that does not fit arrives:
+// new top planes start as copies of the old sign plane. Non-negative data
+// therefore keeps an empty sign plane, and values 0..100000 cost 18 planes.
+// Only RunOptimize shrinks B, dropping top planes equal to the one below.
 //
 // Order: flipping the sign bit maps two's complement order onto unsigned order
 // (the "biased" value v + 2^(B-1)), so comparisons, ranges, min/max and top-k
@@ -77,16 +78,24 @@ func (b *BSI) Set(id uint32, v int64) (changed bool) {
 		}
 		return true
 	}
-	// Write every plane blindly: one visit per plane instead of a read
-	// followed by the writes that differ.
+	// Read the old bits (Contains is the cheapest visit), write only the
+	// planes that differ.
+	var old uint64
 	for i, p := range b.planes {
-		if nv&(1<<uint(i)) != 0 {
-			changed = p.CheckedAdd(id) || changed
-		} else {
-			changed = p.CheckedRemove(id) || changed
+		if p.Contains(id) {
+			old |= 1 << uint(i)
 		}
 	}
-	return changed
+	diff := old ^ nv
+	for u := diff; u != 0; u &= u - 1 {
+		i := bits.TrailingZeros64(u)
+		if nv&(1<<uint(i)) != 0 {
+			b.planes[i].Add(id)
+		} else {
+			b.planes[i].Remove(id)
+		}
+	}
+	return diff != 0
 }
 
 // Get returns the value of id.
@@ -618,8 +627,13 @@ func BSIFromBitmaps(bms []*roaring.Bitmap) (*BSI, error) {
 	return &BSI{exists: exists, planes: append([]*roaring.Bitmap(nil), bms[1:]...)}, nil
 }
 
-// RunOptimize compresses runs in every bitmap.
+// RunOptimize compresses runs in every bitmap, and drops top planes that
+// only repeat the sign (left by values that were since cleared or lowered).
 func (b *BSI) RunOptimize() {
+	for n := len(b.planes); n >= 2 && b.planes[n-1].Equals(b.planes[n-2]); n-- {
+		b.planes[n-1] = nil
+		b.planes = b.planes[:n-1]
+	}
 	b.exists.RunOptimize()
 	for _, p := range b.planes {
 		p.RunOptimize()

@@ -370,6 +370,22 @@ func TestBSIEdges(t *testing.T) {
 	if b.Set(5, math.MaxInt64) {
 		t.Fatal("Set of the same value changed")
 	}
+	// Once the extremes are gone, RunOptimize trims the depth back.
+	b.Clear(3)
+	b.Clear(4)
+	b.Set(5, -4)
+	b.RunOptimize()
+	if len(b.planes) != 4 {
+		t.Fatalf("depth %d after trimming, want 4", len(b.planes))
+	}
+	for id, want := range map[uint32]int64{1: 5, 2: -3, 5: -4} {
+		if v, ok := b.Get(id); !ok || v != want {
+			t.Fatalf("Get(%d) = %d after trimming, want %d", id, v, want)
+		}
+	}
+	if mn, mx, _ := b.MinMax(nil); mn != -4 || mx != 5 {
+		t.Fatalf("MinMax = %d %d after trimming", mn, mx)
+	}
 }
 
 func TestBSIFromBitmapsErrors(t *testing.T) {
@@ -517,4 +533,44 @@ func BenchmarkBSISize(b *testing.B) {
 	for range b.N {
 		b.ReportMetric(float64(x.SizeInBytes())/benchBSIN, "B/entity")
 	}
+}
+
+// TestBSIConcurrentQueries runs queries on one index from several goroutines
+// (run it with -race): queries must only read the index.
+func TestBSIConcurrentQueries(t *testing.T) {
+	defer func(p uint64) { bsiParallelMin = p }(bsiParallelMin)
+	bsiParallelMin = 1 << 12
+	r := rand.New(rand.NewPCG(11, 11))
+	b := NewBSI()
+	for id := range uint32(200_000) {
+		b.Set(id, int64(r.IntN(20001))-5000)
+	}
+	b.RunOptimize()
+	filter := roaring.New()
+	for range 5000 {
+		filter.Add(uint32(r.IntN(200_000)))
+	}
+	query := func() []uint64 {
+		var out []uint64
+		for _, f := range []*roaring.Bitmap{nil, filter} {
+			out = append(out, b.Range(-100, 7000, f).GetCardinality(), b.Compare(CmpLt, 3, f).GetCardinality())
+			mn, mx, _ := b.MinMax(f)
+			c, s := b.Sum(f)
+			above, atCut := b.TopCut(1000, f)
+			out = append(out, uint64(mn), uint64(mx), c, s.Uint64(), above.GetCardinality(), atCut.GetCardinality())
+		}
+		return out
+	}
+	want := query()
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			for range 3 {
+				if got := query(); !slices.Equal(got, want) {
+					t.Errorf("concurrent query = %v, want %v", got, want)
+				}
+			}
+		})
+	}
+	wg.Wait()
 }

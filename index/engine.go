@@ -161,6 +161,9 @@ func (e *Engine) Get(key string, fields []string) (vals []FieldValue, found bool
 			fs = append(fs, f)
 		}
 	}
+	if err := checkKey(key); err != nil {
+		return nil, false, err
+	}
 	id, ok := e.dict.Lookup(key)
 	if !ok {
 		return nil, false, nil

@@ -83,7 +83,7 @@ func (e *Engine) page(bm *roaring.Bitmap, cursor uint64, count int) (uint64, []s
 	if count <= 0 {
 		count = 100
 	}
-	if cursor > uint64(^uint32(0))+1 {
+	if cursor > uint64(^uint32(0)) {
 		return 0, nil, nil
 	}
 	it := bm.Iterator()

@@ -29,6 +29,7 @@ type client struct {
 	authed  bool
 	enc     protocol.Enc
 	sub     *subscriber // set once the connection subscribes
+	pending []pendingWrite
 	killed  atomic.Bool
 }
 
@@ -117,6 +118,9 @@ func (s *Server) serveRESP(conn redcon.Conn, cmd redcon.Command) {
 	c.enc.Reset()
 	c.enc.Proto = c.proto
 	s.dispatch(c, cmd.Args)
+	if len(conn.PeekPipeline()) == 0 || c.sub != nil {
+		s.drain(c) // the last command of what the client sent: reply to every write now
+	}
 	if len(c.enc.B) > 0 {
 		conn.WriteRaw(c.enc.B)
 	}
@@ -139,6 +143,7 @@ func (s *Server) dispatch(c *client, args [][]byte) {
 	c.last.Store(start.UnixNano())
 	cmd := protocol.Lookup(args[0])
 	if cmd == nil {
+		s.drain(c)
 		s.metrics.unknown.Inc()
 		c.enc.Error("ERR unknown command '" + clip(string(args[0]), 64) + "', with args beginning with: " + argsPreview(args[1:]))
 		return
@@ -152,19 +157,28 @@ func (s *Server) dispatch(c *client, args [][]byte) {
 	s.inflight.Add(1)
 	defer s.inflight.Done()
 	h := handlers[cmd.Name]
-	errBefore := len(c.enc.B)
+	var refuse string
 	switch {
 	case h == nil:
-		c.enc.Error("ERR unknown subcommand '" + clip(string(args[len(args)-1]), 64) + "' of '" + strings.ToUpper(string(args[0])) + "'; try " + strings.ToUpper(string(args[0])) + " HELP")
+		refuse = "ERR unknown subcommand '" + clip(string(args[len(args)-1]), 64) + "' of '" + strings.ToUpper(string(args[0])) + "'; try " + strings.ToUpper(string(args[0])) + " HELP"
 	case !cmd.CheckArity(len(args)):
-		c.enc.Error("ERR wrong number of arguments for '" + strings.ToUpper(cmd.Name) + "' command")
+		refuse = "ERR wrong number of arguments for '" + strings.ToUpper(cmd.Name) + "' command"
 	case !c.authed && !cmd.HasFlag("no_auth"):
-		c.enc.Error("NOAUTH Authentication required: send AUTH password first")
+		refuse = "NOAUTH Authentication required: send AUTH password first"
 	case s.loading.Load() && !cmd.HasFlag("loading"):
-		c.enc.Error("LOADING segd is loading the data set in memory; retry in a moment")
+		refuse = "LOADING segd is loading the data set in memory; retry in a moment"
 	case c.proto == 2 && c.subscribed() && !cmd.HasFlag("pubsub") && cmd.Name != "ping" && cmd.Name != "quit" && cmd.Name != "reset":
-		c.enc.Error("ERR Can't execute '" + cmd.Name + "': only (P)SUBSCRIBE / (P)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context")
-	default:
+		refuse = "ERR Can't execute '" + cmd.Name + "': only (P)SUBSCRIBE / (P)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context"
+	}
+	// Pipelined writes are submitted without waiting (see write); any other
+	// reply must come after theirs, so it waits for them first.
+	if refuse != "" || !asyncWrites[cmd.Name] {
+		s.drain(c)
+	}
+	errBefore := len(c.enc.B)
+	if refuse != "" {
+		c.enc.Error(refuse)
+	} else {
 		h(s, c, args)
 	}
 	failed := len(c.enc.B) > errBefore && c.enc.B[errBefore] == '-'

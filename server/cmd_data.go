@@ -30,14 +30,49 @@ func init() {
 	register("dbsize", cmdEntCount)
 }
 
-// write applies a mutation through the committer and replies with its count.
-func (s *Server) write(c *client, m *index.Mutation) (index.Result, bool) {
-	res, err := s.commits.apply(m)
+// asyncWrites are the commands whose handlers reply through write: in a
+// pipeline they are submitted to the committer one after another without
+// waiting, so one group commit carries all of them.
+var asyncWrites = map[string]bool{
+	"field.create": true, "field.drop": true,
+	"ent.set": true, "ent.unset": true, "ent.add": true, "ent.rem": true, "ent.del": true,
+}
+
+// pendingWrite is a submitted write whose reply is not written yet.
+type pendingWrite struct {
+	req   *writeReq
+	reply func(index.Result)
+}
+
+// write submits a mutation to the committer; reply writes the answer once it
+// is applied and durable, when the connection drains its pending writes.
+func (s *Server) write(c *client, m *index.Mutation, reply func(index.Result)) {
+	r, err := s.commits.submit(m)
 	if err != nil {
 		replyErr(c, err)
-		return res, false
+		return
 	}
-	return res, true
+	c.pending = append(c.pending, pendingWrite{req: r, reply: reply})
+}
+
+// drain waits for the connection's pending writes, in order, and writes
+// their replies.
+func (s *Server) drain(c *client) {
+	for i, p := range c.pending {
+		res, err := s.commits.wait(p.req)
+		if err != nil {
+			replyErr(c, err)
+		} else {
+			p.reply(res)
+		}
+		c.pending[i] = pendingWrite{}
+	}
+	c.pending = c.pending[:0]
+}
+
+// replyN writes a result's count.
+func replyN(c *client) func(index.Result) {
+	return func(res index.Result) { c.enc.Int(res.N) }
 }
 
 // FIELD.CREATE field ENUM|TAGS|INT|EVENT [GRANULARITY HOUR|DAY] [RETENTION dur]
@@ -53,16 +88,12 @@ func cmdFieldCreate(s *Server, c *client, args [][]byte) {
 			return
 		}
 	}
-	if _, ok := s.write(c, &index.Mutation{Op: index.OpCreateField, Field: string(args[1]), Kind: kind}); ok {
-		c.enc.SimpleString("OK")
-	}
+	s.write(c, &index.Mutation{Op: index.OpCreateField, Field: string(args[1]), Kind: kind}, func(index.Result) { c.enc.SimpleString("OK") })
 }
 
 // FIELD.DROP field
 func cmdFieldDrop(s *Server, c *client, args [][]byte) {
-	if res, ok := s.write(c, &index.Mutation{Op: index.OpDropField, Field: string(args[1])}); ok {
-		c.enc.Int(res.N)
-	}
+	s.write(c, &index.Mutation{Op: index.OpDropField, Field: string(args[1])}, replyN(c))
 }
 
 // FIELD.LIST
@@ -164,37 +195,27 @@ func cmdEntSet(s *Server, c *client, args [][]byte) {
 	for i := 2; i < len(args); i += 2 {
 		m.Pairs = append(m.Pairs, index.Pair{Field: string(args[i]), Value: string(args[i+1])})
 	}
-	if res, ok := s.write(c, m); ok {
-		c.enc.Int(res.N)
-	}
+	s.write(c, m, replyN(c))
 }
 
 // ENT.UNSET key field [field ...]
 func cmdEntUnset(s *Server, c *client, args [][]byte) {
-	if res, ok := s.write(c, &index.Mutation{Op: index.OpUnset, Key: string(args[1]), Fields: strs(args[2:])}); ok {
-		c.enc.Int(res.N)
-	}
+	s.write(c, &index.Mutation{Op: index.OpUnset, Key: string(args[1]), Fields: strs(args[2:])}, replyN(c))
 }
 
 // ENT.ADD key field value [value ...]
 func cmdEntAdd(s *Server, c *client, args [][]byte) {
-	if res, ok := s.write(c, &index.Mutation{Op: index.OpAdd, Key: string(args[1]), Field: string(args[2]), Values: strs(args[3:])}); ok {
-		c.enc.Int(res.N)
-	}
+	s.write(c, &index.Mutation{Op: index.OpAdd, Key: string(args[1]), Field: string(args[2]), Values: strs(args[3:])}, replyN(c))
 }
 
 // ENT.REM key field value [value ...]
 func cmdEntRem(s *Server, c *client, args [][]byte) {
-	if res, ok := s.write(c, &index.Mutation{Op: index.OpRem, Key: string(args[1]), Field: string(args[2]), Values: strs(args[3:])}); ok {
-		c.enc.Int(res.N)
-	}
+	s.write(c, &index.Mutation{Op: index.OpRem, Key: string(args[1]), Field: string(args[2]), Values: strs(args[3:])}, replyN(c))
 }
 
 // ENT.DEL key [key ...]
 func cmdEntDel(s *Server, c *client, args [][]byte) {
-	if res, ok := s.write(c, &index.Mutation{Op: index.OpDel, Keys: strs(args[1:])}); ok {
-		c.enc.Int(res.N)
-	}
+	s.write(c, &index.Mutation{Op: index.OpDel, Keys: strs(args[1:])}, replyN(c))
 }
 
 // ENT.GET key [field ...]

@@ -29,7 +29,6 @@ type writeReq struct {
 	m    *index.Mutation
 	res  index.Result
 	err  error
-	fn   func() error // exclusive work instead of a mutation
 	done chan struct{}
 }
 
@@ -54,16 +53,21 @@ func (c *committer) stop() {
 	})
 }
 
-// apply submits m and waits until it is applied and durable.
-func (c *committer) apply(m *index.Mutation) (index.Result, error) {
+// submit hands m to the committer; wait gives its outcome.
+func (c *committer) submit(m *index.Mutation) (*writeReq, error) {
 	r := reqPool.Get().(*writeReq)
-	r.m, r.fn, r.res, r.err = m, nil, index.Result{}, nil
+	r.m, r.res, r.err = m, index.Result{}, nil
 	select {
 	case c.reqs <- r:
+		return r, nil
 	case <-c.quit:
 		reqPool.Put(r)
-		return index.Result{}, errShuttingDown
+		return nil, errShuttingDown
 	}
+}
+
+// wait blocks until r is applied and durable, and recycles it.
+func (c *committer) wait(r *writeReq) (index.Result, error) {
 	<-r.done
 	res, err := r.res, r.err
 	r.m = nil

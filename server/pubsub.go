@@ -111,6 +111,7 @@ func (ps *pubsub) readLoop(sub *subscriber) {
 		c.enc.Reset()
 		c.enc.Proto = c.proto
 		ps.s.dispatch(c, cmd.Args)
+		ps.s.drain(c)
 		sub.wmu.Lock()
 		sub.dc.WriteRaw(c.enc.B)
 		err = sub.dc.Flush()
