@@ -73,7 +73,7 @@ func (e *Engine) compile(n Node) (plan, error) {
 		}
 		return &notPlan{live: e.live, x: c}, nil
 	case *All:
-		return &bitmapPlan{text: "ALL", bm: e.live}, nil
+		return &bitmapPlan{bm: e.live}, nil
 	case *SegmentRef:
 		return nil, errorf("unknown segment '%s': saved segments are not supported yet", printable(n.Name))
 	case *Top:
@@ -94,30 +94,29 @@ func (e *Engine) compilePred(p *Pred) (plan, error) {
 	if p.Window.Kind != WindowNone && f.kind != KindEvent {
 		return nil, wrongTypef("field '%s' is %s; IN, BETWEEN and EVER windows apply to EVENT fields", f.name, f.kind)
 	}
-	text := predText(p)
 	switch f.kind {
 	case KindEnum, KindTags:
 		switch {
 		case p.Sel == SelAny && p.Cmp == CmpNone:
-			return &bitmapPlan{text: text, bm: f.has}, nil
+			return &bitmapPlan{src: p, bm: f.has}, nil
 		case p.Sel == SelValues && p.Cmp == CmpNone:
 			if len(p.Values) == 1 {
-				return &valuePlan{text: text, f: f, value: p.Values[0]}, nil
+				return &valuePlan{src: p, f: f, value: p.Values[0]}, nil
 			}
-			or := &orPlan{text: text}
+			or := &orPlan{src: p}
 			for _, v := range p.Values {
-				or.terms = append(or.terms, &valuePlan{text: f.name + ":" + quoteValue(v), f: f, value: v})
+				or.terms = append(or.terms, &valuePlan{f: f, value: v})
 			}
 			return or, nil
 		}
 		return nil, wrongTypef("field '%s' is %s, use %s:value, %s:(a,b) or %s:*", f.name, f.kind, f.name, f.name, f.name)
 	case KindInt:
-		return compileIntPred(f, p, text)
+		return compileIntPred(f, p)
 	}
 	return nil, errorf("EVENT fields are not supported yet")
 }
 
-func compileIntPred(f *field, p *Pred, text string) (plan, error) {
+func compileIntPred(f *field, p *Pred) (plan, error) {
 	usage := func() error {
 		return wrongTypef("field '%s' is INT, use %s >= N, %s:N or %s:[A TO B]", f.name, f.name, f.name, f.name)
 	}
@@ -126,17 +125,17 @@ func compileIntPred(f *field, p *Pred, text string) (plan, error) {
 		if p.Cmp != CmpNone {
 			return nil, usage()
 		}
-		return &bitmapPlan{text: text, bm: f.bsi.Exists()}, nil
+		return &bitmapPlan{src: p, bm: f.bsi.Exists()}, nil
 	case SelRange:
 		if p.Cmp != CmpNone {
 			return nil, usage()
 		}
-		return &intPlan{text: text, b: f.bsi, lo: p.Lo, hi: p.Hi, isRange: true}, nil
+		return &intPlan{src: p, b: f.bsi, lo: p.Lo, hi: p.Hi, isRange: true}, nil
 	case SelValues:
 		if p.Cmp != CmpNone {
 			return nil, usage()
 		}
-		or := &orPlan{text: text}
+		or := &orPlan{src: p}
 		for _, v := range p.Values {
 			n, ok := canonicalInt(v)
 			if !ok {
@@ -147,9 +146,10 @@ func compileIntPred(f *field, p *Pred, text string) (plan, error) {
 			if !ok {
 				return nil, errorf("'%s' is not an integer, and field '%s' is INT", printable(v), f.name)
 			}
-			or.terms = append(or.terms, &intPlan{text: f.name + ":" + v, b: f.bsi, op: CmpEq, n: n})
+			or.terms = append(or.terms, &intPlan{src: &Pred{Field: f.name, Sel: SelValues, Values: []string{v}}, b: f.bsi, op: CmpEq, n: n})
 		}
 		if len(or.terms) == 1 {
+			or.terms[0].(*intPlan).src = p
 			return or.terms[0], nil
 		}
 		return or, nil
@@ -157,41 +157,36 @@ func compileIntPred(f *field, p *Pred, text string) (plan, error) {
 		if p.Cmp == CmpNone {
 			return nil, usage()
 		}
-		return &intPlan{text: text, b: f.bsi, op: p.Cmp, n: p.N}, nil
+		return &intPlan{src: p, b: f.bsi, op: p.Cmp, n: p.N}, nil
 	}
 	return nil, usage()
 }
 
-func predText(p *Pred) string {
-	return Format(p)
-}
 
-func quoteValue(v string) string {
-	for i := 0; i < len(v); i++ {
-		switch c := v[i]; {
-		case c <= ' ' || c == '"' || c == ',' || c == '(' || c == ')' || c == '[' || c == ']' || c == '\\' || c >= 0x7f:
-			return strconv.Quote(v)
-		}
+// label renders a plan node's source for EXPLAIN; it is only computed there.
+func label(src Node) string {
+	if src == nil {
+		return "ALL"
 	}
-	return v
+	return Format(src)
 }
 
-// bitmapPlan is a stored bitmap: ALL, f:*.
+// bitmapPlan is a stored bitmap: ALL (src nil), f:*.
 type bitmapPlan struct {
-	text string
-	bm   *roaring.Bitmap
+	src Node
+	bm  *roaring.Bitmap
 }
 
 func (p *bitmapPlan) eval(*roaring.Bitmap) (*roaring.Bitmap, bool) { return p.bm, false }
 func (p *bitmapPlan) contains(id uint32) bool                      { return p.bm.Contains(id) }
 func (p *bitmapPlan) estimate() uint64                             { return p.bm.GetCardinality() }
-func (p *bitmapPlan) label() string                                { return p.text }
+func (p *bitmapPlan) label() string                                { return label(p.src) }
 func (p *bitmapPlan) children() []plan                             { return nil }
 
 // valuePlan is one ENUM/TAGS value, looked up when evaluated so that a value
 // that appears after compilation is seen.
 type valuePlan struct {
-	text  string
+	src   Node // nil inside f:(a,b)
 	f     *field
 	value string
 }
@@ -207,12 +202,17 @@ func (p *valuePlan) bm() *roaring.Bitmap {
 func (p *valuePlan) eval(*roaring.Bitmap) (*roaring.Bitmap, bool) { return p.bm(), false }
 func (p *valuePlan) contains(id uint32) bool                      { return p.bm().Contains(id) }
 func (p *valuePlan) estimate() uint64                             { return p.bm().GetCardinality() }
-func (p *valuePlan) label() string                                { return p.text }
+func (p *valuePlan) label() string {
+	if p.src == nil {
+		return Format(&Pred{Field: p.f.name, Sel: SelValues, Values: []string{p.value}})
+	}
+	return Format(p.src)
+}
 func (p *valuePlan) children() []plan                             { return nil }
 
 // intPlan is an INT comparison or range, answered plane-wise by the BSI.
 type intPlan struct {
-	text    string
+	src     Node
 	b       *BSI
 	op      CmpOp
 	n       int64
@@ -258,7 +258,7 @@ func (p *intPlan) estimate() uint64 {
 	}
 	return p.b.Count()
 }
-func (p *intPlan) label() string    { return p.text }
+func (p *intPlan) label() string    { return Format(p.src) }
 func (p *intPlan) children() []plan { return nil }
 
 // andPlan intersects its positive terms, smallest first, then subtracts its
@@ -378,7 +378,7 @@ func (p *andPlan) children() []plan {
 }
 
 type orPlan struct {
-	text  string
+	src   Node // the predicate f:(a,b) this OR stands for; nil for an expression OR
 	terms []plan
 }
 
@@ -405,13 +405,13 @@ func (p *orPlan) estimate() uint64 {
 	return n
 }
 func (p *orPlan) label() string {
-	if p.text != "" {
-		return p.text
+	if p.src != nil {
+		return Format(p.src)
 	}
 	return "OR"
 }
 func (p *orPlan) children() []plan {
-	if p.text != "" {
+	if p.src != nil {
 		return nil
 	}
 	return p.terms
@@ -465,34 +465,40 @@ func (p *notPlan) estimate() uint64        { return p.live.GetCardinality() }
 func (p *notPlan) label() string           { return "NOT" }
 func (p *notPlan) children() []plan        { return []plan{p.x} }
 
-// exprCache keeps parsed expressions by their text, so repeated queries
-// (QUERY.ISMEMBER in a loop) skip the parser. Parsed trees are immutable.
+// exprCache keeps parsed and compiled expressions by their text, so repeated
+// queries (QUERY.ISMEMBER in a loop) skip the parser and the compiler. A
+// compiled plan is valid for the schema version it was compiled against:
+// plans hold the fields' bitmaps, which only change identity when the schema
+// does (field created or dropped, FLUSHALL, snapshot load); values are
+// looked up when evaluated. Plans are immutable and shared by readers.
 type exprCache struct {
 	mu  sync.RWMutex
 	max int
-	m   map[string]Node
+	m   map[string]cachedExpr
 }
 
-func newExprCache(max int) *exprCache { return &exprCache{max: max, m: map[string]Node{}} }
+type cachedExpr struct {
+	node   Node
+	plan   plan
+	schema uint64
+}
 
-func (c *exprCache) parse(text string) (Node, error) {
+func newExprCache(max int) *exprCache { return &exprCache{max: max, m: map[string]cachedExpr{}} }
+
+func (c *exprCache) get(text string) (cachedExpr, bool) {
 	c.mu.RLock()
-	n, ok := c.m[text]
+	ce, ok := c.m[text]
 	c.mu.RUnlock()
-	if ok {
-		return n, nil
-	}
-	n, err := Parse(text)
-	if err != nil {
-		return nil, err
-	}
+	return ce, ok
+}
+
+func (c *exprCache) put(text string, ce cachedExpr) {
 	c.mu.Lock()
 	if len(c.m) >= c.max {
 		clear(c.m)
 	}
-	c.m[strings.Clone(text)] = n
+	c.m[strings.Clone(text)] = ce
 	c.mu.Unlock()
-	return n, nil
 }
 
 // describe renders a plan tree as text, for tests and debugging.

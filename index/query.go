@@ -11,13 +11,25 @@ import (
 // Relative windows (events) are evaluated as of the time each query passes as
 // at; the zero time means now.
 
-// prepare parses (through the cache) and compiles expr. Callers hold e.mu.
+// prepare parses and compiles expr, through the cache. Callers hold e.mu.
 func (e *Engine) prepare(expr string) (plan, error) {
-	n, err := e.cache.parse(expr)
+	ce, ok := e.cache.get(expr)
+	if ok && ce.plan != nil && ce.schema == e.schema {
+		return ce.plan, nil
+	}
+	if !ok {
+		n, err := Parse(expr)
+		if err != nil {
+			return nil, err
+		}
+		ce.node = n
+	}
+	p, err := e.compile(ce.node)
 	if err != nil {
 		return nil, err
 	}
-	return e.compile(n)
+	e.cache.put(expr, cachedExpr{node: ce.node, plan: p, schema: e.schema})
+	return p, nil
 }
 
 // Eval returns the entities matching expr as a new bitmap the caller owns.
