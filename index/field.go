@@ -119,7 +119,7 @@ type field struct {
 	ordinals map[string]uint32 // value -> ordinal (1-based)
 	bms      []*roaring.Bitmap // ordinal-1 -> entities holding the value
 	has      *roaring.Bitmap   // ENUM/TAGS: entities with any value
-	ord      []uint32          // ENUM with many values: entity id -> ordinal (0 = none)
+	ord      *ordinals         // ENUM with many values: entity id -> ordinal (0 = none)
 
 	bsi *BSI // INT
 }
@@ -167,41 +167,77 @@ func (f *field) ordinalFor(v string) uint32 {
 
 // buildOrd builds the per-entity ordinal array of an ENUM from its bitmaps.
 func (f *field) buildOrd() {
-	f.ord = make([]uint32, 0)
+	f.ord = &ordinals{}
+	buf := make([]uint32, 1024)
 	for i, bm := range f.bms {
 		it := bm.ManyIterator()
-		buf := make([]uint32, 1024)
 		for n := it.NextMany(buf); n > 0; n = it.NextMany(buf) {
 			for _, id := range buf[:n] {
-				f.setOrd(id, uint32(i+1))
+				f.ord.set(id, uint32(i+1))
 			}
 		}
 	}
 }
 
-func (f *field) setOrd(id, o uint32) {
-	if int(id) >= len(f.ord) {
-		if o == 0 {
+// ordinals maps entity ids to value ordinals: 2 bytes an entity while the
+// field has fewer than 65536 values, 4 after.
+type ordinals struct {
+	o16 []uint16
+	o32 []uint32
+}
+
+func (o *ordinals) get(id uint32) uint32 {
+	if o.o32 != nil {
+		if int(id) < len(o.o32) {
+			return o.o32[id]
+		}
+		return 0
+	}
+	if int(id) < len(o.o16) {
+		return uint32(o.o16[id])
+	}
+	return 0
+}
+
+func (o *ordinals) set(id, v uint32) {
+	if o.o32 == nil && v > 0xffff {
+		o.o32 = make([]uint32, len(o.o16))
+		for i, x := range o.o16 {
+			o.o32[i] = uint32(x)
+		}
+		o.o16 = nil
+	}
+	if o.o32 != nil {
+		if int(id) >= len(o.o32) {
+			if v == 0 {
+				return
+			}
+			o.o32 = append(o.o32, make([]uint32, growTo(len(o.o32), id)-len(o.o32))...)
+		}
+		o.o32[id] = v
+		return
+	}
+	if int(id) >= len(o.o16) {
+		if v == 0 {
 			return
 		}
-		n := len(f.ord)*5/4 + 1024
-		if n <= int(id) {
-			n = int(id) + 1024
-		}
-		grown := make([]uint32, n)
-		copy(grown, f.ord)
-		f.ord = grown
+		o.o16 = append(o.o16, make([]uint16, growTo(len(o.o16), id)-len(o.o16))...)
 	}
-	f.ord[id] = o
+	o.o16[id] = uint16(v)
 }
+
+// growTo is the length a per-entity array of length n grows to so that it
+// holds id: a quarter more, at least id+1024.
+func growTo(n int, id uint32) int {
+	return max(n*5/4+1024, int(id)+1024)
+}
+
+func (o *ordinals) bytes() uint64 { return uint64(2*cap(o.o16) + 4*cap(o.o32)) }
 
 // enumOrdinal is the ordinal of an ENUM entity's value, 0 for none.
 func (f *field) enumOrdinal(id uint32) uint32 {
 	if f.ord != nil {
-		if int(id) < len(f.ord) {
-			return f.ord[id]
-		}
-		return 0
+		return f.ord.get(id)
 	}
 	if !f.has.Contains(id) {
 		return 0
@@ -227,7 +263,7 @@ func (f *field) setEnum(id uint32, v string) bool {
 	f.bms[o-1].Add(id)
 	f.has.Add(id)
 	if f.ord != nil {
-		f.setOrd(id, o)
+		f.ord.set(id, o)
 	}
 	return true
 }
@@ -284,7 +320,7 @@ func (f *field) clear(id uint32) bool {
 		f.bms[old-1].Remove(id)
 		f.has.Remove(id)
 		if f.ord != nil {
-			f.setOrd(id, 0)
+			f.ord.set(id, 0)
 		}
 		return true
 	case KindTags:
@@ -317,7 +353,10 @@ func (f *field) sizeInBytes() uint64 {
 	if f.kind == KindInt {
 		return f.bsi.SizeInBytes()
 	}
-	n := f.has.GetSizeInBytes() + uint64(4*cap(f.ord))
+	n := f.has.GetSizeInBytes()
+	if f.ord != nil {
+		n += f.ord.bytes()
+	}
 	for i, bm := range f.bms {
 		n += bm.GetSizeInBytes() + uint64(len(f.values[i])) + 48
 	}
