@@ -33,6 +33,8 @@ type Config struct {
 	SaveEvery   time.Duration // snapshot this often when anything changed; 0 disables
 	SaveAfter   int           // snapshot after this many logged writes; 0 disables
 	PubSubQueue int           // messages queued per subscriber before it is disconnected
+	GCPercent   int           // Go GC target percentage; 0 keeps GOGC or Go's default
+	MemoryLimit int64         // soft memory limit in bytes for the Go runtime; 0 keeps GOMEMLIMIT
 	LogLevel    string        // debug, info, warn, error
 	LogFormat   string        // text or json
 
@@ -53,6 +55,7 @@ func DefaultConfig() Config {
 		SaveEvery:   5 * time.Minute,
 		SaveAfter:   1000000,
 		PubSubQueue: 10000,
+		GCPercent:   50,
 		LogLevel:    "info",
 		LogFormat:   "text",
 	}
@@ -86,6 +89,8 @@ func ParseConfig(args []string, env []string, usage io.Writer) (Config, error) {
 	fs.DurationVar(&cfg.SaveEvery, "save-every", cfg.SaveEvery, "snapshot this often when anything changed (0 disables)")
 	fs.IntVar(&cfg.SaveAfter, "save-after", cfg.SaveAfter, "snapshot after this many logged writes (0 disables)")
 	fs.IntVar(&cfg.PubSubQueue, "pubsub-queue", cfg.PubSubQueue, "messages queued per subscriber before it is disconnected")
+	fs.IntVar(&cfg.GCPercent, "gc-percent", cfg.GCPercent, "Go GC target: heap growth over live data before a collection (like GOGC; lower uses less memory, more CPU)")
+	fs.Int64Var(&cfg.MemoryLimit, "memory-limit", cfg.MemoryLimit, "soft memory limit in bytes for the Go runtime (like GOMEMLIMIT; 0: none)")
 	fs.StringVar(&cfg.LogLevel, "log-level", cfg.LogLevel, "log level: debug, info, warn or error")
 	fs.StringVar(&cfg.LogFormat, "log-format", cfg.LogFormat, "log format: text or json")
 
@@ -134,6 +139,9 @@ func (c *Config) validate() error {
 	}
 	if c.MaxPage < 1 {
 		errs = append(errs, errors.New("--max-page must be at least 1"))
+	}
+	if c.GCPercent < 0 || c.MemoryLimit < 0 {
+		errs = append(errs, errors.New("--gc-percent and --memory-limit cannot be negative"))
 	}
 	if c.PubSubQueue < 1 {
 		errs = append(errs, errors.New("--pubsub-queue must be at least 1"))

@@ -12,6 +12,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -66,6 +68,7 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{cfg: cfg, log: cfg.logger(), engine: index.New(), started: time.Now(), done: make(chan struct{})}
+	tuneRuntime(cfg)
 	store, err := storage.Open(storage.Options{Dir: cfg.Dir, InMemory: cfg.InMemory, Fsync: cfg.Fsync, Logger: s.log})
 	if err != nil {
 		return nil, fmt.Errorf("open data directory: %w", err)
@@ -176,6 +179,7 @@ func (s *Server) load() {
 	s.commits.start()
 	go s.housekeeping()
 	s.loading.Store(false)
+	go releaseMemory() // decoding garbage: give it back now, not at the next GCs
 	s.log.Info("data set loaded", "entities", s.engine.Len(), "fields", s.engine.FieldCount(), "snapshot", found, "replayed", replayed, "seconds", time.Since(start).Seconds())
 }
 
@@ -256,6 +260,8 @@ func (s *Server) save(background bool) error {
 			return fmt.Errorf("write snapshot: %w", err)
 		}
 		s.dirty.Add(-dirty)
+		parts = nil
+		go releaseMemory()
 		s.metrics.snapshotSeconds.Observe(time.Since(start).Seconds())
 		s.log.Info("snapshot saved", "seq", seq, "parts", len(parts), "seconds", time.Since(start).Seconds())
 		return nil
@@ -281,6 +287,23 @@ func (s *Server) lastSave() time.Time {
 	}
 	return s.started
 }
+
+// tuneRuntime applies the memory settings. Nearly all of segd's heap is
+// long-lived bitmaps, so a lower GC target than Go's 100% costs little CPU and
+// keeps the resident size close to the data. GOGC and GOMEMLIMIT, when set,
+// win over the defaults.
+func tuneRuntime(cfg Config) {
+	if cfg.GCPercent > 0 && os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(cfg.GCPercent)
+	}
+	if cfg.MemoryLimit > 0 {
+		debug.SetMemoryLimit(cfg.MemoryLimit)
+	}
+}
+
+// releaseMemory returns freed heap to the OS at once, after phases that
+// leave much garbage (loading, snapshots).
+func releaseMemory() { debug.FreeOSMemory() }
 
 // Close shuts the server down gracefully: no new connections or commands,
 // in-flight commands finish, writes are synced and the store closed. With
