@@ -1,0 +1,132 @@
+package server
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"io"
+	"math/big"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"segd/storage"
+)
+
+func TestParseConfigFlagsAndEnv(t *testing.T) {
+	env := []string{"SEGD_ADDR=127.0.0.1:7000", "SEGD_FSYNC=always", "SEGD_PASSWORD=s3cret", "SEGD_MAX_CLIENTS=5", "HOME=/x"}
+	cfg, err := ParseConfig([]string{"--max-clients", "7", "--in-memory"}, env, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Addr != "127.0.0.1:7000" || cfg.Fsync != storage.FsyncAlways || cfg.Password != "s3cret" {
+		t.Fatalf("environment not applied: %+v", cfg)
+	}
+	if cfg.MaxClients != 7 || !cfg.InMemory {
+		t.Fatalf("flags must win over the environment: %+v", cfg)
+	}
+	def, err := ParseConfig(nil, nil, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if def.Addr != "127.0.0.1:6479" || def.MetricsAddr != "127.0.0.1:9479" || def.Dir != "./segd-data" || def.Fsync != storage.FsyncEverySec {
+		t.Fatalf("defaults differ from the specification: %+v", def)
+	}
+	for _, bad := range [][]string{
+		{"--fsync", "sometimes"},
+		{"--max-clients", "0"},
+		{"--tls-cert", "x.pem"},
+		{"--log-level", "loud"},
+		{"stray"},
+	} {
+		if _, err := ParseConfig(bad, nil, io.Discard); err == nil {
+			t.Errorf("ParseConfig(%q) accepted bad input", bad)
+		}
+	}
+	if _, err := ParseConfig(nil, []string{"SEGD_MAX_CLIENTS=many"}, io.Discard); err == nil || !strings.Contains(err.Error(), "SEGD_MAX_CLIENTS") {
+		t.Errorf("a bad environment value must be named in the error, got %v", err)
+	}
+}
+
+func TestInMemoryServer(t *testing.T) {
+	srv := bootServer(t, "", func(c *Config) { c.InMemory = true })
+	defer srv.Close()
+	c := dial(t, srv.Addr(), 3)
+	ctx := context.Background()
+	if err := c.Do(ctx, "ENT.SET", "u:1", "tier", "gold").Err(); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := c.Do(ctx, "QUERY.COUNT", "tier:gold").Int64(); n != 1 {
+		t.Fatalf("QUERY.COUNT = %d", n)
+	}
+	if err := c.Do(ctx, "SAVE").Err(); err == nil || !strings.Contains(err.Error(), "in-memory") {
+		t.Fatalf("SAVE under --in-memory should explain itself, got %v", err)
+	}
+}
+
+// TestTLS serves TLS with a self-signed certificate and talks to it with
+// go-redis over TLS.
+func TestTLS(t *testing.T) {
+	dir := t.TempDir()
+	certFile, keyFile, pool := selfSigned(t, dir)
+	srv := bootServer(t, t.TempDir(), func(c *Config) { c.TLSCert, c.TLSKey = certFile, keyFile })
+	defer srv.Close()
+	c := redis.NewClient(&redis.Options{Addr: srv.Addr(), TLSConfig: &tls.Config{RootCAs: pool, ServerName: "127.0.0.1"}, Protocol: 3})
+	defer c.Close()
+	ctx := context.Background()
+	if err := c.Do(ctx, "ENT.SET", "u:1", "country", "PT").Err(); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := c.Do(ctx, "QUERY.COUNT", "country:PT").Int64(); err != nil || n != 1 {
+		t.Fatalf("QUERY.COUNT over TLS = %d, %v", n, err)
+	}
+	// A plain-text client gets nothing useful from a TLS port.
+	plain := redis.NewClient(&redis.Options{Addr: srv.Addr(), MaxRetries: -1, DialTimeout: time.Second, ReadTimeout: time.Second})
+	defer plain.Close()
+	if err := plain.Ping(ctx).Err(); err == nil {
+		t.Fatal("a plain-text PING on the TLS port succeeded")
+	}
+}
+
+func selfSigned(t *testing.T, dir string) (certFile, keyFile string, pool *x509.CertPool) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1),
+		Subject:      pkix.Name{CommonName: "segd test"},
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(time.Hour),
+		IPAddresses:  []net.IP{net.ParseIP("127.0.0.1")},
+		KeyUsage:     x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		IsCA:         true, BasicConstraintsValid: true,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyDER, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600)
+	os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}), 0o600)
+	cert, _ := x509.ParseCertificate(der)
+	pool = x509.NewCertPool()
+	pool.AddCert(cert)
+	return certFile, keyFile, pool
+}
