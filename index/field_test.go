@@ -27,7 +27,7 @@ func TestOrdinalsWiden(t *testing.T) {
 			t.Fatalf("get(%d) = %d, want %d", id, got, want[id])
 		}
 	}
-	if o.get(1 << 30) != 0 {
+	if o.get(1<<30) != 0 {
 		t.Fatal("an id past the array has no ordinal")
 	}
 }

@@ -162,7 +162,6 @@ func compileIntPred(f *field, p *Pred) (plan, error) {
 	return nil, usage()
 }
 
-
 // label renders a plan node's source for EXPLAIN; it is only computed there.
 func label(src Node) string {
 	if src == nil {
@@ -208,7 +207,7 @@ func (p *valuePlan) label() string {
 	}
 	return Format(p.src)
 }
-func (p *valuePlan) children() []plan                             { return nil }
+func (p *valuePlan) children() []plan { return nil }
 
 // intPlan is an INT comparison or range, answered plane-wise by the BSI.
 type intPlan struct {

@@ -34,6 +34,9 @@ type queryOpts struct {
 // tokens the command takes. It writes the error reply and returns false on bad input.
 func (s *Server) parseQueryOpts(c *client, name string, rest [][]byte, allowed ...string) (queryOpts, bool) {
 	var o queryOpts
+	if len(rest) == 0 {
+		return o, true
+	}
 	seen := map[string]bool{}
 	for i := 0; i < len(rest); i += 2 {
 		tok := strings.ToUpper(string(rest[i]))

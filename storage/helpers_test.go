@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"github.com/RoaringBitmap/roaring/v2"
@@ -135,7 +136,7 @@ func roaringBytes(t testing.TB, n int, seed uint64) []byte {
 func keysWithPrefix(t testing.TB, s *Store, prefix string) [][]byte {
 	t.Helper()
 	var keys [][]byte
-	err := s.db.View(func(txn *badger.Txn) error {
+	err := dbFor(s, prefix).View(func(txn *badger.Txn) error {
 		opt := badger.DefaultIteratorOptions
 		opt.PrefetchValues = false
 		opt.Prefix = []byte(prefix)
@@ -182,5 +183,24 @@ func checkParts(t testing.TB, got []loadedPart, want []Part) {
 		if !bytes.Equal(got[i].data, want[i].Data) {
 			t.Fatalf("part %d (%q) data differs: %d bytes, want %d", i, want[i].Name, len(got[i].data), len(want[i].Data))
 		}
+	}
+}
+
+// dbFor returns the database holding keys with this prefix.
+func dbFor(s *Store, key string) *badger.DB {
+	if strings.HasPrefix(key, prefixSnap) || strings.HasPrefix(key, keyMeta) {
+		return s.sdb
+	}
+	return s.db
+}
+
+// crash closes the databases without Store.Close, like a process that dies
+// right after the last write (the data is in the page cache either way).
+func crash(t testing.TB, s *Store) {
+	t.Helper()
+	close(s.stop)
+	s.bg.Wait()
+	if err := s.closeDBs(); err != nil {
+		t.Fatal(err)
 	}
 }

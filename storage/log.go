@@ -9,15 +9,19 @@ import (
 	"github.com/dgraph-io/badger/v4"
 )
 
-// Key layout (all integers big-endian, so byte order is numeric order):
+// Key layout (all integers big-endian, so byte order is numeric order).
+// Log database (Dir/log):
 //
-//	m/snapshot                 meta of the snapshot in use (snapMeta)
 //	m/pending                  first,last seq of a batch being written in
 //	                           several Badger transactions (see Append)
 //	l/<seq:8>                  log record (UserMeta recInline), or the head of
 //	                           a chunked record (UserMeta recHead, value =
 //	                           uvarint length, uvarint chunk count)
 //	l/<seq:8><chunk:4>         chunk of a record larger than chunkSize
+//
+// Snapshot database (Dir/snap; the same database in memory):
+//
+//	m/snapshot                 meta of the snapshot in use (snapMeta)
 //	s/<gen:8><part:4><chunk:4> snapshot chunk (UserMeta chunkRaw or chunkZstd);
 //	                           part 0xFFFFFFFF is the generation's directory
 const (
@@ -54,12 +58,12 @@ func logChunkKey(seq uint64, chunk uint32) []byte {
 //
 // The batch is one Badger transaction, hence one write to the WAL, applied
 // all-or-nothing on recovery. Badger caps a transaction at 15% of the
-// memtable (2.4 MiB of in-LSM data or ~26k entries with the options used
-// here; values of 4 KiB and more live in the value log and count ~30 bytes).
-// A batch over that is split into several transactions bracketed by a
-// m/pending marker (written first, deleted by the last transaction): if the
-// process dies in between, Open deletes the partial batch, so callers still
-// see all-or-nothing. Records larger than chunkSize are stored as chunks.
+// memtable: with the log database's options that is 1.2 MiB of records or
+// ~13k records. A bigger batch is split into several transactions
+// bracketed by an m/pending marker (written first, deleted by the last
+// transaction): if the process dies in between, Open deletes the partial
+// batch, so callers still see all-or-nothing. Records larger than
+// chunkSize (~1 MiB) are stored as chunks under consecutive keys.
 //
 // When Append returns nil the batch survives a process crash in every fsync
 // mode; with FsyncAlways it is also on stable storage. Append calls are
@@ -88,8 +92,8 @@ func (s *Store) Append(records [][]byte) (firstSeq uint64, err error) {
 		s.stats.splitBatches.Add(1)
 		err = s.commitSplit(first, last, entries)
 	}
-	if err == nil && s.opts.syncAfterCommit && s.opts.Fsync == FsyncAlways {
-		err = s.db.Sync()
+	if err == nil && s.opts.syncAfterCommit && s.opts.Fsync == FsyncAlways && !s.opts.InMemory {
+		err = s.db.Sync() // benchmark variant, see BenchmarkAppend
 	}
 	if err != nil {
 		s.broken = fmt.Errorf("storage: append of seqs %d..%d failed, restart required: %w", first, last, err)
@@ -106,15 +110,15 @@ func (s *Store) Append(records [][]byte) (firstSeq uint64, err error) {
 
 // buildLogEntries lays out the Badger entries of a batch, sharing one key
 // buffer and one entry array to keep allocations per batch constant.
-func buildLogEntries(first uint64, records [][]byte) ([]badger.Entry, int) {
-	n, extra, nbytes := len(records), 0, 0
+func buildLogEntries(first uint64, records [][]byte) (entries []badger.Entry, nbytes int) {
+	n, extra := len(records), 0
 	for _, r := range records {
 		nbytes += len(r)
 		if len(r) > chunkSize {
 			extra += (len(r) + chunkSize - 1) / chunkSize
 		}
 	}
-	entries := make([]badger.Entry, 0, n+extra)
+	entries = make([]badger.Entry, 0, n+extra)
 	keys := make([]byte, 0, n*logKeyLen)
 	for i, r := range records {
 		seq := first + uint64(i)
@@ -344,7 +348,7 @@ func (s *Store) Replay(afterSeq uint64, fn func(seq uint64, rec []byte) error) e
 		item := it.Item()
 		k := item.Key()
 		if len(k) != logKeyLen {
-			return fmt.Errorf("storage: log corrupt: unexpected key %x (chunk without head)", k)
+			return fmt.Errorf("storage: log corrupt: unexpected key %x (chunk without head): %w", k, ErrCorrupt)
 		}
 		seq := binary.BigEndian.Uint64(k[2:])
 		if seq != want {
@@ -368,7 +372,7 @@ func (s *Store) Replay(afterSeq uint64, fn func(seq uint64, rec []byte) error) e
 				return err
 			}
 		default:
-			return fmt.Errorf("storage: log corrupt: record %d has kind %d", seq, item.UserMeta())
+			return fmt.Errorf("storage: log corrupt: record %d has kind %d: %w", seq, item.UserMeta(), ErrCorrupt)
 		}
 		want++
 	}
@@ -386,7 +390,7 @@ func readChunkedRecord(it *badger.Iterator, seq uint64, buf []byte) ([]byte, err
 			nch, n2 = binary.Uvarint(v[n1:])
 		}
 		if n1 <= 0 || n2 <= 0 || nch != (total+chunkSize-1)/chunkSize {
-			return fmt.Errorf("bad head %x", v)
+			return fmt.Errorf("bad head %x: %w", v, ErrCorrupt)
 		}
 		return nil
 	}); err != nil {
@@ -398,7 +402,7 @@ func readChunkedRecord(it *badger.Iterator, seq uint64, buf []byte) ([]byte, err
 	for c := range nch {
 		it.Next()
 		if !it.Valid() || !bytes.Equal(it.Item().Key(), logChunkKey(seq, uint32(c))) {
-			return nil, fmt.Errorf("storage: log corrupt: record %d chunk %d missing", seq, c)
+			return nil, fmt.Errorf("storage: log corrupt: record %d chunk %d missing: %w", seq, c, ErrCorrupt)
 		}
 		if err := it.Item().Value(func(v []byte) error {
 			buf = append(buf, v...)
@@ -409,7 +413,7 @@ func readChunkedRecord(it *badger.Iterator, seq uint64, buf []byte) ([]byte, err
 	}
 	it.Next()
 	if uint64(len(buf)) != total {
-		return nil, fmt.Errorf("storage: log corrupt: record %d has %d bytes, head says %d", seq, len(buf), total)
+		return nil, fmt.Errorf("storage: log corrupt: record %d has %d bytes, head says %d: %w", seq, len(buf), total, ErrCorrupt)
 	}
 	return buf, nil
 }
@@ -419,5 +423,5 @@ func (s *Store) gapError(want, got uint64) error {
 		return fmt.Errorf("storage: log records %d..%d are not in the log: they were truncated by the snapshot at seq %d; load the snapshot and replay after its seq",
 			want, got-1, m.Seq)
 	}
-	return fmt.Errorf("storage: log corrupt: records %d..%d missing", want, got-1)
+	return fmt.Errorf("storage: log corrupt: records %d..%d missing: %w", want, got-1, ErrCorrupt)
 }

@@ -88,10 +88,10 @@ func (m *snapMeta) encode() []byte {
 
 func decodeMeta(b []byte) (*snapMeta, error) {
 	if len(b) != metaLen || string(b[:4]) != metaMagic {
-		return nil, fmt.Errorf("storage: snapshot meta is corrupt or from an unknown version (%d bytes)", len(b))
+		return nil, fmt.Errorf("storage: snapshot meta is from an unknown version or damaged (%d bytes): %w", len(b), ErrCorrupt)
 	}
 	if crc32.ChecksumIEEE(b[:metaLen-4]) != binary.BigEndian.Uint32(b[metaLen-4:]) {
-		return nil, errors.New("storage: snapshot meta checksum mismatch")
+		return nil, fmt.Errorf("storage: snapshot meta checksum mismatch: %w", ErrCorrupt)
 	}
 	m := &snapMeta{}
 	p := b[4:]
@@ -131,7 +131,7 @@ func encodeDir(dir []dirEntry) []byte {
 }
 
 func decodeDir(b []byte, parts uint32) ([]dirEntry, error) {
-	bad := errors.New("storage: snapshot directory is corrupt")
+	bad := fmt.Errorf("storage: snapshot directory is damaged: %w", ErrCorrupt)
 	if len(b) < 4 || string(b[:4]) != dirMagic {
 		return nil, bad
 	}
@@ -219,7 +219,8 @@ func compressChunk(src []byte, scratch *[]byte) ([]byte, byte) {
 
 // WriteSnapshot stores parts as a new snapshot generation consistent with
 // log seq (every record <= seq is reflected in parts), makes it current,
-// then deletes the previous generation and the log records <= seq.
+// then drops the previous generation (and reclaims its value-log space) and
+// deletes the log records <= seq.
 //
 // seq must be <= LastSeq() and >= the current snapshot's seq. parts[i].Data
 // must not be modified until WriteSnapshot returns (raw chunks are written
@@ -231,12 +232,14 @@ func compressChunk(src []byte, scratch *[]byte) ([]byte, byte) {
 //
 // Crash safety: the new generation becomes current only by the single-key
 // transaction that rewrites m/snapshot, and that transaction runs after a
-// sync barrier (all WALs and value logs fsynced), so after a crash or power
-// loss at any point the meta key names either the old generation (intact:
-// nothing of it is deleted before the switch is itself synced) or the new,
-// complete one. Open deletes leftovers of the other.
+// sync barrier (WALs and value logs fsynced), so after a crash or power loss
+// at any point the meta key names either the old generation or the new,
+// complete one. Nothing of the old generation and no log record is deleted
+// before the switch is itself synced. Open deletes whatever a crash left
+// of the other generation.
 //
-// Appends may run concurrently. Only one WriteSnapshot runs at a time.
+// Appends run concurrently and never wait for it (the snapshot database is
+// separate). One WriteSnapshot or LoadSnapshot runs at a time.
 func (s *Store) WriteSnapshot(seq uint64, parts []Part) error {
 	start := time.Now()
 	s.rw.RLock()
@@ -276,7 +279,7 @@ func (s *Store) writeSnapshot(seq uint64, parts []Part, start time.Time) (*snapM
 
 	m, err := s.writeGeneration(gen, seq, parts, start)
 	if err != nil {
-		if derr := s.deleteGen(gen); derr != nil {
+		if derr := s.dropGens(gen); derr != nil {
 			s.logger.Warn("cleanup of failed snapshot generation failed; Open will retry", "gen", gen, "err", derr)
 		}
 		return nil, err
@@ -285,19 +288,23 @@ func (s *Store) writeSnapshot(seq uint64, parts []Part, start time.Time) (*snapM
 	if err := s.barrier(); err != nil {
 		return nil, err
 	}
-	if err := s.db.Update(func(txn *badger.Txn) error {
+	if err := s.sdb.Update(func(txn *badger.Txn) error {
 		return txn.Set([]byte(keyMeta), m.encode())
 	}); err != nil {
 		return nil, fmt.Errorf("storage: switch snapshot meta: %w", err)
 	}
-	// ...and the switch is durable before anything old is deleted.
+	s.meta.Store(m)
+	// ...and the switch is durable before anything old is deleted (if this
+	// fails, the old generation stays; Open drops whichever is not current).
 	if err := s.barrier(); err != nil {
 		return nil, err
 	}
-	s.meta.Store(m)
 	if old != nil {
-		if err := s.deleteGen(old.Gen); err != nil {
+		if err := s.dropGens(old.Gen); err != nil {
 			s.logger.Warn("deleting previous snapshot generation failed; Open will retry", "gen", old.Gen, "err", err)
+		}
+		if !s.opts.InMemory {
+			s.runGCLocked() // reclaim its value-log space now
 		}
 	}
 	if err := s.truncateLog(seq); err != nil {
@@ -309,7 +316,7 @@ func (s *Store) writeSnapshot(seq uint64, parts []Part, start time.Time) (*snapM
 // writeGeneration writes all chunks and the directory of generation gen
 // and returns its meta (not yet switched to).
 func (s *Store) writeGeneration(gen, seq uint64, parts []Part, start time.Time) (*snapMeta, error) {
-	wb := s.db.NewWriteBatch()
+	wb := s.sdb.NewWriteBatch()
 	defer wb.Cancel()
 
 	type job struct {
@@ -393,7 +400,7 @@ func (s *Store) writeGeneration(gen, seq uint64, parts []Part, start time.Time) 
 // readMeta returns the current snapshot meta, nil if there is none.
 func (s *Store) readMeta() (*snapMeta, error) {
 	var m *snapMeta
-	err := s.db.View(func(txn *badger.Txn) error {
+	err := s.sdb.View(func(txn *badger.Txn) error {
 		var err error
 		m, err = readMetaTxn(txn)
 		return err
@@ -418,12 +425,37 @@ func readMetaTxn(txn *badger.Txn) (*snapMeta, error) {
 	return m, err
 }
 
-// deleteGen deletes every key of generation gen.
+// dropGens deletes every key of the given generations. On disk it uses
+// DropPrefix: unlike deletes, it hands the value-log GC the discard
+// statistics it needs to reclaim the chunks (deletes would only do so once
+// compaction happened to merge them, which a quiet LSM never does). It
+// blocks writes to the snapshot database only, and its iterators-unsafe
+// moments are covered by snapMu (LoadSnapshot holds it too).
+func (s *Store) dropGens(gens ...uint64) error {
+	if len(gens) == 0 {
+		return nil
+	}
+	if !s.opts.InMemory {
+		prefixes := make([][]byte, len(gens))
+		for i, g := range gens {
+			prefixes[i] = snapGenPrefix(g)
+		}
+		return s.sdb.DropPrefix(prefixes...)
+	}
+	for _, gen := range gens {
+		if err := s.deleteGen(gen); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// deleteGen deletes every key of generation gen with tombstones.
 func (s *Store) deleteGen(gen uint64) error {
-	wb := s.db.NewWriteBatch()
+	wb := s.sdb.NewWriteBatch()
 	defer wb.Cancel()
 	prefix := snapGenPrefix(gen)
-	err := s.db.View(func(txn *badger.Txn) error {
+	err := s.sdb.View(func(txn *badger.Txn) error {
 		opt := badger.DefaultIteratorOptions
 		opt.PrefetchValues = false
 		opt.Prefix = prefix
@@ -447,8 +479,8 @@ func (s *Store) deleteGen(gen uint64) error {
 // generation number seen.
 func (s *Store) dropStaleGenerations(cur uint64) (uint64, error) {
 	var maxGen uint64
-	stale := map[uint64]bool{}
-	err := s.db.View(func(txn *badger.Txn) error {
+	var stale []uint64
+	err := s.sdb.View(func(txn *badger.Txn) error {
 		opt := badger.DefaultIteratorOptions
 		opt.PrefetchValues = false
 		opt.Prefix = []byte(prefixSnap)
@@ -463,7 +495,7 @@ func (s *Store) dropStaleGenerations(cur uint64) (uint64, error) {
 			gen := binary.BigEndian.Uint64(k[len(prefixSnap):])
 			maxGen = max(maxGen, gen)
 			if gen != cur {
-				stale[gen] = true
+				stale = append(stale, gen)
 			}
 			it.Seek(snapGenPrefix(gen + 1)) // next generation
 		}
@@ -472,10 +504,10 @@ func (s *Store) dropStaleGenerations(cur uint64) (uint64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("storage: scan snapshot generations: %w", err)
 	}
-	for gen := range stale {
-		s.logger.Warn("deleting leftover snapshot generation", "gen", gen, "current", cur)
-		if err := s.deleteGen(gen); err != nil {
-			return 0, fmt.Errorf("storage: delete leftover snapshot generation %d: %w", gen, err)
+	if len(stale) > 0 {
+		s.logger.Warn("deleting leftover snapshot generations", "gens", stale, "current", cur)
+		if err := s.dropGens(stale...); err != nil {
+			return 0, fmt.Errorf("storage: delete leftover snapshot generations %v: %w", stale, err)
 		}
 	}
 	return maxGen, nil
@@ -491,14 +523,18 @@ func (s *Store) dropStaleGenerations(cur uint64) (uint64, error) {
 // with fn. Every part is checked against its xxhash64, its size and its
 // chunk list, and zstd frames carry their own CRC: any mismatch is an error
 // naming the part (never silently skipped). An error from fn stops the load
-// and is returned as is.
+// and is returned as is; damage is reported as an error matching
+// ErrCorrupt. A LoadSnapshot waits for a running WriteSnapshot (and vice
+// versa); fn must not call WriteSnapshot, LoadSnapshot, Reset or Close.
 func (s *Store) LoadSnapshot(fn func(name string, data []byte) error) (seq uint64, found bool, err error) {
 	s.rw.RLock()
 	defer s.rw.RUnlock()
 	if s.closed {
 		return 0, false, ErrClosed
 	}
-	txn := s.db.NewTransaction(false)
+	s.snapMu.Lock() // not while WriteSnapshot drops generations
+	defer s.snapMu.Unlock()
+	txn := s.sdb.NewTransaction(false)
 	defer txn.Discard()
 	m, err := readMetaTxn(txn)
 	if err != nil || m == nil {
@@ -509,7 +545,8 @@ func (s *Store) LoadSnapshot(fn func(name string, data []byte) error) (seq uint6
 		err = errors.New("checksum mismatch")
 	}
 	if err != nil {
-		return m.Seq, true, fmt.Errorf("storage: snapshot gen %d (seq %d) directory is corrupt: %w", m.Gen, m.Seq, err)
+		s.logger.Error("snapshot directory is corrupt", "gen", m.Gen, "seq", m.Seq, "err", err)
+		return m.Seq, true, fmt.Errorf("storage: snapshot gen %d (seq %d) directory is corrupt: %v: %w", m.Gen, m.Seq, err, ErrCorrupt)
 	}
 	dir, err := decodeDir(rawDir, m.Parts)
 	if err != nil {
@@ -533,6 +570,8 @@ type corruptError struct {
 	chunk int // -1 for the whole part
 	why   string
 }
+
+func (e *corruptError) Is(target error) bool { return target == ErrCorrupt }
 
 func (e *corruptError) Error() string {
 	if e.chunk < 0 {

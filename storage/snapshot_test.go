@@ -112,7 +112,7 @@ func TestSnapshotRoundTrip(t *testing.T) {
 func chunkFlags(t testing.TB, s *Store, gen uint64) map[uint32][]byte {
 	t.Helper()
 	flags := map[uint32][]byte{}
-	err := s.db.View(func(txn *badger.Txn) error {
+	err := s.sdb.View(func(txn *badger.Txn) error {
 		opt := badger.DefaultIteratorOptions
 		opt.PrefetchValues = false
 		opt.Prefix = snapGenPrefix(gen)
@@ -210,7 +210,7 @@ func TestSnapshotCrashBeforeSwitch(t *testing.T) {
 	s.snapMu.Unlock()
 	// And a half-written one: some chunks of a part, no directory.
 	half := gen + 1
-	if err := s.db.Update(func(txn *badger.Txn) error {
+	if err := s.sdb.Update(func(txn *badger.Txn) error {
 		for c := range 2 {
 			e := badger.NewEntry(snapKey(half, 0, uint32(c)), randomBytes(chunkSize, uint64(c))).WithMeta(chunkRaw)
 			if err := txn.SetEntry(e); err != nil {
@@ -221,9 +221,7 @@ func TestSnapshotCrashBeforeSwitch(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.db.Close(); err != nil { // no Store.Close: like a crash
-		t.Fatal(err)
-	}
+	crash(t, s)
 
 	s = openT(t, dir, FsyncNo)
 	seq, found, got := loadAll(t, s)
@@ -266,10 +264,10 @@ func TestSnapshotCrashBeforeSwitch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.db.Update(func(txn *badger.Txn) error { return txn.Set([]byte(keyMeta), m.encode()) }); err != nil {
+	if err := s.sdb.Update(func(txn *badger.Txn) error { return txn.Set([]byte(keyMeta), m.encode()) }); err != nil {
 		t.Fatal(err)
 	}
-	s.db.Close()
+	crash(t, s)
 	s = openT(t, dir, FsyncNo)
 	defer s.Close()
 	seq, _, got = loadAll(t, s)
@@ -310,7 +308,7 @@ func TestSnapshotCorruptionDetected(t *testing.T) {
 			setValue(t, s, snapKey(gen, 2, 0), []byte("short"), chunkRaw)
 		}, `part 2 "rand" chunk 0 is corrupt`},
 		{"chunk missing", func(t *testing.T, s *Store, gen uint64) {
-			if err := s.db.Update(func(txn *badger.Txn) error { return txn.Delete(snapKey(gen, 1, 2)) }); err != nil {
+			if err := s.sdb.Update(func(txn *badger.Txn) error { return txn.Delete(snapKey(gen, 1, 2)) }); err != nil {
 				t.Fatal(err)
 			}
 		}, `part 1 "bitmap" chunk 2 is corrupt: chunk missing`},
@@ -331,8 +329,8 @@ func TestSnapshotCorruptionDetected(t *testing.T) {
 			s = openT(t, dir, FsyncNo)
 			defer s.Close()
 			_, found, err := s.LoadSnapshot(func(string, []byte) error { return nil })
-			if err == nil || !found || !strings.Contains(err.Error(), tc.want) {
-				t.Fatalf("LoadSnapshot error %v, want %q", err, tc.want)
+			if err == nil || !found || !strings.Contains(err.Error(), tc.want) || !errors.Is(err, ErrCorrupt) {
+				t.Fatalf("LoadSnapshot error %v, want %q (ErrCorrupt)", err, tc.want)
 			}
 		})
 	}
@@ -347,7 +345,7 @@ func TestSnapshotCorruptionDetected(t *testing.T) {
 		flipValue(t, s, []byte(keyMeta), 20)
 		s.Close()
 		if _, err := Open(Options{Dir: dir, Logger: quietLogger()}); err == nil ||
-			!strings.Contains(err.Error(), "meta checksum") {
+			!strings.Contains(err.Error(), "meta checksum") || !errors.Is(err, ErrCorrupt) {
 			t.Fatalf("Open with damaged meta: %v", err)
 		}
 	})
@@ -357,7 +355,7 @@ func flipValue(t *testing.T, s *Store, key []byte, at int) {
 	t.Helper()
 	var val []byte
 	var meta byte
-	if err := s.db.View(func(txn *badger.Txn) error {
+	if err := dbFor(s, string(key)).View(func(txn *badger.Txn) error {
 		item, err := txn.Get(key)
 		if err != nil {
 			return err
@@ -374,7 +372,7 @@ func flipValue(t *testing.T, s *Store, key []byte, at int) {
 
 func setValue(t *testing.T, s *Store, key, val []byte, meta byte) {
 	t.Helper()
-	if err := s.db.Update(func(txn *badger.Txn) error {
+	if err := dbFor(s, string(key)).Update(func(txn *badger.Txn) error {
 		return txn.SetEntry(badger.NewEntry(key, val).WithMeta(meta))
 	}); err != nil {
 		t.Fatal(err)

@@ -10,7 +10,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
@@ -18,6 +17,12 @@ import (
 
 // ErrClosed is returned by calls on a closed Store.
 var ErrClosed = errors.New("storage: store is closed")
+
+// ErrCorrupt is matched (errors.Is) by errors reporting damaged data: a
+// snapshot whose checksums or structure do not verify, or a log with a
+// missing record. Start-up should stop and say so rather than serve a
+// partial database.
+var ErrCorrupt = errors.New("storage: data is corrupt")
 
 // ErrLocked is matched (errors.Is) by the error Open returns when another
 // process holds the data directory.
@@ -35,10 +40,11 @@ const gcInterval = 5 * time.Minute
 
 // Store is segd's durable storage: a sequence-numbered log of opaque records
 // and generations of named, compressed snapshot parts, kept in one Badger
-// database. All methods are safe for concurrent use; Append calls are
+// database per kind (see the layout note in options.go). All methods are safe for concurrent use; Append calls are
 // serialised internally (the server has a single committer anyway).
 type Store struct {
-	db     *badger.DB
+	db     *badger.DB // the log (and, in memory, everything)
+	sdb    *badger.DB // snapshots; == db in memory
 	opts   Options
 	logger *slog.Logger
 
@@ -123,20 +129,29 @@ func Open(opts Options) (*Store, error) {
 		return nil, fmt.Errorf("storage: invalid fsync mode %d", int(opts.Fsync))
 	}
 	logger := opts.Logger.With("component", "storage")
-
-	db, err := badger.Open(badgerOptions(opts))
-	if err != nil {
-		if strings.Contains(err.Error(), "Cannot acquire directory lock") {
-			return nil, &lockedError{dir: opts.Dir}
+	if !opts.InMemory {
+		// Early builds kept one Badger database at the top of Dir; refuse it
+		// rather than silently start empty next to it.
+		if _, err := os.Stat(filepath.Join(opts.Dir, "MANIFEST")); err == nil {
+			return nil, fmt.Errorf("storage: data directory %s holds a Badger database from an earlier segd layout (expected %s/ and %s/ subdirectories); move it away or use another --dir",
+				opts.Dir, logDirName, snapDirName)
 		}
-		if opts.InMemory {
-			return nil, fmt.Errorf("storage: open in-memory badger: %w", err)
-		}
-		return nil, fmt.Errorf("storage: open badger in %s: %w", opts.Dir, err)
 	}
-	s := &Store{db: db, opts: opts, logger: logger, stop: make(chan struct{})}
+
+	s := &Store{opts: opts, logger: logger, stop: make(chan struct{})}
+	var err error
+	if s.db, err = openBadger(opts, roleLog); err != nil {
+		return nil, err
+	}
+	s.sdb = s.db
+	if !opts.InMemory {
+		if s.sdb, err = openBadger(opts, roleSnap); err != nil {
+			_ = s.db.Close()
+			return nil, err
+		}
+	}
 	if err := s.recover(); err != nil {
-		_ = db.Close()
+		s.closeDBs()
 		return nil, err
 	}
 	if !opts.InMemory {
@@ -158,9 +173,96 @@ func Open(opts Options) (*Store, error) {
 	return s, nil
 }
 
+func openBadger(opts Options, role dbRole) (*badger.DB, error) {
+	bo := badgerOptions(opts, role)
+	if !opts.InMemory {
+		// Probe the lock first: never touch files of a running segd.
+		locked, err := dirLocked(bo.Dir)
+		if err != nil {
+			return nil, fmt.Errorf("storage: open %s: %w", bo.Dir, err)
+		}
+		if locked {
+			return nil, &lockedError{dir: opts.Dir}
+		}
+		if err := removeEmptyLogFiles(bo.Dir, opts.Logger); err != nil {
+			return nil, fmt.Errorf("storage: open %s: %w", bo.Dir, err)
+		}
+	}
+	db, err := badger.Open(bo)
+	if err == nil {
+		return db, nil
+	}
+	if strings.Contains(err.Error(), "Cannot acquire directory lock") {
+		return nil, &lockedError{dir: opts.Dir}
+	}
+	if opts.InMemory {
+		return nil, fmt.Errorf("storage: open in-memory badger: %w", err)
+	}
+	return nil, fmt.Errorf("storage: open badger in %s: %w", opts.Dir, err)
+}
+
+// removeEmptyLogFiles deletes zero-length *.mem and *.vlog files. Badger
+// leaves one behind when the process dies between creating such a file and
+// sizing it, or between truncating and removing it (memtable flushed,
+// value-log file collected), and then refuses to open with "Create a new
+// file" (z.NewFile; dgraph-io/badger#2207, fix pending in #2331). A
+// zero-length file holds no data, so removing it loses nothing.
+func removeEmptyLogFiles(dir string, logger *slog.Logger) error {
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	removed := false
+	for _, e := range entries {
+		name := e.Name()
+		if e.IsDir() || (!strings.HasSuffix(name, ".mem") && !strings.HasSuffix(name, ".vlog")) {
+			continue
+		}
+		info, err := e.Info()
+		if err != nil || info.Size() != 0 {
+			continue
+		}
+		if err := os.Remove(filepath.Join(dir, name)); err != nil {
+			return err
+		}
+		logger.Warn("removed empty Badger log file left by a crash", "file", filepath.Join(dir, name))
+		removed = true
+	}
+	if removed {
+		return fsyncPath(dir)
+	}
+	return nil
+}
+
+func (s *Store) closeDBs() error {
+	var errs []error
+	if s.sdb != s.db {
+		errs = append(errs, s.sdb.Close())
+	}
+	errs = append(errs, s.db.Close())
+	return errors.Join(errs...)
+}
+
+// resetMarker is created before Reset drops anything and removed when both
+// databases are empty: Badger's DropAll is not atomic across a crash, and
+// the two databases are dropped one after the other. Open finishes an
+// interrupted Reset.
+const resetMarker = "RESET-IN-PROGRESS"
+
 // recover loads the snapshot meta and the last seq and removes debris left
 // by a crash. Called from Open before the Store is shared.
 func (s *Store) recover() error {
+	if !s.opts.InMemory {
+		if _, err := os.Stat(filepath.Join(s.opts.Dir, resetMarker)); err == nil {
+			s.logger.Warn("finishing a FLUSHALL interrupted by a crash")
+			if err := s.dropAll(); err != nil {
+				return err
+			}
+		}
+	}
 	m, err := s.readMeta()
 	if err != nil {
 		return err
@@ -240,8 +342,8 @@ func (s *Store) LastSave() time.Time {
 	return time.Time{}
 }
 
-// Sync forces everything written so far to stable storage (msync of the
-// active memtable WAL and value-log file). A no-op in memory.
+// Sync forces everything appended so far to stable storage (msync of the
+// log's active memtable WAL). A no-op in memory.
 func (s *Store) Sync() error {
 	s.rw.RLock()
 	defer s.rw.RUnlock()
@@ -266,21 +368,22 @@ func (s *Store) syncLocked() error {
 	return nil
 }
 
-// barrier makes every byte Badger has written so far durable, including
-// memtable WALs that were rotated out but not yet flushed to an SSTable
-// (db.Sync only covers the active one): it fsyncs every *.mem and *.vlog
-// file and the directory. Used around the snapshot switch in every fsync
-// mode so that a power loss cannot leave the meta key pointing at parts
-// that never reached the disk, nor old data deleted before the switch is
-// durable. Caller holds s.rw (read).
+// barrier makes every byte written so far to the snapshot database
+// durable, including memtable WALs that were rotated out but not yet
+// flushed to an SSTable (db.Sync only covers the active one): it fsyncs
+// every *.mem and *.vlog file and the directory. Used around the snapshot
+// switch in every fsync mode so that a power loss cannot leave the meta key
+// pointing at parts that never reached the disk, nor the log truncated
+// before the switch is durable. Caller holds s.rw (read or write).
 func (s *Store) barrier() error {
 	if s.opts.InMemory {
 		return nil
 	}
-	if err := s.syncLocked(); err != nil {
-		return err
+	if err := s.sdb.Sync(); err != nil {
+		return fmt.Errorf("storage: sync snapshots: %w", err)
 	}
-	entries, err := os.ReadDir(s.opts.Dir)
+	dir := filepath.Join(s.opts.Dir, snapDirName)
+	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return fmt.Errorf("storage: barrier: %w", err)
 	}
@@ -289,14 +392,14 @@ func (s *Store) barrier() error {
 		if !strings.HasSuffix(name, ".mem") && !strings.HasSuffix(name, ".vlog") {
 			continue
 		}
-		if err := fsyncPath(filepath.Join(s.opts.Dir, name)); err != nil {
+		if err := fsyncPath(filepath.Join(dir, name)); err != nil {
 			if errors.Is(err, fs.ErrNotExist) {
 				continue // flushed and deleted meanwhile: its data is in an SST
 			}
 			return fmt.Errorf("storage: barrier: %w", err)
 		}
 	}
-	if err := fsyncPath(s.opts.Dir); err != nil {
+	if err := fsyncPath(dir); err != nil {
 		return fmt.Errorf("storage: barrier: %w", err)
 	}
 	return nil
@@ -326,34 +429,38 @@ func (s *Store) DiskBytes() int64 {
 		if err != nil || d.IsDir() {
 			return nil
 		}
-		info, err := d.Info()
-		if err != nil {
-			return nil
-		}
-		if st, ok := info.Sys().(*syscall.Stat_t); ok {
-			total += int64(st.Blocks) * 512
-		} else {
-			total += info.Size()
+		if info, err := d.Info(); err == nil {
+			total += allocatedBytes(info)
 		}
 		return nil
 	})
 	return total
 }
 
-// RunGC runs Badger value-log GC until it finds nothing worth rewriting
-// (a file is rewritten when at least half of it is garbage). Disk-backed
-// stores also run it every 5 minutes by themselves. Concurrent calls return
-// at once.
+// RunGC runs value-log GC on the snapshot database until it finds nothing
+// worth rewriting (a file is rewritten when at least half of it is
+// garbage). WriteSnapshot runs it after dropping the previous generation,
+// and disk-backed stores run it every 5 minutes by themselves; the log
+// database keeps no value log. Concurrent calls return at once.
 func (s *Store) RunGC() {
-	if s.opts.InMemory || !s.gcMu.TryLock() {
+	if s.opts.InMemory {
 		return
 	}
-	defer s.gcMu.Unlock()
 	s.rw.RLock()
 	defer s.rw.RUnlock()
 	if s.closed {
 		return
 	}
+	s.runGCLocked()
+}
+
+// runGCLocked is RunGC for callers holding s.rw; it returns at once if a
+// GC is already running.
+func (s *Store) runGCLocked() {
+	if !s.gcMu.TryLock() {
+		return
+	}
+	defer s.gcMu.Unlock()
 	s.stats.gcRuns.Add(1)
 	for range 64 {
 		select {
@@ -361,7 +468,7 @@ func (s *Store) RunGC() {
 			return
 		default:
 		}
-		err := s.db.RunValueLogGC(0.5)
+		err := s.sdb.RunValueLogGC(0.5)
 		if err != nil {
 			if !errors.Is(err, badger.ErrNoRewrite) && !errors.Is(err, badger.ErrRejected) {
 				s.logger.Warn("value log GC failed", "err", err)
@@ -385,8 +492,8 @@ func (s *Store) Reset() error {
 	defer s.appendMu.Unlock()
 	s.snapMu.Lock()
 	defer s.snapMu.Unlock()
-	if err := s.db.DropAll(); err != nil {
-		s.broken = fmt.Errorf("storage: reset failed: %w", err)
+	if err := s.dropAll(); err != nil {
+		s.broken = fmt.Errorf("storage: reset failed, restart required: %w", err)
 		return s.broken
 	}
 	s.lastSeq.Store(0)
@@ -394,11 +501,40 @@ func (s *Store) Reset() error {
 	s.nextGen = 1
 	s.truncated = 0
 	s.broken = nil
-	if err := s.barrier(); err != nil {
-		return err
-	}
 	s.logger.Info("storage reset (all data dropped)")
 	return nil
+}
+
+// dropAll empties both databases, crash-safely (see resetMarker).
+func (s *Store) dropAll() error {
+	if s.opts.InMemory {
+		return s.db.DropAll()
+	}
+	marker := filepath.Join(s.opts.Dir, resetMarker)
+	f, err := os.OpenFile(marker, os.O_CREATE|os.O_WRONLY, 0o644)
+	if err != nil {
+		return err
+	}
+	err = errors.Join(f.Sync(), f.Close(), fsyncPath(s.opts.Dir))
+	if err != nil {
+		return err
+	}
+	if err := s.sdb.DropAll(); err != nil {
+		return err
+	}
+	if err := s.db.DropAll(); err != nil {
+		return err
+	}
+	// DropAll deleted files; make that durable before the marker goes.
+	for _, sub := range []string{logDirName, snapDirName} {
+		if err := fsyncPath(filepath.Join(s.opts.Dir, sub)); err != nil {
+			return err
+		}
+	}
+	if err := os.Remove(marker); err != nil {
+		return err
+	}
+	return fsyncPath(s.opts.Dir)
 }
 
 // Close syncs and closes the store. It is idempotent; later calls return
@@ -412,9 +548,9 @@ func (s *Store) Close() error {
 		s.closed = true
 		var syncErr error
 		if !s.opts.InMemory {
-			syncErr = s.db.Sync()
+			syncErr = errors.Join(s.db.Sync(), s.sdb.Sync())
 		}
-		closeErr := s.db.Close()
+		closeErr := s.closeDBs()
 		s.closeErr = errors.Join(syncErr, closeErr)
 		if s.closeErr != nil {
 			s.closeErr = fmt.Errorf("storage: close: %w", s.closeErr)
