@@ -324,21 +324,24 @@ func (p *andPlan) intersect(filter *roaring.Bitmap) (*roaring.Bitmap, bool) {
 	return acc, owned
 }
 
-// count answers |AND| without building the last intersection when it can.
+// count answers |AND| without building its last step: the last NOT term is
+// counted as |acc| − |acc ∧ x|, the last positive term as |acc ∧ x|.
 func (p *andPlan) count() uint64 {
-	if len(p.neg) == 0 {
-		terms := p.ordered()
-		if len(terms) >= 2 {
-			if _, computed := terms[len(terms)-1].(*intPlan); !computed {
-				head := &andPlan{all: p.all, pos: terms[:len(terms)-1]}
-				acc, _ := head.eval(nil)
-				last, _ := terms[len(terms)-1].eval(nil)
-				return acc.AndCardinality(last)
-			}
-		}
+	if n := len(p.neg); n > 0 {
+		head := &andPlan{all: p.all, pos: p.pos, neg: p.neg[:n-1]}
+		acc, _ := head.eval(nil)
+		x, _ := p.neg[n-1].eval(acc)
+		return acc.GetCardinality() - acc.AndCardinality(x)
 	}
-	bm, _ := p.eval(nil)
-	return bm.GetCardinality()
+	terms := p.ordered()
+	if len(terms) < 2 {
+		bm, _ := p.eval(nil)
+		return bm.GetCardinality()
+	}
+	head := &andPlan{all: p.all, pos: terms[:len(terms)-1]}
+	acc, _ := head.eval(nil)
+	x, _ := terms[len(terms)-1].eval(acc)
+	return acc.AndCardinality(x)
 }
 
 func (p *andPlan) contains(id uint32) bool {
