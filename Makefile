@@ -23,21 +23,29 @@ test:
 test-short:
 	$(GO) test -short $(PKGS)
 
-# Engine micro-benchmarks at 1M and 10M entities (minutes; needs ~8 GB RAM).
+# Engine benchmarks on the generated population (SIZES entities; 10M needs
+# ~2 GB RAM and a few minutes to build), plus the BSI and dictionary ones.
+SIZES ?= 1000000,10000000
 bench: bench-engine
 
 bench-engine:
-	$(GO) test ./index -run '^$$' -bench . -benchtime 2s -timeout 60m
+	SEGD_BENCH_SIZES=$(SIZES) $(GO) test ./bench -run '^$$' -bench Engine -benchtime 2s -timeout 60m
+	$(GO) test ./index -run '^$$' -bench 'BSI|Dict' -benchtime 1s -timeout 30m
 
-# Wire throughput with 50 clients and pipelining 16 against a fresh server.
+# Wire figures against a real segd process: load, QUERY.ISMEMBER and ENT.SET
+# with 50 clients pipelining 16, resident memory, restart time.
+ENTITIES ?= 1000000
 bench-wire: build
-	$(BIN)/segd-bench wire --entities 1000000 --clients 50 --pipeline 16
+	$(BIN)/segd-bench wire --entities $(ENTITIES) --clients 50 --pipeline 16 --duration 10s
 
 FUZZTIME ?= 60s
 fuzz:
 	$(GO) test ./index -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./index -run '^$$' -fuzz '^FuzzParseMeasure$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./protocol -run '^$$' -fuzz '^FuzzReadCommands$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./protocol -run '^$$' -fuzz '^FuzzGuardedReadCommands$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./index -run '^$$' -fuzz '^FuzzUnmarshalDict$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./protocol -run '^$$' -fuzz '^FuzzParseInt$$' -fuzztime $(FUZZTIME)
 
 lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1)
