@@ -105,14 +105,23 @@ func (e *Engine) FieldInfo(name string) (FieldInfo, error) {
 func (e *Engine) FieldValues(name string, limit int) ([]ValueCount, error) {
 	e.mu.RLock()
 	defer e.mu.RUnlock()
+	f, err := e.valuesField(name, "FIELD.VALUES")
+	if err != nil {
+		return nil, err
+	}
+	return groupCounts(f, nil, limit), nil
+}
+
+// valuesField finds an ENUM or TAGS field for a command that lists values.
+func (e *Engine) valuesField(name, command string) (*field, error) {
 	f, err := e.field(name)
 	if err != nil {
 		return nil, err
 	}
 	if f.kind != KindEnum && f.kind != KindTags {
-		return nil, wrongTypef("field '%s' is %s: FIELD.VALUES lists ENUM and TAGS values; use QUERY.STATS for INT", name, f.kind)
+		return nil, wrongTypef("field '%s' is %s: %s lists ENUM and TAGS values; use QUERY.STATS for INT", name, f.kind, command)
 	}
-	return groupCounts(f, nil, limit), nil
+	return f, nil
 }
 
 func groupCounts(f *field, filter *roaring.Bitmap, limit int) []ValueCount {

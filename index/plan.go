@@ -47,25 +47,11 @@ func (e *Engine) compile(n Node) (plan, error) {
 		}
 		return p, nil
 	case *Or:
-		p := &orPlan{}
-		for _, t := range n.Terms {
-			c, err := e.compile(t)
-			if err != nil {
-				return nil, err
-			}
-			p.terms = append(p.terms, c)
-		}
-		return p, nil
+		terms, err := e.compileAll(n.Terms)
+		return &orPlan{terms: terms}, err
 	case *Xor:
-		p := &xorPlan{}
-		for _, t := range n.Terms {
-			c, err := e.compile(t)
-			if err != nil {
-				return nil, err
-			}
-			p.terms = append(p.terms, c)
-		}
-		return p, nil
+		terms, err := e.compileAll(n.Terms)
+		return &xorPlan{terms: terms}, err
 	case *Not:
 		c, err := e.compile(n.X)
 		if err != nil {
@@ -84,6 +70,17 @@ func (e *Engine) compile(n Node) (plan, error) {
 		return e.compilePred(n)
 	}
 	return nil, errorf("unsupported expression node %T", n)
+}
+
+func (e *Engine) compileAll(nodes []Node) ([]plan, error) {
+	out := make([]plan, len(nodes))
+	for i, n := range nodes {
+		var err error
+		if out[i], err = e.compile(n); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }
 
 func (e *Engine) compilePred(p *Pred) (plan, error) {

@@ -164,12 +164,9 @@ func (e *Engine) where(expr string) (*roaring.Bitmap, error) {
 func (e *Engine) GroupBy(name, where string, limit int, at time.Time) ([]ValueCount, error) {
 	e.mu.RLock()
 	defer e.mu.RUnlock()
-	f, err := e.field(name)
+	f, err := e.valuesField(name, "QUERY.GROUPBY")
 	if err != nil {
 		return nil, err
-	}
-	if f.kind != KindEnum && f.kind != KindTags {
-		return nil, wrongTypef("field '%s' is %s: QUERY.GROUPBY groups by ENUM or TAGS values", name, f.kind)
 	}
 	filter, err := e.where(where)
 	if err != nil {
