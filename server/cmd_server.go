@@ -127,10 +127,14 @@ func cmdHello(s *Server, c *client, args [][]byte) {
 	protocol.WriteHello(&c.enc, protocol.HelloInfo{Server: "segd", Version: RedisVersion, ID: c.id, Mode: "standalone", Role: "master"})
 }
 
-// passwordOK checks a user name ("default" only) and password.
+// passwordOK checks a user name ("default" only) and password. Without
+// --requirepass any password is accepted, as Redis's default user does, so a
+// client configured with a password still connects (HELLO 3 AUTH …).
 func (s *Server) passwordOK(user, pass []byte) bool {
-	ok := s.checkPassword(pass)
-	return ok && (user == nil || string(user) == "default")
+	if user != nil && string(user) != "default" {
+		return false
+	}
+	return s.cfg.Password == "" || s.checkPassword(pass)
 }
 
 // AUTH [username] password

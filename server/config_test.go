@@ -130,3 +130,15 @@ func selfSigned(t *testing.T, dir string) (certFile, keyFile string, pool *x509.
 	pool.AddCert(cert)
 	return certFile, keyFile, pool
 }
+
+// TestHelloAuthWithoutPassword: a client configured with a password still
+// connects to a server without one, as with Redis's default user.
+func TestHelloAuthWithoutPassword(t *testing.T) {
+	srv := bootServer(t, t.TempDir(), nil)
+	defer srv.Close()
+	c := redis.NewClient(&redis.Options{Addr: srv.Addr(), Protocol: 3, Password: "anything"})
+	defer c.Close()
+	if err := c.Ping(context.Background()).Err(); err != nil {
+		t.Fatalf("PING with a password against a server without one: %v", err)
+	}
+}
