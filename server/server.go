@@ -175,11 +175,19 @@ func (s *Server) load() {
 		s.log.Error("loading the data set failed; segd answers LOADING errors until restarted", "err", err)
 		return
 	}
+	if found {
+		if err := s.store.ReleaseLoadMemory(); err != nil {
+			s.loadErr.Store(err)
+			s.log.Error("reopening the snapshot store after loading failed", "err", err)
+			return
+		}
+	}
+	parts = nil
+	releaseMemory() // decoding garbage: give it back before serving, not at the next GCs
 	s.dirty.Store(int64(replayed))
 	s.commits.start()
 	go s.housekeeping()
 	s.loading.Store(false)
-	go releaseMemory() // decoding garbage: give it back now, not at the next GCs
 	s.log.Info("data set loaded", "entities", s.engine.Len(), "fields", s.engine.FieldCount(), "snapshot", found, "replayed", replayed, "seconds", time.Since(start).Seconds())
 }
 
