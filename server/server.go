@@ -212,11 +212,21 @@ func (s *Server) housekeeping() {
 	defer tick.Stop()
 	lastSave := time.Now()
 	lastGC := time.Now()
+	lastSeq, quietFor, busy := s.store.LastSeq(), 0, false
 	for {
 		select {
 		case <-s.done:
 			return
 		case <-tick.C:
+		}
+		// After a burst of writes, once writes have been quiet for a few
+		// seconds, give the burst's garbage back to the OS instead of
+		// holding it until the next collections.
+		if seq := s.store.LastSeq(); seq != lastSeq {
+			lastSeq, quietFor, busy = seq, 0, true
+		} else if quietFor++; busy && quietFor == 5 {
+			releaseMemory()
+			busy = false
 		}
 		dirty := s.dirty.Load()
 		due := (s.cfg.SaveAfter > 0 && dirty >= int64(s.cfg.SaveAfter)) ||
