@@ -116,6 +116,14 @@ func (c *committer) loop() {
 
 func (c *committer) commit(batch []*writeReq) {
 	s := c.s
+	if err := s.disk.refusal(); err != nil {
+		// Nothing is applied, so nothing needs undoing: reads go on.
+		for _, r := range batch {
+			r.err = err
+			r.done <- struct{}{}
+		}
+		return
+	}
 	c.mu.Lock()
 	records := make([][]byte, 0, len(batch))
 	logged := make([]*writeReq, 0, len(batch))

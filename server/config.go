@@ -33,6 +33,7 @@ type Config struct {
 	SaveEvery   time.Duration // snapshot this often when anything changed; 0 disables
 	SaveAfter   int           // snapshot after this many logged writes; 0 disables
 	PubSubQueue int           // messages queued per subscriber before it is disconnected
+	MinFreeDisk int64         // refuse writes while less disk than this is free
 	GCPercent   int           // Go GC target percentage; 0 keeps GOGC or Go's default
 	MemoryLimit int64         // soft memory limit in bytes for the Go runtime; 0 keeps GOMEMLIMIT
 	LogLevel    string        // debug, info, warn, error
@@ -55,6 +56,7 @@ func DefaultConfig() Config {
 		SaveEvery:   5 * time.Minute,
 		SaveAfter:   1000000,
 		PubSubQueue: 10000,
+		MinFreeDisk: 64 << 20,
 		GCPercent:   50,
 		LogLevel:    "info",
 		LogFormat:   "text",
@@ -88,6 +90,7 @@ func ParseConfig(args []string, env []string, usage io.Writer) (Config, error) {
 	fs.IntVar(&cfg.MaxPage, "max-page", cfg.MaxPage, "largest COUNT, LIMIT or k a reply may carry")
 	fs.DurationVar(&cfg.SaveEvery, "save-every", cfg.SaveEvery, "snapshot this often when anything changed (0 disables)")
 	fs.IntVar(&cfg.SaveAfter, "save-after", cfg.SaveAfter, "snapshot after this many logged writes (0 disables)")
+	fs.Int64Var(&cfg.MinFreeDisk, "min-free-disk", cfg.MinFreeDisk, "refuse writes while less than this many bytes are free on the data directory's disk; they resume by themselves")
 	fs.IntVar(&cfg.PubSubQueue, "pubsub-queue", cfg.PubSubQueue, "messages queued per subscriber before it is disconnected")
 	fs.IntVar(&cfg.GCPercent, "gc-percent", cfg.GCPercent, "Go GC target: heap growth over live data before a collection (like GOGC; lower uses less memory, more CPU)")
 	fs.Int64Var(&cfg.MemoryLimit, "memory-limit", cfg.MemoryLimit, "soft memory limit in bytes for the Go runtime (like GOMEMLIMIT; 0: none)")
@@ -140,8 +143,8 @@ func (c *Config) validate() error {
 	if c.MaxPage < 1 {
 		errs = append(errs, errors.New("--max-page must be at least 1"))
 	}
-	if c.GCPercent < 0 || c.MemoryLimit < 0 {
-		errs = append(errs, errors.New("--gc-percent and --memory-limit cannot be negative"))
+	if c.GCPercent < 0 || c.MemoryLimit < 0 || c.MinFreeDisk < 0 {
+		errs = append(errs, errors.New("--gc-percent, --memory-limit and --min-free-disk cannot be negative"))
 	}
 	if c.PubSubQueue < 1 {
 		errs = append(errs, errors.New("--pubsub-queue must be at least 1"))

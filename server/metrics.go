@@ -30,6 +30,7 @@ type metrics struct {
 	snapshotSeconds prometheus.Histogram
 	pubsubMessages  prometheus.Counter
 	pubsubDropped   prometheus.Counter
+	diskRefusals    prometheus.Counter
 }
 
 type cmdMetrics struct {
@@ -57,7 +58,8 @@ func newMetrics(s *Server) *metrics {
 		Buckets: prometheus.ExponentialBuckets(0.01, 3, 10)})
 	m.pubsubMessages = prometheus.NewCounter(prometheus.CounterOpts{Name: "segd_pubsub_messages_total", Help: "Messages queued to subscribers."})
 	m.pubsubDropped = prometheus.NewCounter(prometheus.CounterOpts{Name: "segd_pubsub_dropped_subscribers_total", Help: "Subscribers disconnected because their queue overflowed."})
-	for _, c := range []prometheus.Collector{m.commands, m.errors, m.latency, m.unknown, m.connections, m.rejected, m.authFailures,
+	m.diskRefusals = prometheus.NewCounter(prometheus.CounterOpts{Name: "segd_disk_full_events_total", Help: "Times writes were switched off because free disk fell below --min-free-disk."})
+	for _, c := range []prometheus.Collector{m.diskRefusals, m.commands, m.errors, m.latency, m.unknown, m.connections, m.rejected, m.authFailures,
 		m.commitSeconds, m.commitBatch, m.snapshotSeconds, m.pubsubMessages, m.pubsubDropped} {
 		f(c)
 	}
@@ -87,6 +89,13 @@ func newMetrics(s *Server) *metrics {
 	gauge("segd_last_snapshot_timestamp_seconds", "Unix time of the snapshot in use.", func() float64 { return float64(s.lastSave().Unix()) })
 	gauge("segd_changes_since_snapshot", "Logged writes since the last snapshot.", func() float64 { return float64(s.dirty.Load()) })
 	gauge("segd_disk_bytes", "Bytes of the Badger store on disk.", func() float64 { return float64(s.store.DiskBytes()) })
+	gauge("segd_disk_free_bytes", "Free bytes on the data directory's disk, as last read.", func() float64 { return float64(s.disk.free.Load()) })
+	gauge("segd_writes_refused", "1 while writes are refused because the disk is nearly full.", func() float64 {
+		if s.disk.refusal() != nil {
+			return 1
+		}
+		return 0
+	})
 	gauge("segd_log_seq", "Sequence number of the last logged write.", func() float64 { return float64(s.store.LastSeq()) })
 	f(collectors.NewGoCollector())
 	f(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))

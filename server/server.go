@@ -55,6 +55,7 @@ type Server struct {
 	closeOnce sync.Once
 	done      chan struct{}
 
+	disk      diskGuard
 	dirty     atomic.Int64 // logged writes since the last snapshot
 	saving    sync.Mutex   // one snapshot at a time
 	bgsaving  atomic.Bool
@@ -185,8 +186,10 @@ func (s *Server) load() {
 	parts = nil
 	releaseMemory() // decoding garbage: give it back before serving, not at the next GCs
 	s.dirty.Store(int64(replayed))
+	s.disk.check(s) // before the first write
 	s.commits.start()
 	go s.housekeeping()
+	go s.disk.watch(s)
 	s.loading.Store(false)
 	s.log.Info("data set loaded", "entities", s.engine.Len(), "fields", s.engine.FieldCount(), "snapshot", found, "replayed", replayed, "seconds", time.Since(start).Seconds())
 }
@@ -231,7 +234,7 @@ func (s *Server) housekeeping() {
 		dirty := s.dirty.Load()
 		due := (s.cfg.SaveAfter > 0 && dirty >= int64(s.cfg.SaveAfter)) ||
 			(s.cfg.SaveEvery > 0 && dirty > 0 && time.Since(lastSave) >= s.cfg.SaveEvery)
-		if due && !s.bgsaving.Load() {
+		if due && !s.bgsaving.Load() && s.disk.refusal() == nil {
 			if err := s.save(true); err != nil {
 				s.log.Error("periodic snapshot failed", "err", err)
 			}
@@ -247,6 +250,9 @@ func (s *Server) housekeeping() {
 // save takes a snapshot through the committer so that it is consistent with
 // the log; in background mode the compressed write happens off the write path.
 func (s *Server) save(background bool) error {
+	if err := s.disk.refusal(); err != nil {
+		return err // a snapshot needs space too; the log holds every write
+	}
 	if background && !s.bgsaving.CompareAndSwap(false, true) {
 		return errors.New("a background save is already in progress")
 	}

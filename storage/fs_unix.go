@@ -37,3 +37,13 @@ func dirLocked(dir string) (bool, error) {
 	}
 	return false, syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
 }
+
+// freeBytes is the space available to an unprivileged writer on the
+// filesystem holding dir.
+func freeBytes(dir string) (uint64, error) {
+	var st syscall.Statfs_t
+	if err := syscall.Statfs(dir, &st); err != nil {
+		return 0, err
+	}
+	return st.Bavail * uint64(st.Bsize), nil
+}

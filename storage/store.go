@@ -612,3 +612,16 @@ func (s *Store) ReleaseLoadMemory() error {
 	s.sdb = sdb
 	return nil
 }
+
+// FreeBytes is the disk space still available to the store's files (a very
+// large number in memory).
+func (s *Store) FreeBytes() (uint64, error) {
+	if s.opts.InMemory {
+		return 1 << 62, nil
+	}
+	n, err := freeBytes(s.opts.Dir)
+	if err != nil {
+		return 0, fmt.Errorf("storage: free space of %s: %w", s.opts.Dir, err)
+	}
+	return n, nil
+}
