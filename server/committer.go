@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"segd/index"
@@ -22,6 +23,9 @@ type committer struct {
 	quit chan struct{}
 	wg   sync.WaitGroup
 	mu   sync.Mutex // held while a batch is applied; exclusive() takes it too
+	// broken is set when the log refused a write: later writes are refused
+	// before they touch the engine, until a restart.
+	broken atomic.Pointer[error]
 	once sync.Once
 }
 
@@ -116,7 +120,11 @@ func (c *committer) loop() {
 
 func (c *committer) commit(batch []*writeReq) {
 	s := c.s
-	if err := s.disk.refusal(); err != nil {
+	err := s.disk.refusal()
+	if p := c.broken.Load(); p != nil {
+		err = *p
+	}
+	if err != nil {
 		// Nothing is applied, so nothing needs undoing: reads go on.
 		for _, r := range batch {
 			r.err = err
@@ -144,6 +152,8 @@ func (c *committer) commit(batch []*writeReq) {
 			for _, r := range logged {
 				r.err = werr
 			}
+			refuse := fmt.Errorf("ERR the write log failed (%v); writes are refused until segd restarts, reads go on", err)
+			c.broken.Store(&refuse)
 		} else {
 			s.dirty.Add(int64(len(records)))
 		}
