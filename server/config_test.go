@@ -10,11 +10,13 @@ import (
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"io"
+	"log/slog"
 	"math/big"
 	"net"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -141,4 +143,39 @@ func TestHelloAuthWithoutPassword(t *testing.T) {
 	if err := c.Ping(context.Background()).Err(); err != nil {
 		t.Fatalf("PING with a password against a server without one: %v", err)
 	}
+}
+
+// TestWarnsWhenExposed: listening beyond loopback without a password is
+// logged loudly; on loopback, or with a password, it is not.
+func TestWarnsWhenExposed(t *testing.T) {
+	for _, tc := range []struct {
+		addr, password string
+		warn           bool
+	}{
+		{"127.0.0.1:0", "", false},
+		{"0.0.0.0:0", "", true},
+		{"0.0.0.0:0", "s3cret", false},
+	} {
+		var logs strings.Builder
+		srv := bootServer(t, t.TempDir(), func(c *Config) {
+			c.Addr, c.Password = tc.addr, tc.password
+			c.Logger = slog.New(slog.NewTextHandler(&lockedWriter{w: &logs}, nil))
+		})
+		srv.Close()
+		got := strings.Contains(logs.String(), "non-loopback address without a password")
+		if got != tc.warn {
+			t.Errorf("addr %s password %q: warning logged = %v, want %v", tc.addr, tc.password, got, tc.warn)
+		}
+	}
+}
+
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
