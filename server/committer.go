@@ -26,7 +26,7 @@ type committer struct {
 	// broken is set when the log refused a write: later writes are refused
 	// before they touch the engine, until a restart.
 	broken atomic.Pointer[error]
-	once sync.Once
+	once   sync.Once
 }
 
 type writeReq struct {
