@@ -14,6 +14,7 @@ import (
 	"math/big"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -91,6 +92,13 @@ func TestTLS(t *testing.T) {
 	}
 	if n, err := c.Do(ctx, "QUERY.COUNT", "country:PT").Int64(); err != nil || n != 1 {
 		t.Fatalf("QUERY.COUNT over TLS = %d, %v", n, err)
+	}
+	// redis-cli speaks TLS too.
+	if cli, err := exec.LookPath("redis-cli"); err == nil {
+		out, err := exec.Command(cli, "--tls", "--cacert", filepath.Join(dir, "cert.pem"), "-h", "127.0.0.1", "-p", portOf(srv.Addr()), "QUERY.COUNT", "country:PT").CombinedOutput()
+		if err != nil || strings.TrimSpace(string(out)) != "1" {
+			t.Fatalf("redis-cli --tls QUERY.COUNT: %v: %s", err, out)
+		}
 	}
 	// A plain-text client gets nothing useful from a TLS port.
 	plain := redis.NewClient(&redis.Options{Addr: srv.Addr(), MaxRetries: -1, DialTimeout: time.Second, ReadTimeout: time.Second})
