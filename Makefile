@@ -5,7 +5,7 @@ DATA     ?= ./segd-data
 PKGS     := ./...
 TESTFLAGS ?= -race -timeout 15m
 
-.PHONY: all build run test test-short bench bench-engine bench-wire fuzz lint clean
+.PHONY: all build run test test-short soak bench bench-engine bench-wire fuzz lint clean
 
 all: build
 
@@ -22,6 +22,10 @@ test:
 
 test-short:
 	$(GO) test -short $(PKGS)
+
+# Crash soak: 100 SIGKILL cycles per fsync mode under a mixed write load.
+soak:
+	SEGD_CRASH_CYCLES=100 $(GO) test ./server -run TestCrashCycles -count=1 -v -timeout 30m
 
 # Engine benchmarks on the generated population (SIZES entities; 10M needs
 # ~2 GB RAM and a few minutes to build), plus the BSI and dictionary ones.

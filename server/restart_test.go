@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -16,19 +17,47 @@ import (
 	"segd/storage"
 )
 
-// TestHelperServerProcess is not a test: the kill -9 test runs the test
+// TestHelperServerProcess is not a test: the kill -9 tests run the test
 // binary again with SEGD_HELPER_DIR set, and this function becomes a segd
 // server process that prints its address and runs until killed.
+//
+// Knobs, all optional: SEGD_HELPER_FSYNC (always, everysec or no; default
+// always), SEGD_HELPER_SAVE_AFTER (--save-after; default the server's) and
+// SEGD_HELPER_SAVE_EVERY (--save-every, a duration; default the server's).
 func TestHelperServerProcess(t *testing.T) {
 	dir := os.Getenv("SEGD_HELPER_DIR")
 	if dir == "" {
-		t.Skip("helper process for TestKill9Restart")
+		t.Skip("helper process for TestKill9Restart and TestCrashCycles")
 	}
 	cfg := DefaultConfig()
 	cfg.Addr = "127.0.0.1:0"
 	cfg.MetricsAddr = ""
 	cfg.Dir = dir
 	cfg.Fsync = storage.FsyncAlways
+	if v := os.Getenv("SEGD_HELPER_FSYNC"); v != "" {
+		mode, err := storage.ParseFsync(v)
+		if err != nil {
+			fmt.Println("ERROR", err)
+			os.Exit(1)
+		}
+		cfg.Fsync = mode
+	}
+	if v := os.Getenv("SEGD_HELPER_SAVE_AFTER"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			fmt.Println("ERROR SEGD_HELPER_SAVE_AFTER:", err)
+			os.Exit(1)
+		}
+		cfg.SaveAfter = n
+	}
+	if v := os.Getenv("SEGD_HELPER_SAVE_EVERY"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			fmt.Println("ERROR SEGD_HELPER_SAVE_EVERY:", err)
+			os.Exit(1)
+		}
+		cfg.SaveEvery = d
+	}
 	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	srv, err := New(cfg)
 	if err != nil {
@@ -47,11 +76,12 @@ func TestHelperServerProcess(t *testing.T) {
 	select {}
 }
 
-// startHelperProcess runs a segd server in a child process on dir.
-func startHelperProcess(t *testing.T, dir string) (*exec.Cmd, string) {
+// startHelperProcess runs a segd server in a child process on dir; env adds
+// NAME=value settings for the child (see TestHelperServerProcess).
+func startHelperProcess(t *testing.T, dir string, env ...string) (*exec.Cmd, string) {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperServerProcess$")
-	cmd.Env = append(os.Environ(), "SEGD_HELPER_DIR="+dir)
+	cmd.Env = append(append(os.Environ(), "SEGD_HELPER_DIR="+dir), env...)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
