@@ -50,6 +50,7 @@ fuzz:
 	$(GO) test ./protocol -run '^$$' -fuzz '^FuzzGuardedReadCommands$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./index -run '^$$' -fuzz '^FuzzUnmarshalDict$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./protocol -run '^$$' -fuzz '^FuzzParseInt$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./server -run '^$$' -fuzz '^FuzzDispatch$$' -fuzztime $(FUZZTIME)
 
 lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1)
