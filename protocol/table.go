@@ -47,6 +47,8 @@ var (
 	fRead       = []string{"readonly"}
 	fReadFast   = []string{"readonly", "fast"}
 	fConnection = []string{"noscript", "loading", "stale", "fast", "no_auth", "allow_busy"}
+	fAdmin      = []string{"admin", "noscript", "no_multi"}
+	fAdminWrite = []string{"admin", "write", "noscript", "no_multi"}
 )
 
 const queryComplexity = "Depends on the expression: bitmap operations over the values, ranges and windows it names"
@@ -425,6 +427,49 @@ var table = []*Command{
 		Summary:    "Snapshot the data (unless NOSAVE) and stop the server",
 		Complexity: "O(N) when saving, where N is the total size of the bitmaps, otherwise O(1)",
 		Args:       []Arg{opt(oneof("nosave_save", pure("NOSAVE"), pure("SAVE")))},
+	},
+
+	// ---- Backup and restore (segd backup / segd restore) ----
+	{
+		Name: "backup.begin", Arity: 1, Flags: fAdmin, Group: "server", Since: since,
+		Summary:    "Take a consistent backup into a temporary file on the server; replies id, size in bytes and log seq",
+		Complexity: "O(N) where N is the total size of the bitmaps",
+	},
+	{
+		Name: "backup.read", Arity: 4, Flags: fAdmin, Group: "server", Since: since,
+		Summary:    "Read up to count bytes (at most 4 MiB) of a backup at offset",
+		Complexity: "O(N) where N is count",
+		Args:       []Arg{strArg("id"), intArg("offset"), intArg("count")},
+	},
+	{
+		Name: "backup.end", Arity: 2, Flags: fAdmin, Group: "server", Since: since,
+		Summary:    "Delete a backup's temporary file",
+		Complexity: "O(1)",
+		Args:       []Arg{strArg("id")},
+	},
+	{
+		Name: "restore.begin", Arity: 2, Flags: fAdmin, Group: "server", Since: since,
+		Summary:    "Start uploading a backup file of size bytes; replies id and the largest chunk accepted",
+		Complexity: "O(1)",
+		Args:       []Arg{intArg("size")},
+	},
+	{
+		Name: "restore.write", Arity: 4, Flags: fAdmin, Group: "server", Since: since,
+		Summary:    "Append a chunk of an upload at offset (chunks in order); replies the bytes received",
+		Complexity: "O(N) where N is the chunk's size",
+		Args:       []Arg{strArg("id"), intArg("offset"), strArg("data")},
+	},
+	{
+		Name: "restore.commit", Arity: 2, Flags: fAdminWrite, Group: "server", Since: since,
+		Summary:    "Verify an upload and replace the whole data set with it; replies entities, backup seq and creation time",
+		Complexity: "O(N) where N is the size of the backup",
+		Args:       []Arg{strArg("id")},
+	},
+	{
+		Name: "restore.abort", Arity: 2, Flags: fAdmin, Group: "server", Since: since,
+		Summary:    "Abandon an upload and delete its temporary file",
+		Complexity: "O(1)",
+		Args:       []Arg{strArg("id")},
 	},
 
 	// ---- Pub/Sub ----

@@ -14,6 +14,8 @@ var coreCommands = []string{
 	"ping", "echo", "quit", "hello", "auth", "select", "client", "info", "command", "config", "time",
 	"dbsize", "save", "bgsave", "lastsave", "flushall", "shutdown",
 	"subscribe", "psubscribe", "unsubscribe", "punsubscribe", "publish",
+	"backup.begin", "backup.read", "backup.end",
+	"restore.begin", "restore.write", "restore.commit", "restore.abort",
 }
 
 func TestTableHasCoreCommands(t *testing.T) {

@@ -60,6 +60,9 @@ type Server struct {
 	saving    sync.Mutex   // one snapshot at a time
 	bgsaving  atomic.Bool
 	lastSaveE atomic.Value // error of the last background save, if any
+
+	transfers transfers     // open BACKUP/RESTORE transfers (cmd_backup.go)
+	restores  atomic.Uint64 // bumped when RESTORE.COMMIT replaces the data set
 }
 
 // New opens the store (loading happens in Start, in the background) and
@@ -75,6 +78,7 @@ func New(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("open data directory: %w", err)
 	}
 	s.store = store
+	s.cleanTransferDir()
 	s.metrics = newMetrics(s)
 	s.pubsub = newPubSub(s)
 	s.clients.init()
@@ -240,6 +244,7 @@ func (s *Server) housekeeping() {
 			}
 			lastSave = time.Now()
 		}
+		s.sweepTransfers()
 		if time.Since(lastGC) > 10*time.Minute {
 			s.store.RunGC()
 			lastGC = time.Now()
@@ -259,11 +264,13 @@ func (s *Server) save(background bool) error {
 	var parts []index.Part
 	var seq uint64
 	var dirty int64
+	var restores uint64
 	err := s.commits.exclusive(func() error {
 		var err error
 		parts, err = s.engine.Snapshot()
 		seq = s.store.LastSeq()
 		dirty = s.dirty.Load()
+		restores = s.restores.Load()
 		return err
 	})
 	if err != nil {
@@ -275,6 +282,9 @@ func (s *Server) save(background bool) error {
 	write := func() error {
 		s.saving.Lock()
 		defer s.saving.Unlock()
+		if s.restores.Load() != restores {
+			return errors.New("the data set was replaced by a restore while saving; this snapshot is stale and was dropped")
+		}
 		sp := make([]storage.Part, len(parts))
 		for i, p := range parts {
 			sp[i] = storage.Part{Name: p.Name, Data: p.Data}
@@ -353,6 +363,7 @@ func (s *Server) shutdown(save bool) error {
 		}
 		s.saving.Lock() // wait for a background save
 		s.saving.Unlock()
+		s.sweepTransfers() // closing: removes every transfer file
 		s.pubsub.closeAll()
 		if s.httpSrv != nil {
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)

@@ -1,4 +1,5 @@
-// Command segd is the segment database server. See README.md.
+// Command segd is the segment database server; `segd backup FILE` and
+// `segd restore FILE` back a running server up and restore it. See README.md.
 package main
 
 import (
@@ -14,6 +15,9 @@ import (
 )
 
 func main() {
+	if len(os.Args) > 1 && (os.Args[1] == "backup" || os.Args[1] == "restore") {
+		os.Exit(server.RunTransferCLI(os.Args[1], os.Args[2:], os.Environ(), os.Stdout, os.Stderr))
+	}
 	cfg, err := server.ParseConfig(os.Args[1:], os.Environ(), os.Stderr)
 	if errors.Is(err, flag.ErrHelp) {
 		return
