@@ -30,6 +30,8 @@ type client struct {
 	enc     protocol.Enc
 	sub     *subscriber // set once the connection subscribes
 	pending []pendingWrite
+	// unflushed counts reply bytes handed to redcon since its last flush.
+	unflushed int
 	killed  atomic.Bool
 }
 
@@ -123,11 +125,33 @@ func (s *Server) serveRESP(conn redcon.Conn, cmd redcon.Command) {
 	}
 	if len(c.enc.B) > 0 {
 		conn.WriteRaw(c.enc.B)
+		// redcon writes a whole read batch's replies at its end; a batch of
+		// small requests with big replies must not pile up in memory, so
+		// large output goes out now (blocking this connection alone if its
+		// client is slow to read).
+		c.unflushed += len(c.enc.B)
+		switch {
+		case len(conn.PeekPipeline()) == 0:
+			c.unflushed = 0 // the batch ends: redcon flushes now
+		case c.unflushed > flushThreshold:
+			c.unflushed = 0
+			if w := redcon.BaseWriter(conn); w != nil && w.Flush() != nil {
+				c.killed.Store(true)
+			}
+		}
+		if cap(c.enc.B) > keepReplyBuffer {
+			c.enc.B = nil // do not keep one huge reply's buffer for the connection's life
+		}
 	}
 	if c.killed.Load() {
 		conn.Close()
 	}
 }
+
+const (
+	flushThreshold  = 256 << 10 // write pipelined replies out past this much
+	keepReplyBuffer = 1 << 20   // largest reply buffer a connection keeps between commands
+)
 
 // handler runs one command, writing its reply into c.enc.
 type handler func(s *Server, c *client, args [][]byte)
