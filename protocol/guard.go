@@ -183,6 +183,7 @@ type guard struct {
 	args   int64 // bulk strings still to come in this command
 	remain int64 // payload bytes (CRLF included) still to come in this bulk
 	req    int64 // bytes of the current command so far
+	inl    []byte // the inline line so far (at most MaxInline bytes)
 }
 
 const (
@@ -209,19 +210,30 @@ func (g *guard) scan(b []byte) (boundary int, err error) {
 				continue
 			}
 			g.st = stInline
+			g.inl = g.inl[:0]
 		case stInline:
 			j := bytes.IndexByte(b[i:], '\n')
-			if j < 0 {
-				g.req += int64(len(b) - i)
-				i = len(b)
-			} else {
-				g.req += int64(j + 1)
-				i += j + 1
-				g.st = stBoundary
-				boundary = i
+			end := len(b)
+			if j >= 0 {
+				end = i + j
 			}
+			g.req += int64(end - i)
 			if g.req > g.lim.MaxInline {
 				return boundary, &ProtocolError{"too big inline request (limit " + strconv.FormatInt(g.lim.MaxInline, 10) + " bytes)"}
+			}
+			g.inl = append(g.inl, b[i:end]...)
+			i = end
+			if j >= 0 {
+				// redcon rejects a line with unbalanced quotes by dropping
+				// every command it parsed with it; reject it here instead,
+				// after the complete commands before it.
+				if !balancedInline(bytes.TrimSuffix(g.inl, []byte{'\r'})) {
+					return boundary, &ProtocolError{"unbalanced quotes in request"}
+				}
+				g.req++
+				i++
+				g.st = stBoundary
+				boundary = i
 			}
 		case stCount, stLen:
 			c := b[i]
@@ -311,4 +323,33 @@ func parseLenLine(l []byte) (int64, bool) {
 		n = n*10 + int64(c-'0')
 	}
 	return n, true
+}
+
+// balancedInline applies redcon's quoting rules for inline commands: a quote
+// opens only at the start of a word, a backslash escapes inside quotes, a
+// closing quote ends its word, and every quote closes.
+func balancedInline(line []byte) bool {
+	var quote byte
+	escape := false
+	for i, c := range line {
+		switch {
+		case quote == 0:
+			if c == '"' || c == '\'' {
+				if i > 0 && line[i-1] != ' ' {
+					return false
+				}
+				quote = c
+			}
+		case escape:
+			escape = false
+		case c == '\\':
+			escape = true
+		case c == quote:
+			quote = 0
+			if i+1 < len(line) && line[i+1] != ' ' {
+				return false
+			}
+		}
+	}
+	return quote == 0
 }

@@ -1041,10 +1041,10 @@ func hostileGarbage(t *testing.T) {
 					switch v {
 					case respStatus("PONG"):
 					case respErr("ERR Protocol error: unbalanced quotes in request"):
-						// The PING was dropped: a known bug, see
-						// TestHostileBugCommandsBeforeBadInlineDropped.
+						// The PING was dropped (see TestHostileCommandsBeforeBadInline).
 						dropped.Add(1)
 						errReplies.Add(1)
+						t.Errorf("garbage %d: the PING before the garbage was dropped", i)
 					default:
 						t.Errorf("garbage %d: PING before the garbage answered %#v", i, v)
 					}
@@ -1059,7 +1059,7 @@ func hostileGarbage(t *testing.T) {
 	}
 	wg.Wait()
 	writers.Wait()
-	t.Logf("garbage: %d connections, %d error replies, %d closed by the server, %d PINGs before the garbage dropped (known bug)", nConns, errReplies.Load(), closes.Load(), dropped.Load())
+	t.Logf("garbage: %d connections, %d error replies, %d closed by the server, %d PINGs before the garbage dropped", nConns, errReplies.Load(), closes.Load(), dropped.Load())
 	w.stop()
 	e.settle()
 }
@@ -1147,18 +1147,13 @@ func hostileAuthBruteForce(t *testing.T) {
 	}
 }
 
-// ---- bugs found by these tests (skipped until fixed) ----
+// ---- regressions for bugs these tests found ----
 
-// TestHostileBugCommandsBeforeBadInlineDropped: complete commands that
-// arrive in the same read as an inline line with unbalanced quotes are
-// dropped without a reply (and without running): redcon's parser returns
-// the protocol error and discards the commands it had already parsed from
-// that buffer. The guard delivers commands completed before a violation it
-// detects, but unbalanced quotes are detected by redcon, not the guard.
-// Whether the commands run thus depends on how TCP segmented the stream;
-// Redis answers them and then the protocol error.
-func TestHostileBugCommandsBeforeBadInlineDropped(t *testing.T) {
-	t.Skip("BUG: commands pipelined before an inline line with unbalanced quotes are dropped without a reply (redcon discards its parsed batch); see the comment")
+// TestHostileCommandsBeforeBadInline: complete commands that arrive in the
+// same read as an inline line with unbalanced quotes are answered, then the
+// protocol error, as Redis does. (redcon alone drops the commands it had
+// parsed from that buffer; the guard now rejects the line itself.)
+func TestHostileCommandsBeforeBadInline(t *testing.T) {
 	srv := startServer(t, func(c *Config) { c.InMemory = true })
 	rc := dialRESP(t, srv)
 	var b bytes.Buffer
@@ -1173,14 +1168,11 @@ func TestHostileBugCommandsBeforeBadInlineDropped(t *testing.T) {
 	expectEq(t, "u:1 written", doInt(t, c, "ENT.EXISTS", "u:1"), int64(1))
 }
 
-// TestHostileBugPipelinedRepliesBufferedInFull: the replies to every command
-// of one read (up to 4 KiB of requests) are built in memory before any of
-// them is written, so a few kilobytes of pipelined QUERY.MEMBERS make the
-// server hold hundreds of megabytes (with --max-page 100000 and 512-byte
-// keys, one 4 KiB packet of "QUERY.MEMBERS ALL COUNT 100000" lines is about
-// 140 replies of 51 MB: 7 GB), per connection, whether or not the client
-// reads. Output should be flushed once it passes a bound.
-func TestHostileBugPipelinedRepliesBufferedInFull(t *testing.T) {
+// TestHostilePipelinedRepliesBounded: redcon writes the replies to a whole
+// read of pipelined requests at its end, so a few kilobytes of pipelined
+// QUERY.MEMBERS could make the server hold hundreds of megabytes per
+// connection; segd writes replies out once they pass 256 KiB.
+func TestHostilePipelinedRepliesBounded(t *testing.T) {
 	srv := startServer(t, func(c *Config) { c.InMemory = true })
 	const entities = 2000
 	loadEntities(t, srv, entities, "%0500d", "tier", "gold")
