@@ -180,9 +180,9 @@ type guard struct {
 	st     uint8
 	line   [24]byte // the digits of a count or length line
 	lineN  int
-	args   int64 // bulk strings still to come in this command
-	remain int64 // payload bytes (CRLF included) still to come in this bulk
-	req    int64 // bytes of the current command so far
+	args   int64  // bulk strings still to come in this command
+	remain int64  // payload bytes (CRLF included) still to come in this bulk
+	req    int64  // bytes of the current command so far
 	inl    []byte // the inline line so far (at most MaxInline bytes)
 }
 

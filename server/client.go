@@ -32,7 +32,7 @@ type client struct {
 	pending []pendingWrite
 	// unflushed counts reply bytes handed to redcon since its last flush.
 	unflushed int
-	killed  atomic.Bool
+	killed    atomic.Bool
 }
 
 // clientRegistry is every connected client by id.
