@@ -52,7 +52,7 @@ func (s *Server) infoSections() []infoSection {
 	}
 	rss := readRSS()
 	lastSaveErr := "ok"
-	if err, _ := s.lastSaveE.Load().(error); err != nil {
+	if s.lastSaveE.Load() != nil {
 		lastSaveErr = "err"
 	}
 	return []infoSection{

@@ -59,7 +59,7 @@ type Server struct {
 	dirty     atomic.Int64 // logged writes since the last snapshot
 	saving    sync.Mutex   // one snapshot at a time
 	bgsaving  atomic.Bool
-	lastSaveE atomic.Value // error of the last background save, if any
+	lastSaveE atomic.Pointer[error] // error of the last background save; nil once one succeeds
 
 	transfers transfers     // open BACKUP/RESTORE transfers (cmd_backup.go)
 	restores  atomic.Uint64 // bumped when RESTORE.COMMIT replaces the data set
@@ -294,10 +294,10 @@ func (s *Server) save(background bool) error {
 			return fmt.Errorf("write snapshot: %w", err)
 		}
 		s.dirty.Add(-dirty)
-		parts = nil
-		go releaseMemory()
 		s.metrics.snapshotSeconds.Observe(time.Since(start).Seconds())
 		s.log.Info("snapshot saved", "seq", seq, "parts", len(parts), "seconds", time.Since(start).Seconds())
+		parts = nil
+		go releaseMemory()
 		return nil
 	}
 	if !background {
@@ -306,9 +306,11 @@ func (s *Server) save(background bool) error {
 	go func() {
 		defer s.bgsaving.Store(false)
 		if err := write(); err != nil {
-			s.lastSaveE.Store(err)
+			s.lastSaveE.Store(&err)
 			s.log.Error("background save failed", "err", err)
+			return
 		}
+		s.lastSaveE.Store(nil)
 	}()
 	return nil
 }
@@ -330,7 +332,7 @@ func tuneRuntime(cfg Config) {
 	if cfg.GCPercent > 0 && os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(cfg.GCPercent)
 	}
-	if cfg.MemoryLimit > 0 {
+	if cfg.MemoryLimit > 0 && os.Getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(cfg.MemoryLimit)
 	}
 }
