@@ -1,0 +1,130 @@
+package client
+
+import (
+	"context"
+	"time"
+
+	"segd/index"
+)
+
+// Embedded is a Client over an engine in the same process: no network, no
+// persistence. The engine may be shared with other code.
+func Embedded(e *index.Engine) Client { return &embedded{e: e} }
+
+type embedded struct{ e *index.Engine }
+
+func (c *embedded) apply(m *index.Mutation) (int64, error) {
+	res, err := c.e.Apply(m)
+	return res.N, err
+}
+
+func (c *embedded) CreateField(_ context.Context, name, kind string) error {
+	k, ok := index.ParseKind(kind)
+	if !ok {
+		return &index.Error{Code: "ERR", Msg: "unknown field kind '" + kind + "': use ENUM, TAGS, INT or EVENT"}
+	}
+	_, err := c.apply(&index.Mutation{Op: index.OpCreateField, Field: name, Kind: k})
+	return err
+}
+
+func (c *embedded) Set(_ context.Context, key string, fields Fields) (int64, error) {
+	pairs, err := fields.pairs()
+	if err != nil {
+		return 0, err
+	}
+	return c.apply(&index.Mutation{Op: index.OpSet, Key: key, Pairs: pairs})
+}
+
+func (c *embedded) Unset(_ context.Context, key string, fields ...string) (int64, error) {
+	return c.apply(&index.Mutation{Op: index.OpUnset, Key: key, Fields: fields})
+}
+
+func (c *embedded) Add(_ context.Context, key, field string, values ...string) (int64, error) {
+	return c.apply(&index.Mutation{Op: index.OpAdd, Key: key, Field: field, Values: values})
+}
+
+func (c *embedded) Rem(_ context.Context, key, field string, values ...string) (int64, error) {
+	return c.apply(&index.Mutation{Op: index.OpRem, Key: key, Field: field, Values: values})
+}
+
+func (c *embedded) Del(_ context.Context, keys ...string) (int64, error) {
+	return c.apply(&index.Mutation{Op: index.OpDel, Keys: keys})
+}
+
+func (c *embedded) Get(_ context.Context, key string, fields ...string) (Entity, error) {
+	vals, found, err := c.e.Get(key, fields)
+	if err != nil {
+		return nil, err
+	}
+	if !found {
+		return nil, ErrNotFound
+	}
+	out := Entity{}
+	for _, v := range vals {
+		switch v.Kind {
+		case index.KindEnum:
+			out[v.Field] = v.Str
+		case index.KindInt:
+			out[v.Field] = v.Int
+		case index.KindTags:
+			out[v.Field] = v.Tags
+		}
+	}
+	return out, nil
+}
+
+func (c *embedded) Count(_ context.Context, expr string) (uint64, error) {
+	return c.e.Count(expr, time.Time{})
+}
+
+func (c *embedded) IsMember(_ context.Context, expr, key string) (bool, error) {
+	return c.e.IsMember(expr, key, time.Time{})
+}
+
+func (c *embedded) Members(ctx context.Context, expr string, fn func(string) error) error {
+	var cursor uint64
+	for {
+		next, keys, err := c.e.Members(expr, cursor, 1000, time.Time{})
+		if err != nil {
+			return err
+		}
+		for _, k := range keys {
+			if err := fn(k); err != nil {
+				return err
+			}
+		}
+		if next == 0 {
+			return nil
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		cursor = next
+	}
+}
+
+func (c *embedded) GroupBy(_ context.Context, field, where string, limit int) ([]ValueCount, error) {
+	vals, err := c.e.GroupBy(field, where, limit, time.Time{})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]ValueCount, len(vals))
+	for i, v := range vals {
+		out[i] = ValueCount{Value: v.Value, Entities: int64(v.Entities)}
+	}
+	return out, nil
+}
+
+func (c *embedded) Top(_ context.Context, k int, measure, where string) ([]Ranked, error) {
+	top, err := c.e.Top(k, measure, where, time.Time{})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Ranked, len(top))
+	for i, r := range top {
+		out[i] = Ranked{Key: r.Key, Value: r.Value}
+	}
+	return out, nil
+}
+
+func (c *embedded) Close() error { return nil }
