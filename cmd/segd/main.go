@@ -1,5 +1,6 @@
 // Command segd is the segment database server; `segd backup FILE` and
-// `segd restore FILE` back a running server up and restore it. See README.md.
+// `segd restore FILE` back a running server up and restore it, and
+// `segd import FILE` loads customers from CSV or NDJSON. See README.md.
 package main
 
 import (
@@ -11,12 +12,16 @@ import (
 	"os/signal"
 	"syscall"
 
+	"segd/importer"
 	"segd/server"
 )
 
 func main() {
 	if len(os.Args) > 1 && (os.Args[1] == "backup" || os.Args[1] == "restore") {
 		os.Exit(server.RunTransferCLI(os.Args[1], os.Args[2:], os.Environ(), os.Stdout, os.Stderr))
+	}
+	if len(os.Args) > 1 && os.Args[1] == "import" {
+		os.Exit(importer.RunCLI(os.Args[2:], os.Environ(), os.Stdin, os.Stdout, os.Stderr))
 	}
 	cfg, err := server.ParseConfig(os.Args[1:], os.Environ(), os.Stderr)
 	if errors.Is(err, flag.ErrHelp) {

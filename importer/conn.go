@@ -1,0 +1,296 @@
+package importer
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// A tiny RESP2 client: commands are encoded into a batch buffer by the
+// reader, written in one go, and the replies are read back by a second
+// goroutine so that a large pipeline never waits on its own replies.
+
+// ioTimeout bounds each write of a batch and each reply.
+const ioTimeout = 2 * time.Minute
+
+// appendArrayHeader starts a RESP command of n arguments; appendArg adds one.
+func appendArrayHeader(b []byte, n int) []byte {
+	b = append(b, '*')
+	b = strconv.AppendInt(b, int64(n), 10)
+	return append(b, '\r', '\n')
+}
+
+func appendArg(b []byte, s string) []byte {
+	b = append(b, '$')
+	b = strconv.AppendInt(b, int64(len(s)), 10)
+	b = append(b, '\r', '\n')
+	b = append(b, s...)
+	return append(b, '\r', '\n')
+}
+
+type conn struct {
+	nc net.Conn
+	r  *bufio.Reader
+}
+
+func dial(ctx context.Context, addr, password string) (*conn, error) {
+	var d net.Dialer
+	dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	nc, err := d.DialContext(dctx, "tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("cannot connect to %s: %w", addr, err)
+	}
+	c := &conn{nc: nc, r: bufio.NewReaderSize(nc, 64<<10)}
+	// PING (after AUTH when there is a password) checks that this is a
+	// segd (or at least RESP) server that lets us in.
+	var b []byte
+	if password != "" {
+		b = appendArrayHeader(b, 2)
+		b = appendArg(appendArg(b, "AUTH"), password)
+	}
+	b = appendArg(appendArrayHeader(b, 1), "PING")
+	nc.SetDeadline(time.Now().Add(10 * time.Second))
+	if _, err := nc.Write(b); err != nil {
+		nc.Close()
+		return nil, fmt.Errorf("%s: %w", addr, err)
+	}
+	replies := 1
+	if password != "" {
+		replies = 2
+	}
+	for range replies {
+		msg, isErr, err := c.reply()
+		if err == nil && isErr {
+			err = errors.New(msg)
+		}
+		if err != nil {
+			nc.Close()
+			return nil, fmt.Errorf("%s: %w", addr, err)
+		}
+	}
+	nc.SetDeadline(time.Time{})
+	return c, nil
+}
+
+func (c *conn) close() { c.nc.Close() }
+
+func (c *conn) write(b []byte) error {
+	c.nc.SetWriteDeadline(time.Now().Add(ioTimeout))
+	_, err := c.nc.Write(b)
+	return err
+}
+
+// reply reads one reply; an error reply comes back as (message, true, nil).
+func (c *conn) reply() (string, bool, error) {
+	c.nc.SetReadDeadline(time.Now().Add(ioTimeout))
+	return c.readReply()
+}
+
+func (c *conn) line() ([]byte, error) {
+	b, err := c.r.ReadSlice('\n')
+	if err == bufio.ErrBufferFull {
+		// A long simple line (an error message); keep it whole.
+		long := append([]byte(nil), b...)
+		for err == bufio.ErrBufferFull {
+			b, err = c.r.ReadSlice('\n')
+			long = append(long, b...)
+		}
+		b = long
+	}
+	if err != nil {
+		return nil, err
+	}
+	if len(b) < 3 || b[len(b)-2] != '\r' {
+		return nil, fmt.Errorf("not a RESP server: unexpected %q", b)
+	}
+	return b[:len(b)-2], nil
+}
+
+func (c *conn) readReply() (string, bool, error) {
+	ln, err := c.line()
+	if err != nil {
+		return "", false, err
+	}
+	body := string(ln[1:])
+	switch ln[0] {
+	case '-', '!':
+		if ln[0] == '!' {
+			n, _ := strconv.Atoi(body)
+			buf := make([]byte, n+2)
+			if _, err := io.ReadFull(c.r, buf); err != nil {
+				return "", false, err
+			}
+			body = string(buf[:n])
+		}
+		return body, true, nil
+	case '+', ':', ',', '(', '#', '_':
+		return body, false, nil
+	case '$', '=':
+		n, err := strconv.Atoi(body)
+		if err != nil {
+			return "", false, fmt.Errorf("not a RESP server: bad length %q", body)
+		}
+		if n < 0 {
+			return "", false, nil
+		}
+		if _, err := c.r.Discard(n + 2); err != nil {
+			return "", false, err
+		}
+		return "", false, nil
+	case '*', '~', '>', '%':
+		n, err := strconv.Atoi(body)
+		if err != nil {
+			return "", false, fmt.Errorf("not a RESP server: bad length %q", body)
+		}
+		if ln[0] == '%' {
+			n *= 2
+		}
+		for range max(n, 0) {
+			if _, _, err := c.readReply(); err != nil {
+				return "", false, err
+			}
+		}
+		return "", false, nil
+	}
+	return "", false, fmt.Errorf("not a RESP server: unexpected %q", ln)
+}
+
+// --- progress ---
+
+// progress shows bytes read (of the size when known) and rows per second on
+// one line of a terminal, redrawn four times a second; on anything else it
+// prints a plain line every five seconds.
+type progress struct {
+	w     io.Writer
+	tty   bool
+	size  int64
+	bytes *atomic.Int64
+	rows  *atomic.Int64
+	start time.Time
+	stop  chan struct{}
+	wg    sync.WaitGroup
+	last  int
+}
+
+func startProgress(w io.Writer, size int64, bytes, rows *atomic.Int64) *progress {
+	if w == nil {
+		return nil
+	}
+	p := &progress{w: w, tty: isTerminal(w), size: size, bytes: bytes, rows: rows, start: time.Now(), stop: make(chan struct{})}
+	every := 250 * time.Millisecond
+	if !p.tty {
+		every = 5 * time.Second
+	}
+	p.wg.Add(1)
+	go func() {
+		defer p.wg.Done()
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-p.stop:
+				return
+			case <-t.C:
+				p.draw(false)
+			}
+		}
+	}()
+	return p
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+func (p *progress) finish() {
+	if p == nil {
+		return
+	}
+	close(p.stop)
+	p.wg.Wait()
+	if p.tty {
+		p.draw(true)
+	}
+}
+
+func (p *progress) draw(final bool) {
+	el := time.Since(p.start)
+	done, rows := p.bytes.Load(), p.rows.Load()
+	var b strings.Builder
+	b.WriteString("import")
+	if p.size > 0 {
+		frac := min(float64(done)/float64(p.size), 1)
+		n := int(frac * 24)
+		fmt.Fprintf(&b, " [%s%s] %3.0f%%  %s / %s", strings.Repeat("=", n), strings.Repeat(" ", 24-n), frac*100, size(done), size(p.size))
+	} else {
+		fmt.Fprintf(&b, "  %s", size(done))
+	}
+	rate := float64(rows) / max(el.Seconds(), 1e-3)
+	fmt.Fprintf(&b, "  %d rows  %s rows/s  %s", rows, count(rate), el.Round(100*time.Millisecond))
+	if p.size > 0 && !final && done > 0 && done < p.size {
+		eta := time.Duration(float64(p.size-done) / float64(done) * float64(el))
+		fmt.Fprintf(&b, "  ETA %s", eta.Round(time.Second))
+	}
+	line := b.String()
+	if !p.tty {
+		fmt.Fprintln(p.w, line)
+		return
+	}
+	pad := ""
+	if n := p.last - len(line); n > 0 {
+		pad = strings.Repeat(" ", n)
+	}
+	p.last = len(line)
+	end := ""
+	if final {
+		end = "\n"
+	}
+	fmt.Fprintf(p.w, "\r%s%s%s", line, pad, end)
+}
+
+func size(n int64) string {
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.2f GiB", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	}
+	return fmt.Sprintf("%.1f KiB", float64(n)/1024)
+}
+
+func count(n float64) string {
+	switch {
+	case n >= 1e6:
+		return fmt.Sprintf("%.2fM", n/1e6)
+	case n >= 1e4:
+		return fmt.Sprintf("%.1fk", n/1e3)
+	}
+	return fmt.Sprintf("%.0f", n)
+}
+
+// countingReader counts the bytes read through it.
+type countingReader struct {
+	r io.Reader
+	n *atomic.Int64
+}
+
+func (c countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n.Add(int64(n))
+	return n, err
+}
