@@ -15,6 +15,8 @@ import (
 	"time"
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
+
+	"segd/progress"
 )
 
 // Latencies are recorded in microseconds, from 1 µs to 10 minutes, to three
@@ -158,17 +160,17 @@ func Micros(us float64) string {
 }
 
 // Bytes formats a byte count: 512B, 1.5KiB, 96.3MiB, 1.02GiB.
-func Bytes(n int64) string {
-	f := float64(n)
-	switch {
-	case n >= 1<<30:
-		return fmt.Sprintf("%.2fGiB", f/(1<<30))
-	case n >= 1<<20:
-		return fmt.Sprintf("%.1fMiB", f/(1<<20))
-	case n >= 1<<10:
-		return fmt.Sprintf("%.1fKiB", f/(1<<10))
-	}
-	return strconv.FormatInt(n, 10) + "B"
+func Bytes(n int64) string { return progress.Size(n) }
+
+// Count formats a count compactly: 950, 12.3k, 4.56M, 1.2G.
+func Count(n float64) string { return progress.Count(n) }
+
+// Progress is the shared progress display (see package progress).
+type Progress = progress.Progress
+
+// NewProgress prepares a progress display on w (normally os.Stderr).
+func NewProgress(w io.Writer, label, unit string, total int64) *Progress {
+	return progress.New(w, label, unit, total)
 }
 
 // Memory is the server's memory as INFO reports it.

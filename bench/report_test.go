@@ -79,27 +79,11 @@ func TestFormatting(t *testing.T) {
 	}
 }
 
-func TestProgress(t *testing.T) {
+func TestProgress(t *testing.T) { // the display itself is tested in package progress
 	var b bytes.Buffer
 	p := NewProgress(&b, "load", "entities", 200).Start()
-	p.Add(50)
-	p.Add(150)
-	p.Stop()
-	p.Stop() // idempotent
-	out := b.String()
-	if !strings.Contains(out, "load [") || !strings.Contains(out, "100%") || !strings.Contains(out, "200/200 entities") {
-		t.Fatalf("progress = %q", out)
+	p.Add(200)
+	if p.Stop(); !strings.Contains(b.String(), "200/200 entities") || p.Done() != 200 {
+		t.Fatalf("progress = %q", b.String())
 	}
-	if strings.Contains(out, "\r") {
-		t.Fatalf("a non-terminal got a carriage return: %q", out)
-	}
-	if got := (&Progress{Label: "x", Duration: 10 * time.Second}).render(5*time.Second, false); !strings.Contains(got, " 50%") || !strings.Contains(got, "5s/10s") {
-		t.Fatalf("timed render = %q", got)
-	}
-	if got := (&Progress{Label: "SAVE"}).render(1500*time.Millisecond, true); got != "SAVE  in 1.5s" {
-		t.Fatalf("open-ended render = %q", got)
-	}
-	var nilp *Progress
-	nilp.Add(1)
-	nilp.Start().Stop()
 }

@@ -12,6 +12,9 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+
+	"segd/cliutil"
+	"segd/progress"
 )
 
 // DefaultAddr is where `segd import` looks for the server (segd's default).
@@ -49,24 +52,9 @@ func RunCLI(args, env []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			"                   [--connections 4] [--tags f1,f2] [--tags-sep ';'] [--max-errors N] [--errors-file F] [--quiet]")
 		fs.PrintDefaults()
 	}
-	// Flags may come before or after FILE.
-	var files []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				return 0
-			}
-			return 2
-		}
-		if fs.NArg() == 0 {
-			break
-		}
-		files = append(files, fs.Arg(0))
-		args = fs.Args()[1:]
-	}
-	if len(files) != 1 {
-		fs.Usage()
-		return 2
+	file, err := cliutil.ParseWithFile(fs, args) // flags may come before or after FILE
+	if err != nil {
+		return cliutil.ExitCode(fs, err)
 	}
 	fail := func(err error) int {
 		fmt.Fprintln(stderr, "segd import:", err)
@@ -89,7 +77,7 @@ func RunCLI(args, env []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		o.Progress = nil
 	}
 
-	name := files[0]
+	name := file
 	in, size := stdin, int64(0)
 	if name == "-" {
 		name = "stdin"
@@ -156,7 +144,7 @@ func RunCLI(args, env []string, stdin io.Reader, stdout, stderr io.Writer) int {
 
 func printSummary(w io.Writer, name string, o Options, s Summary, errorsFile string) {
 	secs := max(s.Took.Seconds(), 1e-6)
-	fmt.Fprintf(w, "imported %s (%s, %s) into %s\n", name, s.Format, size(s.Bytes), o.Addr)
+	fmt.Fprintf(w, "imported %s (%s, %s) into %s\n", name, s.Format, progress.Size(s.Bytes), o.Addr)
 	fmt.Fprintf(w, "  rows read         %d\n", s.Rows)
 	fmt.Fprintf(w, "  entities written  %d\n", s.Entities)
 	fmt.Fprintf(w, "  commands sent     %d\n", s.Commands)

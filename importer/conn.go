@@ -7,12 +7,10 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"os"
 	"strconv"
-	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
+
+	"segd/progress"
 )
 
 // A tiny RESP2 client: commands are encoded into a batch buffer by the
@@ -165,128 +163,10 @@ func (c *conn) readReply() (string, bool, error) {
 	return "", false, fmt.Errorf("not a RESP server: unexpected %q", ln)
 }
 
-// --- progress ---
-
-// progress shows bytes read (of the size when known) and rows per second on
-// one line of a terminal, redrawn four times a second; on anything else it
-// prints a plain line every five seconds.
-type progress struct {
-	w     io.Writer
-	tty   bool
-	size  int64
-	bytes *atomic.Int64
-	rows  *atomic.Int64
-	start time.Time
-	stop  chan struct{}
-	wg    sync.WaitGroup
-	last  int
-}
-
-func startProgress(w io.Writer, size int64, bytes, rows *atomic.Int64) *progress {
-	if w == nil {
-		return nil
-	}
-	p := &progress{w: w, tty: isTerminal(w), size: size, bytes: bytes, rows: rows, start: time.Now(), stop: make(chan struct{})}
-	every := 250 * time.Millisecond
-	if !p.tty {
-		every = 5 * time.Second
-	}
-	p.wg.Add(1)
-	go func() {
-		defer p.wg.Done()
-		t := time.NewTicker(every)
-		defer t.Stop()
-		for {
-			select {
-			case <-p.stop:
-				return
-			case <-t.C:
-				p.draw(false)
-			}
-		}
-	}()
-	return p
-}
-
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
-}
-
-func (p *progress) finish() {
-	if p == nil {
-		return
-	}
-	close(p.stop)
-	p.wg.Wait()
-	if p.tty {
-		p.draw(true)
-	}
-}
-
-func (p *progress) draw(final bool) {
-	el := time.Since(p.start)
-	done, rows := p.bytes.Load(), p.rows.Load()
-	var b strings.Builder
-	b.WriteString("import")
-	if p.size > 0 {
-		frac := min(float64(done)/float64(p.size), 1)
-		n := int(frac * 24)
-		fmt.Fprintf(&b, " [%s%s] %3.0f%%  %s / %s", strings.Repeat("=", n), strings.Repeat(" ", 24-n), frac*100, size(done), size(p.size))
-	} else {
-		fmt.Fprintf(&b, "  %s", size(done))
-	}
-	rate := float64(rows) / max(el.Seconds(), 1e-3)
-	fmt.Fprintf(&b, "  %d rows  %s rows/s  %s", rows, count(rate), el.Round(100*time.Millisecond))
-	if p.size > 0 && !final && done > 0 && done < p.size {
-		eta := time.Duration(float64(p.size-done) / float64(done) * float64(el))
-		fmt.Fprintf(&b, "  ETA %s", eta.Round(time.Second))
-	}
-	line := b.String()
-	if !p.tty {
-		fmt.Fprintln(p.w, line)
-		return
-	}
-	pad := ""
-	if n := p.last - len(line); n > 0 {
-		pad = strings.Repeat(" ", n)
-	}
-	p.last = len(line)
-	end := ""
-	if final {
-		end = "\n"
-	}
-	fmt.Fprintf(p.w, "\r%s%s%s", line, pad, end)
-}
-
-func size(n int64) string {
-	switch {
-	case n >= 1<<30:
-		return fmt.Sprintf("%.2f GiB", float64(n)/(1<<30))
-	case n >= 1<<20:
-		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
-	}
-	return fmt.Sprintf("%.1f KiB", float64(n)/1024)
-}
-
-func count(n float64) string {
-	switch {
-	case n >= 1e6:
-		return fmt.Sprintf("%.2fM", n/1e6)
-	case n >= 1e4:
-		return fmt.Sprintf("%.1fk", n/1e3)
-	}
-	return fmt.Sprintf("%.0f", n)
-}
-
 // countingReader counts the bytes read through it.
 type countingReader struct {
 	r io.Reader
-	n *atomic.Int64
+	n *progress.Progress
 }
 
 func (c countingReader) Read(p []byte) (int, error) {

@@ -19,6 +19,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"segd/progress"
 )
 
 // Options say where to import and how.
@@ -74,8 +76,9 @@ func Import(ctx context.Context, o Options, in io.Reader, size int64) (Summary, 
 	if o.KeepErrors == 0 {
 		o.KeepErrors = 20
 	}
-	var bytesRead, rowsRead atomic.Int64
-	br := bufio.NewReaderSize(countingReader{in, &bytesRead}, 256<<10)
+	bar := progress.New(o.Progress, "import", progress.Bytes, size) // bytes read, and rows
+	bar.Unit2 = "rows"
+	br := bufio.NewReaderSize(countingReader{in, bar}, 256<<10)
 	im := &run{o: o}
 	im.sum.Format = o.Format
 
@@ -117,7 +120,7 @@ func Import(ctx context.Context, o Options, in io.Reader, size int64) (Summary, 
 	for _, w := range workers {
 		wg.Go(w.run)
 	}
-	bar := startProgress(o.Progress, size, &bytesRead, &rowsRead)
+	bar.Start()
 
 	seed := maphash.MakeSeed()
 	pending := make([]*batch, len(workers))
@@ -146,7 +149,7 @@ func Import(ctx context.Context, o Options, in io.Reader, size int64) (Summary, 
 			readErr = fmt.Errorf("reading the input: %w", err)
 			break
 		}
-		rowsRead.Add(1)
+		bar.Add2(1)
 		switch {
 		case rec.bad != "":
 			im.bad(rec.line, rec.bad)
@@ -181,10 +184,10 @@ func Import(ctx context.Context, o Options, in io.Reader, size int64) (Summary, 
 	for _, w := range workers {
 		w.c.close()
 	}
-	bar.finish()
+	bar.Stop()
 
-	im.sum.Rows = rowsRead.Load()
-	im.sum.Bytes = bytesRead.Load()
+	im.sum.Rows = bar.Done2()
+	im.sum.Bytes = bar.Done()
 	im.sum.Took = time.Since(start)
 	slices.SortFunc(im.sum.First, func(a, b BadRow) int { return a.Line - b.Line })
 	switch {

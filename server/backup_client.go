@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -17,6 +16,8 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"segd/cliutil"
+	"segd/progress"
 	"segd/storage"
 )
 
@@ -104,7 +105,8 @@ func Backup(ctx context.Context, o TransferOptions, path string) (TransferSummar
 			os.Remove(tmp.Name())
 		}
 	}()
-	bar := newProgress(o.Progress, "backup", size)
+	bar := progress.New(o.Progress, "backup", progress.Bytes, size).Start()
+	defer bar.Stop() // at once if it failed; a second Stop does nothing
 	w := bufio.NewWriterSize(tmp, 1<<20)
 	for off := int64(0); off < size; {
 		chunk, err := rc.Do(ctx, "BACKUP.READ", id, off, maxTransferRead).Text()
@@ -118,9 +120,9 @@ func Backup(ctx context.Context, o TransferOptions, path string) (TransferSummar
 			return sum, err
 		}
 		off += int64(len(chunk))
-		bar.set(off)
+		bar.Set(off)
 	}
-	bar.finish()
+	bar.Stop()
 	if err := w.Flush(); err != nil {
 		return sum, err
 	}
@@ -204,7 +206,8 @@ func Restore(ctx context.Context, o TransferOptions, path string) (TransferSumma
 			rc.Do(context.WithoutCancel(ctx), "RESTORE.ABORT", id)
 		}
 	}()
-	bar := newProgress(o.Progress, "restore", size)
+	bar := progress.New(o.Progress, "restore", progress.Bytes, size).Start()
+	defer bar.Stop() // at once if it failed; a second Stop does nothing
 	buf := make([]byte, chunk)
 	for off := int64(0); off < size; {
 		n, err := io.ReadFull(f, buf[:min(chunk, size-off)])
@@ -215,9 +218,9 @@ func Restore(ctx context.Context, o TransferOptions, path string) (TransferSumma
 			return sum, fmt.Errorf("RESTORE.WRITE at %d: %w", off, err)
 		}
 		off += int64(n)
-		bar.set(off)
+		bar.Set(off)
 	}
-	bar.finish()
+	bar.Stop()
 	if o.beforeCommit != nil {
 		o.beforeCommit()
 	}
@@ -234,55 +237,6 @@ func Restore(ctx context.Context, o TransferOptions, path string) (TransferSumma
 	sum.Bytes = size
 	sum.Took = time.Since(start)
 	return sum, nil
-}
-
-// progress draws "backup  12.0 MiB / 40.0 MiB  30%  25.1 MiB/s" on one line.
-type progress struct {
-	w     io.Writer
-	what  string
-	total int64
-	done  int64
-	start time.Time
-	drawn time.Time
-}
-
-func newProgress(w io.Writer, what string, total int64) *progress {
-	return &progress{w: w, what: what, total: total, start: time.Now()}
-}
-
-func (p *progress) set(done int64) {
-	p.done = done
-	if p.w != nil && time.Since(p.drawn) >= 100*time.Millisecond {
-		p.draw()
-	}
-}
-
-func (p *progress) draw() {
-	p.drawn = time.Now()
-	pct := 100.0
-	if p.total > 0 {
-		pct = 100 * float64(p.done) / float64(p.total)
-	}
-	secs := max(time.Since(p.start).Seconds(), 1e-3)
-	width := 30
-	fill := int(pct / 100 * float64(width))
-	fmt.Fprintf(p.w, "\r%-7s [%s%s] %s / %s %3.0f%% %s/s ", p.what,
-		strings.Repeat("#", fill), strings.Repeat(" ", width-fill),
-		mib(p.done), mib(p.total), pct, mib(int64(float64(p.done)/secs)))
-}
-
-func (p *progress) finish() {
-	if p.w != nil {
-		p.draw()
-		fmt.Fprintln(p.w)
-	}
-}
-
-func mib(n int64) string {
-	if n < 1<<20 {
-		return fmt.Sprintf("%.1f KiB", float64(n)/1024)
-	}
-	return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
 }
 
 // RunTransferCLI runs `segd backup FILE` or `segd restore FILE` (cmd is
@@ -310,45 +264,30 @@ func RunTransferCLI(cmd string, args, env []string, stdout, stderr io.Writer) in
 		fmt.Fprintf(stderr, "usage: segd %s FILE [--addr host:port] [--password P] [--tls-ca F]\n", cmd)
 		fs.PrintDefaults()
 	}
-	// Flags may come before or after FILE.
-	var files []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				return 0
-			}
-			return 2
-		}
-		if fs.NArg() == 0 {
-			break
-		}
-		files = append(files, fs.Arg(0))
-		args = fs.Args()[1:]
-	}
-	if len(files) != 1 {
-		fs.Usage()
-		return 2
+	file, err := cliutil.ParseWithFile(fs, args) // flags may come before or after FILE
+	if err != nil {
+		return cliutil.ExitCode(fs, err)
 	}
 	if *quiet {
 		o.Progress = nil
 	}
 	ctx := context.Background()
 	if cmd == "backup" {
-		s, err := Backup(ctx, o, files[0])
+		s, err := Backup(ctx, o, file)
 		if err != nil {
 			fmt.Fprintln(stderr, "segd backup:", err)
 			return 1
 		}
 		fmt.Fprintf(stdout, "backup %s: %d entities, %d parts, %s, consistent with log seq %d, verified, in %.1fs\n",
-			s.File, s.Entities, s.Parts, mib(s.Bytes), s.Seq, s.Took.Seconds())
+			s.File, s.Entities, s.Parts, progress.Size(s.Bytes), s.Seq, s.Took.Seconds())
 		return 0
 	}
-	s, err := Restore(ctx, o, files[0])
+	s, err := Restore(ctx, o, file)
 	if err != nil {
 		fmt.Fprintln(stderr, "segd restore:", err)
 		return 1
 	}
 	fmt.Fprintf(stdout, "restored %s into %s: %d entities, %s, backup of %s (log seq %d), in %.1fs\n",
-		s.File, o.Addr, s.Entities, mib(s.Bytes), s.Created.Format(time.RFC3339), s.Seq, s.Took.Seconds())
+		s.File, o.Addr, s.Entities, progress.Size(s.Bytes), s.Created.Format(time.RFC3339), s.Seq, s.Took.Seconds())
 	return 0
 }

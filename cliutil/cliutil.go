@@ -1,0 +1,53 @@
+// Package cliutil holds small helpers shared by segd's command-line tools.
+// It imports nothing from segd.
+package cliutil
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"strings"
+)
+
+// ErrFile is wrapped by the error of ParseWithFile when there is not exactly
+// one FILE argument (a caller shows its usage then).
+var ErrFile = errors.New("want exactly one FILE argument")
+
+// ParseWithFile parses args with fs where the flags may come before or after
+// the one FILE argument, and returns that argument. A request for help
+// (-h, --help) is returned as flag.ErrHelp as is; a bad flag as fs.Parse
+// reports it (fs has already printed it and its usage); no FILE, or more than
+// one, as an error wrapping ErrFile that says so (fs.Usage is not called).
+func ParseWithFile(fs *flag.FlagSet, args []string) (file string, err error) {
+	var files []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return "", err
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		files = append(files, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+	switch len(files) {
+	case 1:
+		return files[0], nil
+	case 0:
+		return "", fmt.Errorf("%w, got none", ErrFile)
+	}
+	return "", fmt.Errorf("%w, got %d: %s", ErrFile, len(files), strings.Join(files, " "))
+}
+
+// ExitCode is the exit code of a command whose ParseWithFile failed with err:
+// 0 for a request for help, else 2, after showing fs.Usage when the FILE
+// argument was missing or repeated (a bad flag has shown it already).
+func ExitCode(fs *flag.FlagSet, err error) int {
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		return 0
+	case errors.Is(err, ErrFile):
+		fs.Usage()
+	}
+	return 2
+}
