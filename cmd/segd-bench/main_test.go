@@ -91,9 +91,13 @@ func TestCPUAccounting(t *testing.T) {
 		t.Skip("no /proc")
 	}
 	m := markCPU(nil)
-	for end := time.Now().Add(100 * time.Millisecond); time.Now().Before(end); {
-	}
+	// Spin until the kernel has charged this process some CPU (on a busy
+	// machine 100 ms of wall time may bring less than one clock tick).
 	s := m.since(nil)
+	for deadline := time.Now().Add(10 * time.Second); s.Bench <= 0 && time.Now().Before(deadline); s = m.since(nil) {
+		for end := time.Now().Add(50 * time.Millisecond); time.Now().Before(end); {
+		}
+	}
 	if s.Bench <= 0 || s.Bench > 4 || s.Server != 0 {
 		t.Fatalf("cpu share = %+v", s)
 	}
