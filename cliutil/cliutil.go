@@ -51,3 +51,18 @@ func ExitCode(fs *flag.FlagSet, err error) int {
 	}
 	return 2
 }
+
+// ServerEnv fills addr and password from SEGD_ADDR and SEGD_PASSWORD in env
+// (as os.Environ gives it), leaving them as they are when unset.
+func ServerEnv(env []string, addr, password *string) {
+	for _, kv := range env {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			switch k {
+			case "SEGD_ADDR":
+				*addr = v
+			case "SEGD_PASSWORD":
+				*password = v
+			}
+		}
+	}
+}

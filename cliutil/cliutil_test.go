@@ -65,3 +65,15 @@ func TestExitCode(t *testing.T) {
 		}
 	}
 }
+
+func TestServerEnv(t *testing.T) {
+	addr, pass := "127.0.0.1:6479", ""
+	ServerEnv([]string{"HOME=/x", "SEGD_ADDR=10.1.1.1:7000", "SEGD_PASSWORD=p=q"}, &addr, &pass)
+	if addr != "10.1.1.1:7000" || pass != "p=q" {
+		t.Fatalf("ServerEnv: %q %q", addr, pass)
+	}
+	ServerEnv(nil, &addr, &pass)
+	if addr != "10.1.1.1:7000" {
+		t.Fatal("unset variables must leave values alone")
+	}
+}

@@ -25,16 +25,7 @@ const DefaultAddr = "127.0.0.1:6479"
 // fatal error (usage, unreadable file, missing key column, no server).
 func RunCLI(args, env []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	o := Options{Addr: DefaultAddr, Progress: stderr}
-	for _, kv := range env {
-		if k, v, ok := strings.Cut(kv, "="); ok {
-			switch k {
-			case "SEGD_ADDR":
-				o.Addr = v
-			case "SEGD_PASSWORD":
-				o.Password = v
-			}
-		}
-	}
+	cliutil.ServerEnv(env, &o.Addr, &o.Password)
 	fs := flag.NewFlagSet("segd import", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&o.Addr, "addr", o.Addr, "address of the segd server (also SEGD_ADDR)")

@@ -11,7 +11,6 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -243,16 +242,7 @@ func Restore(ctx context.Context, o TransferOptions, path string) (TransferSumma
 // "backup" or "restore"; args follow it) and returns the exit code.
 func RunTransferCLI(cmd string, args, env []string, stdout, stderr io.Writer) int {
 	o := TransferOptions{Addr: DefaultConfig().Addr, Progress: stderr}
-	for _, kv := range env {
-		if k, v, ok := strings.Cut(kv, "="); ok {
-			switch k {
-			case "SEGD_ADDR":
-				o.Addr = v
-			case "SEGD_PASSWORD":
-				o.Password = v
-			}
-		}
-	}
+	cliutil.ServerEnv(env, &o.Addr, &o.Password)
 	fs := flag.NewFlagSet("segd "+cmd, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&o.Addr, "addr", o.Addr, "address of the segd server (also SEGD_ADDR)")
