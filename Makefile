@@ -5,7 +5,7 @@ DATA     ?= ./segd-data
 PKGS     := ./...
 TESTFLAGS ?= -race -timeout 15m
 
-.PHONY: all build run test test-short soak bench bench-engine bench-wire fuzz lint clean
+.PHONY: all build run test test-short soak bench bench-engine bench-wire bench-redis fuzz lint clean
 
 all: build
 
@@ -41,6 +41,11 @@ bench-engine:
 ENTITIES ?= 1000000
 bench-wire: build
 	$(BIN)/segd-bench wire --entities $(ENTITIES) --clients 50 --pipeline 16 --duration 10s
+
+# segd and a redis-server (started by the tool, no persistence) side by side:
+# the same population, equivalent queries, memory and load time.
+bench-redis: build
+	$(BIN)/segd-bench redis --entities $(ENTITIES) --clients 50 --pipeline 16 --duration 10s
 
 FUZZTIME ?= 60s
 fuzz:

@@ -30,6 +30,9 @@ Usage:
   segd-bench run  [flags]   run a command mix against a running segd
   segd-bench wire [flags]   start segd, load, run ismember and set, measure
                             memory and restart time, print figures vs targets
+  segd-bench redis [flags]  start segd and a redis-server, load the same
+                            population into both, run equivalent queries,
+                            print them side by side with memory and load time
   segd-bench help [command]
 
 Run 'segd-bench COMMAND --help' for a command's flags.
@@ -48,7 +51,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	cmds := map[string]func(context.Context, []string, io.Writer, io.Writer) error{
-		"load": cmdLoad, "run": cmdRun, "wire": cmdWire,
+		"load": cmdLoad, "run": cmdRun, "wire": cmdWire, "redis": cmdRedis,
 	}
 	name := args[0]
 	if name == "help" || name == "-h" || name == "--help" || name == "-help" {
