@@ -5,7 +5,7 @@ DATA     ?= ./segd-data
 PKGS     := ./...
 TESTFLAGS ?= -race -timeout 15m
 
-.PHONY: all build run test test-short soak bench bench-engine bench-wire bench-redis fuzz lint clean
+.PHONY: all build run test test-short soak bench bench-engine bench-wire bench-redis bench-redis-benchmark bench-chart fuzz lint clean
 
 all: build
 
@@ -46,6 +46,19 @@ bench-wire: build
 # the same population, equivalent queries, memory and load time.
 bench-redis: build
 	$(BIN)/segd-bench redis --entities $(ENTITIES) --clients 50 --pipeline 16 --duration 10s
+
+# Redis's own redis-benchmark against an in-memory segd: PING, QUERY.ISMEMBER,
+# ENT.SET and QUERY.COUNT with 50 clients pipelining 16.
+bench-redis-benchmark: build
+	ENTITIES=$(ENTITIES) bench/redis-benchmark.sh
+
+# Latency percentiles of the wire and redis runs as an SVG chart.
+CHART_DURATION ?= 5s
+bench-chart: build
+	mkdir -p bench-results
+	$(BIN)/segd-bench wire --entities $(ENTITIES) --clients 50 --pipeline 16 --duration $(CHART_DURATION) --json bench-results/wire.json
+	$(BIN)/segd-bench redis --entities $(ENTITIES) --clients 50 --pipeline 16 --duration $(CHART_DURATION) --json bench-results/redis.json
+	$(BIN)/segd-bench chart --in bench-results/wire.json --in bench-results/redis.json --out docs/latency.svg
 
 FUZZTIME ?= 60s
 fuzz:

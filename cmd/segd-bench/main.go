@@ -33,6 +33,7 @@ Usage:
   segd-bench redis [flags]  start segd and a redis-server, load the same
                             population into both, run equivalent queries,
                             print them side by side with memory and load time
+  segd-bench chart [flags]  draw the latency percentiles of wire/redis --json as SVG
   segd-bench help [command]
 
 Run 'segd-bench COMMAND --help' for a command's flags.
@@ -52,6 +53,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	cmds := map[string]func(context.Context, []string, io.Writer, io.Writer) error{
 		"load": cmdLoad, "run": cmdRun, "wire": cmdWire, "redis": cmdRedis,
+		"chart": cmdChart,
 	}
 	name := args[0]
 	if name == "help" || name == "-h" || name == "--help" || name == "-help" {

@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# redis-benchmark against segd: starts bin/segd in memory on a free loopback
+# port, loads the synthetic population with segd-bench, then runs Redis's own
+# redis-benchmark (50 clients pipelining 16, like segd-bench's wire settings)
+# for PING and segd's command classes. segd is stopped however the script ends.
+#
+#   ENTITIES=1000000 bench/redis-benchmark.sh     # or: make bench-redis-benchmark
+#
+# Environment: ENTITIES (100000), CLIENTS (50), PIPELINE (16), REQUESTS
+# (2000000, per command), COUNT_REQUESTS (200000, for QUERY.COUNT), BIN (bin).
+set -euo pipefail
+
+ENTITIES=${ENTITIES:-100000}
+CLIENTS=${CLIENTS:-50}
+PIPELINE=${PIPELINE:-16}
+REQUESTS=${REQUESTS:-2000000}
+COUNT_REQUESTS=${COUNT_REQUESTS:-200000}
+BIN=${BIN:-bin}
+
+command -v redis-benchmark >/dev/null || { echo "redis-benchmark not found (apt-get install redis-tools)" >&2; exit 1; }
+for b in "$BIN/segd" "$BIN/segd-bench"; do
+	[[ -x $b ]] || { echo "$b not built (make build)" >&2; exit 1; }
+done
+
+port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+PORT=""
+for p in $(seq 16400 16499); do
+	if port_free "$p"; then PORT=$p; break; fi
+done
+[[ -n $PORT ]] || { echo "no free port in 16400..16499" >&2; exit 1; }
+ADDR=127.0.0.1:$PORT
+
+LOG=$(mktemp -t segd-redis-benchmark.XXXXXX.log)
+"$BIN/segd" --in-memory --addr "$ADDR" --metrics-addr "" >"$LOG" 2>&1 &
+SEGD_PID=$!
+cleanup() {
+	kill "$SEGD_PID" 2>/dev/null || true
+	wait "$SEGD_PID" 2>/dev/null || true
+	rm -f "$LOG"
+}
+trap cleanup EXIT
+
+for _ in $(seq 1 100); do
+	if redis-cli -h 127.0.0.1 -p "$PORT" PING 2>/dev/null | grep -q PONG; then break; fi
+	kill -0 "$SEGD_PID" 2>/dev/null || { echo "segd exited:" >&2; cat "$LOG" >&2; exit 1; }
+	sleep 0.1
+done
+
+echo "segd on $ADDR (pid $SEGD_PID, in memory); loading $ENTITIES entities"
+"$BIN/segd-bench" load --addr "$ADDR" --entities "$ENTITIES"
+
+EXPR3="country:c1 AND gender:F AND interests:i1"
+rb() { # rb N label args...
+	local n=$1 label=$2
+	shift 2
+	printf '%-48s ' "$label"
+	redis-benchmark -h 127.0.0.1 -p "$PORT" -c "$CLIENTS" -P "$PIPELINE" -n "$n" -r "$ENTITIES" -q "$@" \
+		| tr '\r' '\n' | grep -E 'requests per second' | tail -n 1 | sed -E 's/^.*: //'
+}
+
+echo
+echo "redis-benchmark -c $CLIENTS -P $PIPELINE -r $ENTITIES (u:__rand_int__ is a random customer key)"
+rb "$REQUESTS" "PING_INLINE" -t ping_inline
+rb "$REQUESTS" "PING_MBULK" -t ping_mbulk
+rb "$REQUESTS" "QUERY.ISMEMBER \"interests:i1\" u:K" QUERY.ISMEMBER "interests:i1" u:__rand_int__
+rb "$REQUESTS" "QUERY.ISMEMBER \"$EXPR3\" u:K" QUERY.ISMEMBER "$EXPR3" u:__rand_int__
+rb "$REQUESTS" "ENT.SET u:K tier gold" ENT.SET u:__rand_int__ tier gold
+rb "$COUNT_REQUESTS" "QUERY.COUNT \"$EXPR3\"" QUERY.COUNT "$EXPR3"
