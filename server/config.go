@@ -69,6 +69,16 @@ func ParseConfig(args []string, env []string, usage io.Writer) (Config, error) {
 	cfg := DefaultConfig()
 	fs := flag.NewFlagSet("segd", flag.ContinueOnError)
 	fs.SetOutput(usage)
+	fs.Usage = func() {
+		fmt.Fprint(usage, `usage: segd [flags]                run the server (every flag also reads SEGD_<FLAG>)
+       segd import FILE [flags]    load customers from CSV or NDJSON into a running server
+       segd backup FILE [flags]    write a backup of a running server to FILE
+       segd restore FILE [flags]   replace a running server's data with a backup
+
+Server flags:
+`)
+		fs.PrintDefaults()
+	}
 	envs := map[string]string{}
 	for _, kv := range env {
 		if k, v, ok := strings.Cut(kv, "="); ok && strings.HasPrefix(k, "SEGD_") {
