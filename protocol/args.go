@@ -111,8 +111,8 @@ type Option struct {
 const MaxOptions = 8
 
 // Opts is the result of ParseOptions. Values are sub-slices of the
-// arguments given to ParseOptions, not copies. When a token appears more
-// than once the last occurrence wins, as in Redis.
+// arguments given to ParseOptions, not copies. A token given twice is an
+// error: "COUNT 2 COUNT 3" is more likely a mistake than a wish.
 type Opts struct {
 	spec []Option
 	set  [MaxOptions]bool
@@ -126,7 +126,8 @@ type Opts struct {
 //	o, err := protocol.ParseOptions("QUERY.MEMBERS", args[2:], membersOpts)
 //
 // cmd names the command in errors: "unknown option 'FOO' for 'QUERY.COUNT'",
-// "option COUNT needs a value" (or "needs 2 values"). Callers prefix "ERR ".
+// "option COUNT needs a value" (or "needs 2 values"), "option COUNT given
+// twice". Callers prefix "ERR ".
 // It allocates nothing when the arguments are valid. It panics when spec has
 // more than MaxOptions options.
 func ParseOptions(cmd string, args [][]byte, spec []Option) (Opts, error) {
@@ -151,6 +152,9 @@ func ParseOptions(cmd string, args [][]byte, spec []Option) (Opts, error) {
 				return Opts{}, errors.New("option " + spec[k].Token + " needs a value")
 			}
 			return Opts{}, errors.New("option " + spec[k].Token + " needs " + strconv.Itoa(n) + " values")
+		}
+		if o.set[k] {
+			return Opts{}, errors.New("option " + spec[k].Token + " given twice")
 		}
 		o.set[k] = true
 		o.vals[k] = args[i+1 : i+1+n : i+1+n]

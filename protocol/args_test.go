@@ -104,7 +104,10 @@ func bs(ss ...string) [][]byte {
 var membersOpts = []Option{{"CURSOR", 1}, {"COUNT", 1}, {"AT", 1}, {"REPLACE", 0}, {"PAIR", 2}}
 
 func TestParseOptions(t *testing.T) {
-	o, err := ParseOptions("QUERY.MEMBERS", bs("count", "10", "Cursor", "abc", "REPLACE", "pair", "x", "y", "COUNT", "20"), membersOpts)
+	if _, err := ParseOptions("QUERY.MEMBERS", bs("count", "10", "COUNT", "20"), membersOpts); err == nil || err.Error() != "option COUNT given twice" {
+		t.Errorf("an option given twice: %v", err)
+	}
+	o, err := ParseOptions("QUERY.MEMBERS", bs("Cursor", "abc", "REPLACE", "pair", "x", "y", "COUNT", "20"), membersOpts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,7 +118,7 @@ func TestParseOptions(t *testing.T) {
 		t.Error("Value")
 	}
 	if n, err := o.Int("COUNT", 100); err != nil || n != 20 {
-		t.Errorf("Int COUNT = %d, %v (last occurrence wins)", n, err)
+		t.Errorf("Int COUNT = %d, %v", n, err)
 	}
 	if n, err := o.Int("AT", 7); err != nil || n != 7 {
 		t.Errorf("Int default = %d, %v", n, err)

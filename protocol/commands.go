@@ -202,7 +202,7 @@ func (c *Command) HasFlag(f string) bool {
 // "wrong number of arguments for 'client|setname' command". Callers prefix
 // "ERR ".
 func (c *Command) ArityError() error {
-	return errors.New("wrong number of arguments for '" + c.Name + "' command")
+	return errors.New("wrong number of arguments for '" + strings.ToUpper(c.Name) + "' command")
 }
 
 // UnknownCommandError is Redis 7's message for an unknown command, quoting

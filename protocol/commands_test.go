@@ -129,7 +129,7 @@ func TestCheckArity(t *testing.T) {
 }
 
 func TestErrors(t *testing.T) {
-	if got := Lookup([]byte("echo")).ArityError().Error(); got != "wrong number of arguments for 'echo' command" {
+	if got := Lookup([]byte("echo")).ArityError().Error(); got != "wrong number of arguments for 'ECHO' command" {
 		t.Error(got)
 	}
 	got := UnknownCommandError([][]byte{[]byte("foo"), []byte("a"), []byte("b")}).Error()

@@ -316,7 +316,7 @@ func TestRedisCLIInteractiveHints(t *testing.T) {
 			if !strings.Contains(out, "PONG") {
 				t.Errorf("%s: output %q", proto, out)
 			}
-			if !strings.Contains(out, "wrong number of arguments for 'query.count' command") {
+			if !strings.Contains(out, "wrong number of arguments for 'QUERY.COUNT' command") {
 				t.Errorf("%s: arity error not shown: %q", proto, out)
 			}
 			t.Logf("%s: redis-cli fetched COMMAND DOCS from a pipe: %v", proto, s.saw("command docs"))

@@ -169,7 +169,7 @@ func (s *Server) dispatch(c *client, args [][]byte) {
 	if cmd == nil {
 		s.drain(c)
 		s.metrics.unknown.Inc()
-		c.enc.Error("ERR unknown command '" + clip(string(args[0]), 64) + "', with args beginning with: " + argsPreview(args[1:]))
+		c.enc.Error("ERR " + protocol.UnknownCommandError(args).Error())
 		return
 	}
 	if len(cmd.Subcommands) > 0 && len(args) >= 2 {
@@ -183,10 +183,12 @@ func (s *Server) dispatch(c *client, args [][]byte) {
 	h := handlers[cmd.Name]
 	var refuse string
 	switch {
+	case h == nil && len(args) > 1:
+		refuse = "ERR " + protocol.UnknownSubcommandError(cmd, args[1]).Error()
 	case h == nil:
-		refuse = "ERR unknown subcommand '" + clip(string(args[len(args)-1]), 64) + "' of '" + strings.ToUpper(string(args[0])) + "'; try " + strings.ToUpper(string(args[0])) + " HELP"
+		refuse = "ERR " + cmd.ArityError().Error() // a container command alone
 	case !cmd.CheckArity(len(args)):
-		refuse = "ERR wrong number of arguments for '" + strings.ToUpper(cmd.Name) + "' command"
+		refuse = "ERR " + cmd.ArityError().Error()
 	case !c.authed && !cmd.HasFlag("no_auth"):
 		refuse = "NOAUTH Authentication required: send AUTH password first"
 	case s.loading.Load() && !cmd.HasFlag("loading"):
@@ -234,15 +236,4 @@ func clip(s string, n int) string {
 		}
 		return r
 	}, s)
-}
-
-func argsPreview(args [][]byte) string {
-	var b strings.Builder
-	for i, a := range args {
-		if i == 4 || b.Len() > 128 {
-			break
-		}
-		b.WriteString("'" + clip(string(a), 32) + "' ")
-	}
-	return b.String()
 }

@@ -2,7 +2,6 @@ package server
 
 import (
 	"strconv"
-	"strings"
 	"time"
 
 	"segd/index"
@@ -30,66 +29,60 @@ type queryOpts struct {
 	limit  int
 }
 
-// parseQueryOpts reads trailing "TOKEN value" options; allowed lists the
-// tokens the command takes. It writes the error reply and returns false on bad input.
-func (s *Server) parseQueryOpts(c *client, name string, rest [][]byte, allowed ...string) (queryOpts, bool) {
+// The trailing options each query command takes.
+var (
+	atOpts      = []protocol.Option{{Token: "AT", N: 1}}
+	membersOpts = []protocol.Option{{Token: "CURSOR", N: 1}, {Token: "COUNT", N: 1}, {Token: "AT", N: 1}}
+	groupByOpts = []protocol.Option{{Token: "WHERE", N: 1}, {Token: "LIMIT", N: 1}, {Token: "AT", N: 1}}
+	whereOpts   = []protocol.Option{{Token: "WHERE", N: 1}, {Token: "AT", N: 1}}
+)
+
+// parseQueryOpts reads trailing "TOKEN value" options of spec and checks
+// their values. It writes the error reply and returns false on bad input.
+func (s *Server) parseQueryOpts(c *client, name string, rest [][]byte, spec []protocol.Option) (queryOpts, bool) {
 	var o queryOpts
 	if len(rest) == 0 {
 		return o, true
 	}
-	seen := map[string]bool{}
-	for i := 0; i < len(rest); i += 2 {
-		tok := strings.ToUpper(string(rest[i]))
-		ok := false
-		for _, a := range allowed {
-			ok = ok || a == tok
-		}
-		if !ok {
-			c.enc.Error("ERR unknown option '" + clip(string(rest[i]), 32) + "' for '" + name + "': it takes " + strings.Join(allowed, ", "))
+	opts, err := protocol.ParseOptions(name, rest, spec)
+	if err != nil {
+		c.enc.Error("ERR " + err.Error())
+		return o, false
+	}
+	if opts.Has("AT") {
+		t, err := index.ParseTime(string(opts.Value("AT")))
+		if err != nil {
+			replyErr(c, err)
 			return o, false
 		}
-		if seen[tok] {
-			c.enc.Error("ERR option " + tok + " given twice")
+		o.at = t
+	}
+	if opts.Has("WHERE") {
+		v := opts.Value("WHERE")
+		if !s.checkExpr(c, v) {
 			return o, false
 		}
-		seen[tok] = true
-		if i+1 >= len(rest) {
-			c.enc.Error("ERR option " + tok + " needs a value")
+		o.where = string(v)
+	}
+	if opts.Has("CURSOR") {
+		v := opts.Value("CURSOR")
+		n, err := strconv.ParseUint(string(v), 10, 64)
+		if err != nil {
+			c.enc.Error("ERR invalid cursor '" + clip(string(v), 32) + "': use 0 to start, then the cursor each reply gives")
 			return o, false
 		}
-		v := rest[i+1]
-		switch tok {
-		case "AT":
-			t, err := index.ParseTime(string(v))
-			if err != nil {
-				replyErr(c, err)
-				return o, false
-			}
-			o.at = t
-		case "WHERE":
-			if !s.checkExpr(c, v) {
-				return o, false
-			}
-			o.where = string(v)
-		case "CURSOR":
-			n, err := strconv.ParseUint(string(v), 10, 64)
-			if err != nil {
-				c.enc.Error("ERR invalid cursor '" + clip(string(v), 32) + "': use 0 to start, then the cursor each reply gives")
-				return o, false
-			}
-			o.cursor = n
-		case "COUNT":
-			n, ok := s.pageSize(c, v, "COUNT")
+		o.cursor = n
+	}
+	for _, p := range []struct {
+		token string
+		dst   *int
+	}{{"COUNT", &o.count}, {"LIMIT", &o.limit}} {
+		if opts.Has(p.token) {
+			n, ok := s.pageSize(c, opts.Value(p.token), p.token)
 			if !ok {
 				return o, false
 			}
-			o.count = n
-		case "LIMIT":
-			n, ok := s.pageSize(c, v, "LIMIT")
-			if !ok {
-				return o, false
-			}
-			o.limit = n
+			*p.dst = n
 		}
 	}
 	return o, true
@@ -106,7 +99,7 @@ func (s *Server) checkExpr(c *client, expr []byte) bool {
 
 // QUERY.COUNT expr [AT time]
 func cmdQueryCount(s *Server, c *client, args [][]byte) {
-	o, ok := s.parseQueryOpts(c, "QUERY.COUNT", args[2:], "AT")
+	o, ok := s.parseQueryOpts(c, "QUERY.COUNT", args[2:], atOpts)
 	if !ok || !s.checkExpr(c, args[1]) {
 		return
 	}
@@ -120,7 +113,7 @@ func cmdQueryCount(s *Server, c *client, args [][]byte) {
 
 // QUERY.MEMBERS expr [CURSOR c] [COUNT n] [AT time]
 func cmdQueryMembers(s *Server, c *client, args [][]byte) {
-	o, ok := s.parseQueryOpts(c, "QUERY.MEMBERS", args[2:], "CURSOR", "COUNT", "AT")
+	o, ok := s.parseQueryOpts(c, "QUERY.MEMBERS", args[2:], membersOpts)
 	if !ok || !s.checkExpr(c, args[1]) {
 		return
 	}
@@ -143,7 +136,7 @@ func writePage(c *client, next uint64, keys []string) {
 
 // QUERY.ISMEMBER expr key [AT time]
 func cmdQueryIsMember(s *Server, c *client, args [][]byte) {
-	o, ok := s.parseQueryOpts(c, "QUERY.ISMEMBER", args[3:], "AT")
+	o, ok := s.parseQueryOpts(c, "QUERY.ISMEMBER", args[3:], atOpts)
 	if !ok || !s.checkExpr(c, args[1]) {
 		return
 	}
@@ -161,7 +154,7 @@ func cmdQueryIsMember(s *Server, c *client, args [][]byte) {
 
 // QUERY.EXPLAIN expr [AT time]
 func cmdQueryExplain(s *Server, c *client, args [][]byte) {
-	o, ok := s.parseQueryOpts(c, "QUERY.EXPLAIN", args[2:], "AT")
+	o, ok := s.parseQueryOpts(c, "QUERY.EXPLAIN", args[2:], atOpts)
 	if !ok || !s.checkExpr(c, args[1]) {
 		return
 	}
@@ -187,7 +180,7 @@ func writeExplain(e *protocol.Enc, n *index.ExplainNode) {
 
 // QUERY.GROUPBY field [WHERE expr] [LIMIT n] [AT time]
 func cmdQueryGroupBy(s *Server, c *client, args [][]byte) {
-	o, ok := s.parseQueryOpts(c, "QUERY.GROUPBY", args[2:], "WHERE", "LIMIT", "AT")
+	o, ok := s.parseQueryOpts(c, "QUERY.GROUPBY", args[2:], groupByOpts)
 	if !ok {
 		return
 	}
@@ -201,7 +194,7 @@ func cmdQueryGroupBy(s *Server, c *client, args [][]byte) {
 
 // QUERY.STATS measure [WHERE expr] [AT time]
 func cmdQueryStats(s *Server, c *client, args [][]byte) {
-	o, ok := s.parseQueryOpts(c, "QUERY.STATS", args[2:], "WHERE", "AT")
+	o, ok := s.parseQueryOpts(c, "QUERY.STATS", args[2:], whereOpts)
 	if !ok || !s.checkExpr(c, args[1]) {
 		return
 	}
@@ -244,7 +237,7 @@ func cmdQueryTop(s *Server, c *client, args [][]byte) {
 	if !ok {
 		return
 	}
-	o, ok := s.parseQueryOpts(c, "QUERY.TOP", args[3:], "WHERE", "AT")
+	o, ok := s.parseQueryOpts(c, "QUERY.TOP", args[3:], whereOpts)
 	if !ok || !s.checkExpr(c, args[2]) {
 		return
 	}

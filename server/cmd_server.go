@@ -323,7 +323,7 @@ func cmdCommandInfo(s *Server, c *client, args [][]byte) {
 	}
 	c.enc.Array(len(args) - 2)
 	for _, name := range args[2:] {
-		if cmd := protocol.Lookup(name); cmd != nil {
+		if cmd := protocol.LookupFull(name); cmd != nil {
 			protocol.WriteCommandInfo(&c.enc, cmd)
 		} else {
 			c.enc.NullArray()
@@ -337,7 +337,7 @@ func cmdCommandDocs(s *Server, c *client, args [][]byte) {
 	if len(args) > 2 {
 		cmds = cmds[:0:0]
 		for _, name := range args[2:] {
-			if cmd := protocol.Lookup(name); cmd != nil {
+			if cmd := protocol.LookupFull(name); cmd != nil {
 				cmds = append(cmds, cmd)
 			}
 		}
