@@ -96,6 +96,12 @@ func (o *LoadOptions) check() error {
 // Clients connections, each keeping up to Pipeline commands in flight.
 // Error replies are counted, not fatal; a connection failure is.
 func Load(ctx context.Context, o LoadOptions) (LoadResult, error) {
+	return loadPopulation(ctx, o, "load", Customer.Commands)
+}
+
+// loadPopulation writes every customer's commands (as commandsOf gives them)
+// through Clients pipelined connections, for segd's Load and RedisLoad alike.
+func loadPopulation(ctx context.Context, o LoadOptions, what string, commandsOf func(Customer) [][]string) (LoadResult, error) {
 	if err := o.check(); err != nil {
 		return LoadResult{}, err
 	}
@@ -103,10 +109,9 @@ func Load(ctx context.Context, o LoadOptions) (LoadResult, error) {
 	ctx, cancel := context.WithTimeout(ctx, MaxLoadTime)
 	defer cancel()
 	pop := NewPopulation(o.Seed)
-	const chunk = 256 // customers a worker claims at a time
 	var next, commands atomic.Int64
 	var errs errorLog
-	prog := NewProgress(o.Progress, "load", "entities", int64(o.Entities)).Start()
+	prog := NewProgress(o.Progress, what, "entities", int64(o.Entities)).Start()
 	defer prog.Stop()
 
 	start := time.Now()
@@ -116,59 +121,7 @@ func Load(ctx context.Context, o LoadOptions) (LoadResult, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			c, err := Dial(ctx, o.Addr)
-			if err != nil {
-				failed <- err
-				cancel()
-				return
-			}
-			defer c.Close()
-			stop := context.AfterFunc(ctx, func() { c.Close() })
-			defer stop()
-			pending, customers := 0, int64(0)
-			drain := func() error {
-				if pending == 0 {
-					return nil
-				}
-				if err := c.Flush(); err != nil {
-					return err
-				}
-				for ; pending > 0; pending-- {
-					msg, err := c.SkipReply()
-					if err != nil {
-						return err
-					}
-					if msg != "" {
-						errs.add(msg)
-					}
-				}
-				prog.Add(customers)
-				customers = 0
-				return nil
-			}
-			for ctx.Err() == nil {
-				from := int(next.Add(chunk)) - chunk
-				if from >= o.Entities {
-					break
-				}
-				to := min(from+chunk, o.Entities)
-				for i := from; i < to; i++ {
-					for _, cmd := range pop.Customer(i).Commands() {
-						c.Command(cmd...)
-						pending++
-						commands.Add(1)
-					}
-					customers++
-					if pending >= o.Pipeline {
-						if err := drain(); err != nil {
-							failed <- err
-							cancel()
-							return
-						}
-					}
-				}
-			}
-			if err := drain(); err != nil {
+			if err := loadWorker(ctx, o, pop, commandsOf, &next, &commands, &errs, prog); err != nil {
 				failed <- err
 				cancel()
 			}
@@ -182,20 +135,75 @@ func Load(ctx context.Context, o LoadOptions) (LoadResult, error) {
 	}
 	res.Seconds = res.Elapsed.Seconds()
 	if err := parent.Err(); err != nil { // interrupted: the connection errors that follow are noise
-		return res, fmt.Errorf("load interrupted: %w", err)
+		return res, fmt.Errorf("%s interrupted: %w", what, err)
 	}
 	select {
 	case err := <-failed:
 		if ctx.Err() == context.DeadlineExceeded {
-			return res, fmt.Errorf("load stopped after the %s cap: %w", MaxLoadTime, err)
+			return res, fmt.Errorf("%s stopped after the %s cap: %w", what, MaxLoadTime, err)
 		}
-		return res, fmt.Errorf("load: %w", err)
+		return res, fmt.Errorf("%s: %w", what, err)
 	default:
 	}
 	if err := ctx.Err(); err != nil {
-		return res, fmt.Errorf("load: %w", err)
+		return res, fmt.Errorf("%s: %w", what, err)
 	}
 	return res, nil
+}
+
+// loadWorker is one connection of a load: it claims customers in chunks and
+// writes their commands, reading the replies every Pipeline commands.
+func loadWorker(ctx context.Context, o LoadOptions, pop *Population, commandsOf func(Customer) [][]string,
+	next, commands *atomic.Int64, errs *errorLog, prog *Progress) error {
+	const chunk = 256 // customers a worker claims at a time
+	c, err := Dial(ctx, o.Addr)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	stop := context.AfterFunc(ctx, func() { c.Close() })
+	defer stop()
+	pending, customers := 0, int64(0)
+	drain := func() error {
+		if pending == 0 {
+			return nil
+		}
+		if err := c.Flush(); err != nil {
+			return err
+		}
+		for ; pending > 0; pending-- {
+			msg, err := c.SkipReply()
+			if err != nil {
+				return err
+			}
+			if msg != "" {
+				errs.add(msg)
+			}
+		}
+		prog.Add(customers)
+		customers = 0
+		return nil
+	}
+	for ctx.Err() == nil {
+		from := int(next.Add(chunk)) - chunk
+		if from >= o.Entities {
+			break
+		}
+		for i := from; i < min(from+chunk, o.Entities); i++ {
+			for _, cmd := range commandsOf(pop.Customer(i)) {
+				c.Command(cmd...)
+				pending++
+				commands.Add(1)
+			}
+			customers++
+			if pending >= o.Pipeline {
+				if err := drain(); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return drain()
 }
 
 // RunOptions say which mix Run drives and for how long.

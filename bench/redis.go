@@ -19,9 +19,6 @@ import (
 	"math/rand/v2"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
-	"time"
 )
 
 // RedisCommands are the Redis writes that load customer c: an SADD per SET
@@ -50,98 +47,7 @@ func (c Customer) RedisCommands() [][]string {
 // RedisLoad writes customers 0..Entities-1 into Redis (RedisCommands, one
 // customer after the other, pipelined like Load). Error replies are counted.
 func RedisLoad(ctx context.Context, o LoadOptions) (LoadResult, error) {
-	if err := o.check(); err != nil {
-		return LoadResult{}, err
-	}
-	parent := ctx
-	ctx, cancel := context.WithTimeout(ctx, MaxLoadTime)
-	defer cancel()
-	pop := NewPopulation(o.Seed)
-	var next, commands atomic.Int64
-	var errs errorLog
-	prog := NewProgress(o.Progress, "redis load", "entities", int64(o.Entities)).Start()
-	defer prog.Stop()
-	start := time.Now()
-	var wg sync.WaitGroup
-	failed := make(chan error, o.Clients)
-	for w := 0; w < o.Clients; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			err := redisLoadWorker(ctx, o, pop, &next, &commands, &errs, prog)
-			if err != nil {
-				failed <- err
-				cancel()
-			}
-		}()
-	}
-	wg.Wait()
-	prog.Stop()
-	res := LoadResult{Entities: prog.Done(), Commands: commands.Load(), Errors: errs.n.Load(),
-		FirstErrors: errs.list(), Elapsed: time.Since(start)}
-	res.Seconds = res.Elapsed.Seconds()
-	if err := parent.Err(); err != nil {
-		return res, fmt.Errorf("redis load interrupted: %w", err)
-	}
-	select {
-	case err := <-failed:
-		return res, fmt.Errorf("redis load: %w", err)
-	default:
-	}
-	return res, ctx.Err()
-}
-
-func redisLoadWorker(ctx context.Context, o LoadOptions, pop *Population, next, commands *atomic.Int64,
-	errs *errorLog, prog *Progress) error {
-	const chunk = 256
-	c, err := Dial(ctx, o.Addr)
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	stop := context.AfterFunc(ctx, func() { c.Close() })
-	defer stop()
-	pending, customers := 0, int64(0)
-	drain := func() error {
-		if pending == 0 {
-			return nil
-		}
-		if err := c.Flush(); err != nil {
-			return err
-		}
-		for ; pending > 0; pending-- {
-			msg, err := c.SkipReply()
-			if err != nil {
-				return err
-			}
-			if msg != "" {
-				errs.add(msg)
-			}
-		}
-		prog.Add(customers)
-		customers = 0
-		return nil
-	}
-	for ctx.Err() == nil {
-		from := int(next.Add(chunk)) - chunk
-		if from >= o.Entities {
-			break
-		}
-		for i := from; i < min(from+chunk, o.Entities); i++ {
-			for _, cmd := range pop.Customer(i).RedisCommands() {
-				c.Command(cmd...)
-				pending++
-				commands.Add(1)
-			}
-			customers++
-			if pending >= o.Pipeline {
-				if err := drain(); err != nil {
-					return err
-				}
-			}
-		}
-	}
-	return drain()
+	return loadPopulation(ctx, o, "redis load", Customer.RedisCommands)
 }
 
 // Kinds of query, by the shape of their answer.
