@@ -9,6 +9,7 @@ package index
 import (
 	"sort"
 	"sync"
+	"time"
 
 	"github.com/RoaringBitmap/roaring/v2"
 )
@@ -20,6 +21,9 @@ type Engine struct {
 	live   *roaring.Bitmap // every live entity
 	fields map[string]*field
 	schema uint64 // bumped on every field create/drop
+	gen    uint64 // bumped on every change of data
+	sample *BSI   // entity id -> SAMPLE slot
+	now    func() time.Time
 
 	cache *exprCache
 }
@@ -30,8 +34,25 @@ func New() *Engine {
 		dict:   NewDict(),
 		live:   roaring.New(),
 		fields: map[string]*field{},
+		sample: NewBSI(),
+		now:    time.Now,
 		cache:  newExprCache(4096),
 	}
+}
+
+// SetClock replaces the clock that relative windows, retention and ENT.TRACK
+// without AT read (time.Now by default). Tests move time with it.
+func (e *Engine) SetClock(now func() time.Time) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.now = now
+}
+
+// Now is the engine's clock.
+func (e *Engine) Now() time.Time {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	return e.now()
 }
 
 // FieldInfo describes one field.
@@ -41,6 +62,8 @@ type FieldInfo struct {
 	Values   int    // distinct values held (ENUM, TAGS); -1 when not counted (INT)
 	Entities uint64 // entities with any value
 	Bytes    uint64 // memory held by the field's bitmaps
+	// EVENT: bucket size and retention.
+	Granularity, Retention time.Duration
 }
 
 // ValueCount is one value of a field with the number of entities holding it.
@@ -56,6 +79,9 @@ type FieldValue struct {
 	Str   string   // ENUM
 	Int   int64    // INT
 	Tags  []string // TAGS
+	// EVENT: the sum of amounts over the retention per value, "*" first
+	// (every occurrence), then by value.
+	Events []EventAmount
 }
 
 // Len is the number of live entities.
@@ -93,9 +119,12 @@ func (e *Engine) FieldInfo(name string) (FieldInfo, error) {
 	if err != nil {
 		return FieldInfo{}, err
 	}
-	info := FieldInfo{Name: f.name, Kind: f.kind, Values: -1, Entities: f.entities().GetCardinality(), Bytes: f.sizeInBytes()}
+	info := FieldInfo{Name: f.name, Kind: f.kind, Values: -1, Entities: f.entities(e.now().Unix()).GetCardinality(), Bytes: f.sizeInBytes()}
 	if f.kind != KindInt {
 		info.Values = f.distinct()
+	}
+	if f.kind == KindEvent {
+		info.Granularity, info.Retention = f.ev.spec.granularity(), f.ev.spec.retentionDur()
 	}
 	return info, nil
 }
@@ -109,7 +138,7 @@ func (e *Engine) FieldValues(name string, limit int) ([]ValueCount, error) {
 	if err != nil {
 		return nil, err
 	}
-	return groupCounts(f, nil, limit), nil
+	return e.groupCounts(e.qctx(time.Time{}), f, nil, limit), nil
 }
 
 // valuesField finds an ENUM or TAGS field for a command that lists values.
@@ -118,15 +147,27 @@ func (e *Engine) valuesField(name, command string) (*field, error) {
 	if err != nil {
 		return nil, err
 	}
-	if f.kind != KindEnum && f.kind != KindTags {
-		return nil, wrongTypef("field '%s' is %s: %s lists ENUM and TAGS values; use QUERY.STATS for INT", name, f.kind, command)
+	if f.kind == KindInt {
+		return nil, wrongTypef("field '%s' is %s: %s lists ENUM, TAGS and EVENT values; use QUERY.STATS for INT", name, f.kind, command)
 	}
 	return f, nil
 }
 
-func groupCounts(f *field, filter *roaring.Bitmap, limit int) []ValueCount {
-	out := make([]ValueCount, 0, len(f.bms))
-	for i, bm := range f.bms {
+// groupCounts counts, per value, the entities holding it within filter (nil:
+// all). An EVENT value is held by the entities with an occurrence of it in
+// the retention, up to the AT time.
+func (e *Engine) groupCounts(q *qctx, f *field, filter *roaring.Bitmap, limit int) []ValueCount {
+	bms := f.bms
+	if f.kind == KindEvent {
+		bms = make([]*roaring.Bitmap, len(f.values))
+		for i, v := range f.values {
+			sel := eventSel{f: f, values: []string{v}}
+			pcs, _, _ := sel.pieces(q)
+			bms[i], _ = anyOf(pcs, nil)
+		}
+	}
+	out := make([]ValueCount, 0, len(bms))
+	for i, bm := range bms {
 		var n uint64
 		if filter == nil {
 			n = bm.GetCardinality()
@@ -197,6 +238,11 @@ func (e *Engine) Get(key string, fields []string) (vals []FieldValue, found bool
 				continue
 			}
 			fv.Int = v
+		case KindEvent:
+			fv.Events = f.eventAmounts(id, e.now().Unix())
+			if len(fv.Events) == 0 {
+				continue
+			}
 		default:
 			continue
 		}

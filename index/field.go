@@ -2,6 +2,7 @@ package index
 
 import (
 	"regexp"
+	"time"
 	"strconv"
 	"strings"
 
@@ -121,7 +122,8 @@ type field struct {
 	has      *roaring.Bitmap   // ENUM/TAGS: entities with any value
 	ord      *ordinals         // ENUM with many values: entity id -> ordinal (0 = none)
 
-	bsi *BSI // INT
+	bsi *BSI    // INT
+	ev  *events // EVENT (values and ordinals name its value series)
 }
 
 func newField(name string, kind Kind) *field {
@@ -132,14 +134,23 @@ func newField(name string, kind Kind) *field {
 		f.has = roaring.New()
 	case KindInt:
 		f.bsi = NewBSI()
+	case KindEvent:
+		f.ordinals = map[string]uint32{}
+		f.ev = newEvents(0, 0)
 	}
 	return f
 }
 
 // entities is the set of entities with any value.
-func (f *field) entities() *roaring.Bitmap {
-	if f.kind == KindInt {
+func (f *field) entities(now int64) *roaring.Bitmap {
+	switch f.kind {
+	case KindInt:
 		return f.bsi.Exists()
+	case KindEvent:
+		sel := eventSel{f: f}
+		pcs, _, _ := sel.pieces(&qctx{at: now + int64(MaxFutureSkew/time.Second), now: now})
+		bm, _ := anyOf(pcs, nil)
+		return bm
 	}
 	return f.has
 }
@@ -310,6 +321,12 @@ func (f *field) tagsOf(id uint32) []string {
 // clear removes every value of id; it reports whether id had one.
 func (f *field) clear(id uint32) bool {
 	switch f.kind {
+	case KindEvent:
+		had := f.ev.any.remove(id)
+		for _, s := range f.ev.ser {
+			s.remove(id)
+		}
+		return had
 	case KindInt:
 		return f.bsi.Clear(id)
 	case KindEnum:
@@ -341,6 +358,14 @@ func (f *field) distinct() int {
 		return 0
 	}
 	n := 0
+	if f.kind == KindEvent {
+		for _, s := range f.ev.ser {
+			if len(s.levels[0]) > 0 {
+				n++
+			}
+		}
+		return n
+	}
 	for _, bm := range f.bms {
 		if !bm.IsEmpty() {
 			n++
@@ -350,8 +375,15 @@ func (f *field) distinct() int {
 }
 
 func (f *field) sizeInBytes() uint64 {
-	if f.kind == KindInt {
+	switch f.kind {
+	case KindInt:
 		return f.bsi.SizeInBytes()
+	case KindEvent:
+		n := f.ev.bytes()
+		for _, v := range f.values {
+			n += uint64(len(v)) + 48
+		}
+		return n
 	}
 	n := f.has.GetSizeInBytes()
 	if f.ord != nil {

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/RoaringBitmap/roaring/v2"
 )
@@ -20,6 +21,7 @@ const (
 	OpRem                       // Key, Field, Values
 	OpDel                       // Keys
 	OpFlush                     // everything
+	OpTrack                     // Key, Field, Values (none or one), At, Amount
 )
 
 // Pair is one field and value of ENT.SET.
@@ -39,6 +41,15 @@ type Mutation struct {
 	Pairs  []Pair
 	Fields []string
 	Values []string
+
+	// ENT.TRACK: the event's time (zero: the engine's clock, which Apply
+	// writes back so the log replays the same time) and amount (0 means 1).
+	At     time.Time
+	Amount int64
+	// FIELD.CREATE of an EVENT field: bucket size (time.Hour or 24h; 0 is
+	// DAY) and retention (0 is DefaultRetention).
+	Granularity time.Duration
+	Retention   time.Duration
 }
 
 // Result is what Apply did.
@@ -51,9 +62,33 @@ type Result struct {
 func (e *Engine) Apply(m *Mutation) (Result, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	res, err := e.apply(m, false)
+	if res.Changed {
+		e.gen++
+	}
+	return res, err
+}
+
+// Replay applies a mutation read back from the write log. It differs from
+// Apply in one way: an event is not checked against the clock (the log holds
+// only accepted events); one that has since left the retention is skipped,
+// while its entity and field are still created as they were.
+func (e *Engine) Replay(m *Mutation) (Result, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	res, err := e.apply(m, true)
+	if res.Changed {
+		e.gen++
+	}
+	return res, err
+}
+
+func (e *Engine) apply(m *Mutation, replay bool) (Result, error) {
 	switch m.Op {
+	case OpTrack:
+		return e.track(m, replay)
 	case OpCreateField:
-		return e.createField(m.Field, m.Kind)
+		return e.createField(m)
 	case OpDropField:
 		if _, ok := e.fields[m.Field]; !ok {
 			return Result{}, nil
@@ -72,6 +107,7 @@ func (e *Engine) Apply(m *Mutation) (Result, error) {
 	case OpFlush:
 		e.dict = NewDict()
 		e.live = roaring.New()
+		e.sample = NewBSI()
 		e.fields = map[string]*field{}
 		e.schema++
 		return Result{Changed: true}, nil
@@ -79,14 +115,20 @@ func (e *Engine) Apply(m *Mutation) (Result, error) {
 	return Result{}, errorf("unknown mutation %d", m.Op)
 }
 
-func (e *Engine) createField(name string, kind Kind) (Result, error) {
+func (e *Engine) createField(m *Mutation) (Result, error) {
+	name, kind := m.Field, m.Kind
 	if err := ValidFieldName(name); err != nil {
 		return Result{}, err
 	}
 	switch kind {
 	case KindEnum, KindTags, KindInt:
+		if m.Granularity != 0 || m.Retention != 0 {
+			return Result{}, errorf("GRANULARITY and RETENTION apply to EVENT fields only")
+		}
 	case KindEvent:
-		return Result{}, errorf("EVENT fields are not supported yet")
+		if err := checkEventSpec(m.Granularity, m.Retention); err != nil {
+			return Result{}, err
+		}
 	default:
 		return Result{}, errorf("unknown field kind: use ENUM, TAGS, INT or EVENT")
 	}
@@ -94,9 +136,17 @@ func (e *Engine) createField(name string, kind Kind) (Result, error) {
 		if f.kind != kind {
 			return Result{}, errorf("field '%s' exists as %s; drop it first to make it %s", name, f.kind, kind)
 		}
+		if kind == KindEvent && f.ev.spec != newEventSpec(m.Granularity, m.Retention) {
+			return Result{}, errorf("field '%s' exists as EVENT GRANULARITY %s RETENTION %s; drop it first to change them", name,
+				granularityName(f.ev.spec.granularity()), FormatDuration(f.ev.spec.retentionDur()))
+		}
 		return Result{}, nil
 	}
-	e.fields[name] = newField(name, kind)
+	f := newField(name, kind)
+	if kind == KindEvent {
+		f.ev = newEvents(m.Granularity, m.Retention)
+	}
+	e.fields[name] = f
 	e.schema++
 	return Result{N: 1, Changed: true}, nil
 }
@@ -160,6 +210,7 @@ func (e *Engine) entity(key string) (id uint32, created bool) {
 	id, created = e.dict.Insert(key)
 	if created {
 		e.live.Add(id)
+		e.sample.Set(id, sampleSlot(key))
 	}
 	return id, created
 }
@@ -291,6 +342,7 @@ func (e *Engine) del(keys []string) (Result, error) {
 			f.clear(id)
 		}
 		e.live.Remove(id)
+		e.sample.Clear(id)
 		e.dict.Delete(k)
 		res.N++
 		res.Changed = true
@@ -301,7 +353,9 @@ func (e *Engine) del(keys []string) (Result, error) {
 // Binary encoding of mutations for the write log: a version byte, the op,
 // then uvarint-length-prefixed strings and uvarint counts.
 
-const mutationVersion = 1
+// Version 2 adds the time, amount, granularity and retention; version 1
+// records (written before EVENT fields existed) still decode.
+const mutationVersion = 2
 
 // AppendBinary appends m's encoding to dst.
 func (m *Mutation) AppendBinary(dst []byte) []byte {
@@ -316,12 +370,20 @@ func (m *Mutation) AppendBinary(dst []byte) []byte {
 	}
 	dst = appendStrings(dst, m.Fields)
 	dst = appendStrings(dst, m.Values)
+	var at int64
+	if !m.At.IsZero() {
+		at = m.At.Unix()
+	}
+	dst = binary.AppendVarint(dst, at)
+	dst = binary.AppendVarint(dst, m.Amount)
+	dst = binary.AppendVarint(dst, int64(m.Granularity/time.Second))
+	dst = binary.AppendVarint(dst, int64(m.Retention/time.Second))
 	return dst
 }
 
 // UnmarshalMutation decodes a mutation written by AppendBinary.
 func UnmarshalMutation(b []byte) (*Mutation, error) {
-	if len(b) < 3 || b[0] != mutationVersion {
+	if len(b) < 3 || (b[0] != 1 && b[0] != mutationVersion) {
 		return nil, errors.New("mutation: bad header")
 	}
 	m := &Mutation{Op: Op(b[1]), Kind: Kind(b[2])}
@@ -338,6 +400,14 @@ func UnmarshalMutation(b []byte) (*Mutation, error) {
 	}
 	m.Fields = r.strs()
 	m.Values = r.strs()
+	if b[0] >= 2 {
+		if at := r.varint(); m.Op == OpTrack {
+			m.At = time.Unix(at, 0).UTC()
+		}
+		m.Amount = r.varint()
+		m.Granularity = time.Duration(r.varint()) * time.Second
+		m.Retention = time.Duration(r.varint()) * time.Second
+	}
 	if r.err != nil {
 		return nil, fmt.Errorf("mutation: %w", r.err)
 	}
@@ -368,6 +438,19 @@ func (r *reader) uvarint() uint64 {
 		return 0
 	}
 	v, n := binary.Uvarint(r.b)
+	if n <= 0 {
+		r.err = errors.New("truncated varint")
+		return 0
+	}
+	r.b = r.b[n:]
+	return v
+}
+
+func (r *reader) varint() int64 {
+	if r.err != nil {
+		return 0
+	}
+	v, n := binary.Varint(r.b)
 	if n <= 0 {
 		r.err = errors.New("truncated varint")
 		return 0

@@ -17,8 +17,8 @@ import (
 type plan interface {
 	// eval returns the node's entities. The result may be one of the engine's
 	// own bitmaps: callers must not modify it unless owned is true.
-	eval(filter *roaring.Bitmap) (bm *roaring.Bitmap, owned bool)
-	contains(id uint32) bool
+	eval(q *qctx, filter *roaring.Bitmap) (bm *roaring.Bitmap, owned bool)
+	contains(q *qctx, id uint32) bool
 	// estimate is an upper bound of the cardinality, for ordering AND terms.
 	estimate() uint64
 	label() string
@@ -63,9 +63,13 @@ func (e *Engine) compile(n Node) (plan, error) {
 	case *SegmentRef:
 		return nil, errorf("unknown segment '%s': saved segments are not supported yet", printable(n.Name))
 	case *Top:
-		return nil, errorf("TOP is not supported yet in expressions; use QUERY.TOP")
+		m, err := e.compileMeasure(&n.Measure)
+		if err != nil {
+			return nil, err
+		}
+		return &topPlan{src: n, e: e, m: m}, nil
 	case *Sample:
-		return nil, errorf("SAMPLE is not supported yet")
+		return &samplePlan{src: n, sample: e.sample, live: e.live}, nil
 	case *Pred:
 		return e.compilePred(n)
 	}
@@ -110,7 +114,7 @@ func (e *Engine) compilePred(p *Pred) (plan, error) {
 	case KindInt:
 		return compileIntPred(f, p)
 	}
-	return nil, errorf("EVENT fields are not supported yet")
+	return compileEventPred(f, p, e.live)
 }
 
 func compileIntPred(f *field, p *Pred) (plan, error) {
@@ -173,8 +177,8 @@ type bitmapPlan struct {
 	bm  *roaring.Bitmap
 }
 
-func (p *bitmapPlan) eval(*roaring.Bitmap) (*roaring.Bitmap, bool) { return p.bm, false }
-func (p *bitmapPlan) contains(id uint32) bool                      { return p.bm.Contains(id) }
+func (p *bitmapPlan) eval(*qctx, *roaring.Bitmap) (*roaring.Bitmap, bool) { return p.bm, false }
+func (p *bitmapPlan) contains(q *qctx, id uint32) bool                      { return p.bm.Contains(id) }
 func (p *bitmapPlan) estimate() uint64                             { return p.bm.GetCardinality() }
 func (p *bitmapPlan) label() string                                { return label(p.src) }
 func (p *bitmapPlan) children() []plan                             { return nil }
@@ -195,8 +199,8 @@ func (p *valuePlan) bm() *roaring.Bitmap {
 	}
 	return emptyBitmap
 }
-func (p *valuePlan) eval(*roaring.Bitmap) (*roaring.Bitmap, bool) { return p.bm(), false }
-func (p *valuePlan) contains(id uint32) bool                      { return p.bm().Contains(id) }
+func (p *valuePlan) eval(*qctx, *roaring.Bitmap) (*roaring.Bitmap, bool) { return p.bm(), false }
+func (p *valuePlan) contains(q *qctx, id uint32) bool                      { return p.bm().Contains(id) }
 func (p *valuePlan) estimate() uint64                             { return p.bm().GetCardinality() }
 func (p *valuePlan) label() string {
 	if p.src == nil {
@@ -216,14 +220,14 @@ type intPlan struct {
 	lo, hi  int64
 }
 
-func (p *intPlan) eval(filter *roaring.Bitmap) (*roaring.Bitmap, bool) {
+func (p *intPlan) eval(q *qctx, filter *roaring.Bitmap) (*roaring.Bitmap, bool) {
 	if p.isRange {
 		return p.b.Range(p.lo, p.hi, filter), true
 	}
 	return p.b.Compare(p.op, p.n, filter), true
 }
 
-func (p *intPlan) contains(id uint32) bool {
+func (p *intPlan) contains(q *qctx, id uint32) bool {
 	v, ok := p.b.Get(id)
 	if !ok {
 		return false
@@ -257,6 +261,17 @@ func (p *intPlan) estimate() uint64 {
 func (p *intPlan) label() string    { return Format(p.src) }
 func (p *intPlan) children() []plan { return nil }
 
+// computed reports whether a plan computes its result (rather than reading a
+// stored bitmap), so it should run late in an AND with the running
+// intersection as its filter.
+func computed(p plan) bool {
+	switch p.(type) {
+	case *intPlan, *eventPlan, *topPlan, *samplePlan:
+		return true
+	}
+	return false
+}
+
 // andPlan intersects its positive terms, smallest first, then subtracts its
 // negated terms (NOT pushed into AND NOT). Terms that compute (INT ranges)
 // get the running intersection as a filter, so they only touch candidates.
@@ -268,8 +283,7 @@ type andPlan struct {
 func (p *andPlan) ordered() []plan {
 	terms := append([]plan(nil), p.pos...)
 	sort.SliceStable(terms, func(i, j int) bool {
-		_, ci := terms[i].(*intPlan)
-		_, cj := terms[j].(*intPlan)
+		ci, cj := computed(terms[i]), computed(terms[j])
 		if ci != cj {
 			return !ci // stored bitmaps before computed ranges
 		}
@@ -278,13 +292,13 @@ func (p *andPlan) ordered() []plan {
 	return terms
 }
 
-func (p *andPlan) eval(filter *roaring.Bitmap) (*roaring.Bitmap, bool) {
-	acc, owned := p.intersect(filter)
+func (p *andPlan) eval(q *qctx, filter *roaring.Bitmap) (*roaring.Bitmap, bool) {
+	acc, owned := p.intersect(q, filter)
 	for _, n := range p.neg {
 		if acc.IsEmpty() {
 			break
 		}
-		bm, _ := n.eval(acc)
+		bm, _ := n.eval(q, acc)
 		if !owned {
 			acc, owned = acc.Clone(), true
 		}
@@ -294,7 +308,7 @@ func (p *andPlan) eval(filter *roaring.Bitmap) (*roaring.Bitmap, bool) {
 }
 
 // intersect computes the positive terms (all live entities when there are none).
-func (p *andPlan) intersect(filter *roaring.Bitmap) (*roaring.Bitmap, bool) {
+func (p *andPlan) intersect(q *qctx, filter *roaring.Bitmap) (*roaring.Bitmap, bool) {
 	terms := p.ordered()
 	if len(terms) == 0 {
 		if filter != nil {
@@ -302,12 +316,12 @@ func (p *andPlan) intersect(filter *roaring.Bitmap) (*roaring.Bitmap, bool) {
 		}
 		return p.all, false
 	}
-	acc, owned := terms[0].eval(filter)
+	acc, owned := terms[0].eval(q, filter)
 	for _, t := range terms[1:] {
 		if acc.IsEmpty() {
 			break
 		}
-		bm, bmOwned := t.eval(acc)
+		bm, bmOwned := t.eval(q, acc)
 		switch {
 		case bmOwned:
 			bm.And(acc)
@@ -323,32 +337,32 @@ func (p *andPlan) intersect(filter *roaring.Bitmap) (*roaring.Bitmap, bool) {
 
 // count answers |AND| without building its last step: the last NOT term is
 // counted as |acc| − |acc ∧ x|, the last positive term as |acc ∧ x|.
-func (p *andPlan) count() uint64 {
+func (p *andPlan) count(q *qctx) uint64 {
 	if n := len(p.neg); n > 0 {
 		head := &andPlan{all: p.all, pos: p.pos, neg: p.neg[:n-1]}
-		acc, _ := head.eval(nil)
-		x, _ := p.neg[n-1].eval(acc)
+		acc, _ := head.eval(q, nil)
+		x, _ := p.neg[n-1].eval(q, acc)
 		return acc.GetCardinality() - acc.AndCardinality(x)
 	}
 	terms := p.ordered()
 	if len(terms) < 2 {
-		bm, _ := p.eval(nil)
+		bm, _ := p.eval(q, nil)
 		return bm.GetCardinality()
 	}
 	head := &andPlan{all: p.all, pos: terms[:len(terms)-1]}
-	acc, _ := head.eval(nil)
-	x, _ := terms[len(terms)-1].eval(acc)
+	acc, _ := head.eval(q, nil)
+	x, _ := terms[len(terms)-1].eval(q, acc)
 	return acc.AndCardinality(x)
 }
 
-func (p *andPlan) contains(id uint32) bool {
+func (p *andPlan) contains(q *qctx, id uint32) bool {
 	for _, t := range p.pos {
-		if !t.contains(id) {
+		if !t.contains(q, id) {
 			return false
 		}
 	}
 	for _, t := range p.neg {
-		if t.contains(id) {
+		if t.contains(q, id) {
 			return false
 		}
 	}
@@ -381,16 +395,16 @@ type orPlan struct {
 	terms []plan
 }
 
-func (p *orPlan) eval(*roaring.Bitmap) (*roaring.Bitmap, bool) {
+func (p *orPlan) eval(q *qctx, _ *roaring.Bitmap) (*roaring.Bitmap, bool) {
 	bms := make([]*roaring.Bitmap, len(p.terms))
 	for i, t := range p.terms {
-		bms[i], _ = t.eval(nil)
+		bms[i], _ = t.eval(q, nil)
 	}
 	return roaring.FastOr(bms...), true
 }
-func (p *orPlan) contains(id uint32) bool {
+func (p *orPlan) contains(q *qctx, id uint32) bool {
 	for _, t := range p.terms {
-		if t.contains(id) {
+		if t.contains(q, id) {
 			return true
 		}
 	}
@@ -418,19 +432,19 @@ func (p *orPlan) children() []plan {
 
 type xorPlan struct{ terms []plan }
 
-func (p *xorPlan) eval(*roaring.Bitmap) (*roaring.Bitmap, bool) {
-	acc, _ := p.terms[0].eval(nil)
+func (p *xorPlan) eval(q *qctx, _ *roaring.Bitmap) (*roaring.Bitmap, bool) {
+	acc, _ := p.terms[0].eval(q, nil)
 	acc = acc.Clone()
 	for _, t := range p.terms[1:] {
-		bm, _ := t.eval(nil)
+		bm, _ := t.eval(q, nil)
 		acc.Xor(bm)
 	}
 	return acc, true
 }
-func (p *xorPlan) contains(id uint32) bool {
+func (p *xorPlan) contains(q *qctx, id uint32) bool {
 	in := false
 	for _, t := range p.terms {
-		if t.contains(id) {
+		if t.contains(q, id) {
 			in = !in
 		}
 	}
@@ -451,15 +465,15 @@ type notPlan struct {
 	x    plan
 }
 
-func (p *notPlan) eval(filter *roaring.Bitmap) (*roaring.Bitmap, bool) {
+func (p *notPlan) eval(q *qctx, filter *roaring.Bitmap) (*roaring.Bitmap, bool) {
 	base := p.live
 	if filter != nil {
 		base = filter
 	}
-	bm, _ := p.x.eval(base)
+	bm, _ := p.x.eval(q, base)
 	return roaring.AndNot(base, bm), true
 }
-func (p *notPlan) contains(id uint32) bool { return p.live.Contains(id) && !p.x.contains(id) }
+func (p *notPlan) contains(q *qctx, id uint32) bool { return p.live.Contains(id) && !p.x.contains(q, id) }
 func (p *notPlan) estimate() uint64        { return p.live.GetCardinality() }
 func (p *notPlan) label() string           { return "NOT" }
 func (p *notPlan) children() []plan        { return []plan{p.x} }

@@ -40,7 +40,7 @@ func (e *Engine) Eval(expr string, at time.Time) (*roaring.Bitmap, error) {
 	if err != nil {
 		return nil, err
 	}
-	bm, owned := p.eval(nil)
+	bm, owned := p.eval(e.qctx(at), nil)
 	if !owned {
 		bm = bm.Clone()
 	}
@@ -55,10 +55,11 @@ func (e *Engine) Count(expr string, at time.Time) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
+	q := e.qctx(at)
 	if ap, ok := p.(*andPlan); ok {
-		return ap.count(), nil
+		return ap.count(q), nil
 	}
-	bm, _ := p.eval(nil)
+	bm, _ := p.eval(q, nil)
 	return bm.GetCardinality(), nil
 }
 
@@ -75,7 +76,7 @@ func (e *Engine) IsMember(expr, key string, at time.Time) (bool, error) {
 	if !ok {
 		return false, nil
 	}
-	return p.contains(id), nil
+	return p.contains(e.qctx(at), id), nil
 }
 
 // Members pages through the entities matching expr in id order, like SSCAN:
@@ -87,7 +88,7 @@ func (e *Engine) Members(expr string, cursor uint64, count int, at time.Time) (n
 	if err != nil {
 		return 0, nil, err
 	}
-	bm, _ := p.eval(nil)
+	bm, _ := p.eval(e.qctx(at), nil)
 	return e.page(bm, cursor, count)
 }
 
@@ -132,10 +133,11 @@ func (e *Engine) Explain(expr string, at time.Time) (*ExplainNode, error) {
 	if err != nil {
 		return nil, err
 	}
+	q := e.qctx(at)
 	var walk func(p plan) *ExplainNode
 	walk = func(p plan) *ExplainNode {
 		start := time.Now()
-		bm, _ := p.eval(nil)
+		bm, _ := p.eval(q, nil)
 		n := &ExplainNode{Label: p.label(), Cardinality: bm.GetCardinality()}
 		n.Micros = float64(time.Since(start).Nanoseconds()) / 1e3
 		for _, c := range p.children() {
@@ -147,7 +149,7 @@ func (e *Engine) Explain(expr string, at time.Time) (*ExplainNode, error) {
 }
 
 // where evaluates an optional WHERE expression; nil means every entity.
-func (e *Engine) where(expr string) (*roaring.Bitmap, error) {
+func (e *Engine) where(q *qctx, expr string) (*roaring.Bitmap, error) {
 	if expr == "" {
 		return nil, nil
 	}
@@ -155,7 +157,7 @@ func (e *Engine) where(expr string) (*roaring.Bitmap, error) {
 	if err != nil {
 		return nil, err
 	}
-	bm, _ := p.eval(nil)
+	bm, _ := p.eval(q, nil)
 	return bm, nil
 }
 
@@ -168,11 +170,12 @@ func (e *Engine) GroupBy(name, where string, limit int, at time.Time) ([]ValueCo
 	if err != nil {
 		return nil, err
 	}
-	filter, err := e.where(where)
+	q := e.qctx(at)
+	filter, err := e.where(q, where)
 	if err != nil {
 		return nil, err
 	}
-	return groupCounts(f, filter, limit), nil
+	return e.groupCounts(q, f, filter, limit), nil
 }
 
 // Stats summarises a measure over the entities that match where and have it.
@@ -191,40 +194,29 @@ func (s Stats) Mean() float64 {
 	return f
 }
 
-// measureBSI resolves a measure to the BSI holding it.
-func (e *Engine) measureBSI(text string) (*BSI, error) {
+// measure parses and compiles a measure.
+func (e *Engine) measure(text string) (*measure, error) {
 	m, err := ParseMeasure(text)
 	if err != nil {
 		return nil, err
 	}
-	f, err := e.field(m.Field)
-	if err != nil {
-		return nil, err
-	}
-	switch f.kind {
-	case KindInt:
-		if m.Sel != SelNone || m.Window.Kind != WindowNone {
-			return nil, wrongTypef("field '%s' is INT: its measure is the field name alone", f.name)
-		}
-		return f.bsi, nil
-	case KindEvent:
-		return nil, errorf("event measures are not supported yet")
-	}
-	return nil, wrongTypef("field '%s' is %s: a measure is an INT field or an event sum like 'spend:apparel IN 365d'", f.name, f.kind)
+	return e.compileMeasure(m)
 }
 
 // Stats computes count, sum, min and max of a measure over where.
 func (e *Engine) Stats(measure, where string, at time.Time) (Stats, error) {
 	e.mu.RLock()
 	defer e.mu.RUnlock()
-	b, err := e.measureBSI(measure)
+	m, err := e.measure(measure)
 	if err != nil {
 		return Stats{}, err
 	}
-	filter, err := e.where(where)
+	q := e.qctx(at)
+	filter, err := e.where(q, where)
 	if err != nil {
 		return Stats{}, err
 	}
+	b, _, _ := m.values(q, filter)
 	var s Stats
 	s.Count, s.Sum = b.Sum(filter)
 	if s.Count > 0 {
@@ -244,25 +236,22 @@ type Ranked struct {
 func (e *Engine) Top(k int, measure, where string, at time.Time) ([]Ranked, error) {
 	e.mu.RLock()
 	defer e.mu.RUnlock()
-	b, err := e.measureBSI(measure)
+	m, err := e.measure(measure)
 	if err != nil {
 		return nil, err
 	}
-	filter, err := e.where(where)
+	q := e.qctx(at)
+	filter, err := e.where(q, where)
 	if err != nil {
 		return nil, err
 	}
+	b, _, _ := m.values(q, filter)
 	if k <= 0 {
 		return nil, nil
 	}
 	above, atCut := b.TopCut(uint64(k), filter)
 	out := e.ranked(b, above)
-	sort.Slice(out, func(i, j int) bool {
-		if out[i].Value != out[j].Value {
-			return out[i].Value > out[j].Value
-		}
-		return out[i].Key < out[j].Key
-	})
+	sortRanked(out)
 	if rest := k - len(out); rest > 0 && !atCut.IsEmpty() {
 		v, _ := b.Get(atCut.Minimum())
 		for _, key := range e.smallestKeys(atCut, rest) {

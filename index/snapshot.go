@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/RoaringBitmap/roaring/v2"
 )
@@ -38,6 +39,16 @@ func (e *Engine) Snapshot() ([]Part, error) {
 		schema = appendString(schema, f.name)
 		schema = append(schema, byte(f.kind))
 		schema = appendStrings(schema, f.values)
+		if f.kind == KindEvent {
+			schema = binary.AppendVarint(schema, f.ev.spec.gran)
+			schema = binary.AppendVarint(schema, f.ev.spec.retention*f.ev.spec.gran)
+			data, err := f.ev.marshal()
+			if err != nil {
+				return nil, fmt.Errorf("snapshot field %s: %w", name, err)
+			}
+			parts = append(parts, Part{Name: "f:" + name, Data: data})
+			continue
+		}
 		var bms []*roaring.Bitmap
 		if f.kind == KindInt {
 			bms = f.bsi.Bitmaps()
@@ -58,7 +69,12 @@ func (e *Engine) Snapshot() ([]Part, error) {
 	if err != nil {
 		return nil, fmt.Errorf("snapshot live set: %w", err)
 	}
-	return append(parts, Part{Name: "schema", Data: schema}, Part{Name: "dict", Data: dict}, Part{Name: "live", Data: live}), nil
+	sample, err := packBitmaps(e.sample.Bitmaps())
+	if err != nil {
+		return nil, fmt.Errorf("snapshot sample slots: %w", err)
+	}
+	return append(parts, Part{Name: "schema", Data: schema}, Part{Name: "dict", Data: dict}, Part{Name: "live", Data: live},
+		Part{Name: "sample", Data: sample}), nil
 }
 
 func packBitmaps(bms []*roaring.Bitmap) ([]byte, error) {
@@ -140,6 +156,18 @@ func (e *Engine) LoadSnapshot(parts []Part) (err error) {
 		if r.err != nil {
 			break
 		}
+		if kind == KindEvent {
+			gran, ret := r.varint(), r.varint()
+			if r.err != nil {
+				break
+			}
+			f, err := restoreEventField(name, values, time.Duration(gran)*time.Second, time.Duration(ret)*time.Second, byName["f:"+name])
+			if err != nil {
+				return fmt.Errorf("load snapshot: %w", err)
+			}
+			fields[name] = f
+			continue
+		}
 		bms, err := unpackBitmaps(byName["f:"+name])
 		if err != nil {
 			return fmt.Errorf("load snapshot: field %s: %w", name, err)
@@ -153,10 +181,26 @@ func (e *Engine) LoadSnapshot(parts []Part) (err error) {
 	if r.err != nil {
 		return fmt.Errorf("load snapshot: schema: %w", r.err)
 	}
+	var sample *BSI
+	if data, ok := byName["sample"]; ok {
+		bms, err := unpackBitmaps(data)
+		if err == nil {
+			sample, err = BSIFromBitmaps(bms)
+		}
+		if err != nil {
+			return fmt.Errorf("load snapshot: sample slots: %w", err)
+		}
+	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.dict, e.live, e.fields = dict, live, fields
+	if sample != nil {
+		e.sample = sample
+	} else {
+		e.rebuildSample() // a snapshot from before SAMPLE existed
+	}
 	e.schema++
+	e.gen++
 	return nil
 }
 

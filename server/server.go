@@ -167,7 +167,7 @@ func (s *Server) load() {
 			if err != nil {
 				return err
 			}
-			if _, err := s.engine.Apply(m); err != nil {
+			if _, err := s.engine.Replay(m); err != nil {
 				// A logged mutation was accepted once; it must apply again.
 				return fmt.Errorf("replay: %w", err)
 			}

@@ -1,0 +1,266 @@
+package index
+
+import (
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/RoaringBitmap/roaring/v2"
+)
+
+// qctx is what one query evaluates against: the AT time of relative windows
+// and the clock, which sets the retention. Both are Unix seconds.
+type qctx struct {
+	at, now int64
+}
+
+func (e *Engine) qctx(at time.Time) *qctx {
+	now := e.now().Unix()
+	q := &qctx{at: now, now: now}
+	if !at.IsZero() {
+		q.at = at.Unix()
+	}
+	return q
+}
+
+// cmpHolds applies a comparison to an event sum.
+func eventCmpHolds(op CmpOp, n int64, v uint64) bool {
+	if v > 1<<62 {
+		v = 1 << 62
+	}
+	x := int64(v)
+	switch op {
+	case CmpEq:
+		return x == n
+	case CmpNe:
+		return x != n
+	case CmpLt:
+		return x < n
+	case CmpLe:
+		return x <= n
+	case CmpGt:
+		return x > n
+	case CmpGe:
+		return x >= n
+	}
+	return false
+}
+
+// eventSel is the series an event predicate or measure reads: one or more
+// values, or the whole field; and its window.
+type eventSel struct {
+	f      *field
+	values []string // nil: every occurrence
+	win    Window
+	nb     int64 // buckets of an IN window
+}
+
+func newEventSel(f *field, sel Selector, values []string, w Window) (eventSel, error) {
+	s := eventSel{f: f, win: w}
+	switch sel {
+	case SelNone, SelAny:
+	case SelValues:
+		seen := map[string]bool{}
+		for _, v := range values {
+			if !seen[v] {
+				seen[v] = true
+				s.values = append(s.values, v)
+			}
+		}
+	default:
+		return s, wrongTypef("field '%s' is EVENT, use %s:value >= N IN 90d, %s:(a,b), %s:* or %s", f.name, f.name, f.name, f.name, f.name)
+	}
+	if w.Kind == WindowIn {
+		g := f.ev.spec.granularity()
+		if w.Dur < g || w.Dur%g != 0 {
+			return s, errorf("window IN %s is not a whole number of buckets of field '%s', which is %s: use a multiple of %s", FormatDuration(w.Dur), f.name, granularityName(g), FormatDuration(g))
+		}
+		s.nb = int64(w.Dur / g)
+	}
+	return s, nil
+}
+
+func granularityName(g time.Duration) string {
+	if g == time.Hour {
+		return "HOUR"
+	}
+	return "DAY"
+}
+
+// pieces resolves the window and returns the stored counts it covers, and
+// the bucket range (for caching).
+func (s *eventSel) pieces(q *qctx) (pcs []*counts, lo, hi int64) {
+	ev := s.f.ev
+	lo, hi = ev.window(&s.win, s.nb, q.at, q.now)
+	if lo > hi {
+		return nil, lo, hi
+	}
+	if s.values == nil {
+		return ev.any.pieces(&ev.spec, lo, hi, nil), lo, hi
+	}
+	for _, v := range s.values {
+		if o, ok := s.f.ordinals[v]; ok {
+			pcs = ev.ser[o-1].pieces(&ev.spec, lo, hi, pcs)
+		}
+	}
+	return pcs, lo, hi
+}
+
+// eventPlan is "event [cmp n] [window]": the entities whose sum of amounts
+// in the window satisfies the comparison (>= 1 when none is written).
+type eventPlan struct {
+	src        *Pred
+	sel        eventSel
+	live       *roaring.Bitmap
+	op         CmpOp
+	n          int64
+	atLeastOne bool // the comparison is "sum >= 1": no sums needed
+	zeroSat    bool // 0 satisfies the comparison: entities without events match
+}
+
+func compileEventPred(f *field, p *Pred, live *roaring.Bitmap) (plan, error) {
+	sel, err := newEventSel(f, p.Sel, p.Values, p.Window)
+	if err != nil {
+		return nil, err
+	}
+	ep := &eventPlan{src: p, sel: sel, live: live, op: p.Cmp, n: p.N}
+	if ep.op == CmpNone {
+		ep.op, ep.n = CmpGe, 1
+	}
+	ep.zeroSat = eventCmpHolds(ep.op, ep.n, 0)
+	ep.atLeastOne = !ep.zeroSat && eventCmpHolds(ep.op, ep.n, 1) && eventCmpHolds(ep.op, ep.n, 1<<62)
+	return ep, nil
+}
+
+func (p *eventPlan) eval(q *qctx, filter *roaring.Bitmap) (*roaring.Bitmap, bool) {
+	pcs, _, _ := p.sel.pieces(q)
+	if p.atLeastOne {
+		return anyOf(pcs, filter)
+	}
+	sum := sumPieces(pcs, filter)
+	sat := sum.Compare(p.op, p.n, nil)
+	if !p.zeroSat {
+		return sat, true
+	}
+	base := p.live
+	if filter != nil {
+		base = filter
+	}
+	sum.exists.AndNot(sat) // entities with events that fail the comparison
+	return roaring.AndNot(base, sum.exists), true
+}
+
+func (p *eventPlan) contains(q *qctx, id uint32) bool {
+	pcs, _, _ := p.sel.pieces(q)
+	return eventCmpHolds(p.op, p.n, sumAt(pcs, id))
+}
+
+func (p *eventPlan) estimate() uint64 {
+	if p.zeroSat {
+		return p.live.GetCardinality()
+	}
+	return p.live.GetCardinality() / 4
+}
+func (p *eventPlan) label() string    { return Format(p.src) }
+func (p *eventPlan) children() []plan { return nil }
+
+// measure is a per-entity number: an INT field, or an event sum over a window.
+type measure struct {
+	bsi *BSI // INT
+	ev  eventSel
+}
+
+func (e *Engine) compileMeasure(m *Measure) (*measure, error) {
+	f, err := e.field(m.Field)
+	if err != nil {
+		return nil, err
+	}
+	switch f.kind {
+	case KindInt:
+		if m.Sel != SelNone || m.Window.Kind != WindowNone {
+			return nil, wrongTypef("field '%s' is INT: its measure is the field name alone", f.name)
+		}
+		return &measure{bsi: f.bsi}, nil
+	case KindEvent:
+		sel, err := newEventSel(f, m.Sel, m.Values, m.Window)
+		if err != nil {
+			return nil, err
+		}
+		return &measure{ev: sel}, nil
+	}
+	return nil, wrongTypef("field '%s' is %s: a measure is an INT field or an event sum like 'spend:apparel IN 365d'", f.name, f.kind)
+}
+
+// values returns the measure as a BSI over the entities that have it (sum
+// above zero for events), restricted to filter when it is not nil, and a key
+// that changes when the window does.
+func (m *measure) values(q *qctx, filter *roaring.Bitmap) (b *BSI, lo, hi int64) {
+	if m.bsi != nil {
+		return m.bsi, 0, 0
+	}
+	pcs, lo, hi := m.ev.pieces(q)
+	return sumPieces(pcs, filter), lo, hi
+}
+
+// topPlan is "TOP k [%] BY measure": the k entities with the highest measure
+// among all that have it, ties at the cut broken by key. The set is computed
+// whole and kept until the data or the window changes.
+type topPlan struct {
+	src *Top
+	e   *Engine
+	m   *measure
+
+	mu     sync.Mutex
+	key    [3]int64
+	gen    uint64
+	cached *roaring.Bitmap
+}
+
+func (p *topPlan) set(q *qctx) *roaring.Bitmap {
+	b, lo, hi := p.m.values(q, nil)
+	key := [3]int64{lo, hi, 1}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.cached != nil && p.gen == p.e.gen && p.key == key {
+		return p.cached
+	}
+	k := uint64(p.src.K)
+	if p.src.Percent {
+		k = uint64(p.src.K) * b.Count() / 100
+	}
+	out := roaring.New()
+	if k > 0 {
+		above, atCut := b.TopCut(k, nil)
+		out.Or(above)
+		if rest := int(k - above.GetCardinality()); rest > 0 && !atCut.IsEmpty() {
+			for _, key := range p.e.smallestKeys(atCut, rest) {
+				if id, ok := p.e.dict.Lookup(key); ok {
+					out.Add(id)
+				}
+			}
+		}
+	}
+	p.cached, p.gen, p.key = out, p.e.gen, key
+	return out
+}
+
+func (p *topPlan) eval(q *qctx, _ *roaring.Bitmap) (*roaring.Bitmap, bool) { return p.set(q), false }
+func (p *topPlan) contains(q *qctx, id uint32) bool                      { return p.set(q).Contains(id) }
+func (p *topPlan) estimate() uint64 {
+	if p.src.Percent {
+		return p.e.live.GetCardinality() * uint64(min(p.src.K, 100)) / 100
+	}
+	return uint64(p.src.K)
+}
+func (p *topPlan) label() string    { return Format(p.src) }
+func (p *topPlan) children() []plan { return nil }
+
+// Ranked lists for QUERY.TOP.
+func sortRanked(out []Ranked) {
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Value != out[j].Value {
+			return out[i].Value > out[j].Value
+		}
+		return out[i].Key < out[j].Key
+	})
+}
