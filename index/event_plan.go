@@ -245,7 +245,7 @@ func (p *topPlan) set(q *qctx) *roaring.Bitmap {
 }
 
 func (p *topPlan) eval(q *qctx, _ *roaring.Bitmap) (*roaring.Bitmap, bool) { return p.set(q), false }
-func (p *topPlan) contains(q *qctx, id uint32) bool                      { return p.set(q).Contains(id) }
+func (p *topPlan) contains(q *qctx, id uint32) bool                        { return p.set(q).Contains(id) }
 func (p *topPlan) estimate() uint64 {
 	if p.src.Percent {
 		return p.e.live.GetCardinality() * uint64(min(p.src.K, 100)) / 100

@@ -2,9 +2,9 @@ package index
 
 import (
 	"regexp"
-	"time"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/RoaringBitmap/roaring/v2"
 )

@@ -178,10 +178,10 @@ type bitmapPlan struct {
 }
 
 func (p *bitmapPlan) eval(*qctx, *roaring.Bitmap) (*roaring.Bitmap, bool) { return p.bm, false }
-func (p *bitmapPlan) contains(q *qctx, id uint32) bool                      { return p.bm.Contains(id) }
-func (p *bitmapPlan) estimate() uint64                             { return p.bm.GetCardinality() }
-func (p *bitmapPlan) label() string                                { return label(p.src) }
-func (p *bitmapPlan) children() []plan                             { return nil }
+func (p *bitmapPlan) contains(q *qctx, id uint32) bool                    { return p.bm.Contains(id) }
+func (p *bitmapPlan) estimate() uint64                                    { return p.bm.GetCardinality() }
+func (p *bitmapPlan) label() string                                       { return label(p.src) }
+func (p *bitmapPlan) children() []plan                                    { return nil }
 
 // valuePlan is one ENUM/TAGS value, looked up when evaluated so that a value
 // that appears after compilation is seen.
@@ -200,8 +200,8 @@ func (p *valuePlan) bm() *roaring.Bitmap {
 	return emptyBitmap
 }
 func (p *valuePlan) eval(*qctx, *roaring.Bitmap) (*roaring.Bitmap, bool) { return p.bm(), false }
-func (p *valuePlan) contains(q *qctx, id uint32) bool                      { return p.bm().Contains(id) }
-func (p *valuePlan) estimate() uint64                             { return p.bm().GetCardinality() }
+func (p *valuePlan) contains(q *qctx, id uint32) bool                    { return p.bm().Contains(id) }
+func (p *valuePlan) estimate() uint64                                    { return p.bm().GetCardinality() }
 func (p *valuePlan) label() string {
 	if p.src == nil {
 		return Format(&Pred{Field: p.f.name, Sel: SelValues, Values: []string{p.value}})
@@ -473,10 +473,12 @@ func (p *notPlan) eval(q *qctx, filter *roaring.Bitmap) (*roaring.Bitmap, bool) 
 	bm, _ := p.x.eval(q, base)
 	return roaring.AndNot(base, bm), true
 }
-func (p *notPlan) contains(q *qctx, id uint32) bool { return p.live.Contains(id) && !p.x.contains(q, id) }
-func (p *notPlan) estimate() uint64        { return p.live.GetCardinality() }
-func (p *notPlan) label() string           { return "NOT" }
-func (p *notPlan) children() []plan        { return []plan{p.x} }
+func (p *notPlan) contains(q *qctx, id uint32) bool {
+	return p.live.Contains(id) && !p.x.contains(q, id)
+}
+func (p *notPlan) estimate() uint64 { return p.live.GetCardinality() }
+func (p *notPlan) label() string    { return "NOT" }
+func (p *notPlan) children() []plan { return []plan{p.x} }
 
 // exprCache keeps parsed and compiled expressions by their text, so repeated
 // queries (QUERY.ISMEMBER in a loop) skip the parser and the compiler. A
