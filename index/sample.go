@@ -85,3 +85,14 @@ func (p *samplePlan) estimate() uint64 {
 }
 func (p *samplePlan) label() string    { return Format(p.src) }
 func (p *samplePlan) children() []plan { return nil }
+
+// InSample reports whether the entity named key is in "SAMPLE percent% SEED
+// seed": the definition the engine's range queries implement.
+func InSample(key string, percent, seed int64) bool {
+	if percent >= 100 {
+		return true
+	}
+	width := percent * sampleSlots / 100
+	d := (sampleSlot(key) - sampleOffset(seed) + sampleSlots) % sampleSlots
+	return d < width
+}
