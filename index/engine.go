@@ -25,18 +25,31 @@ type Engine struct {
 	sample *BSI   // entity id -> SAMPLE slot
 	now    func() time.Time
 
+	// Saved segments.
+	segs       map[string]*segment
+	order      []*segment // segs, references first; nil when stale
+	touched    []touched  // what the current write changed
+	globalsDue bool       // a delete happened: TOP segments must be recomputed
+	outbox     []Change   // changes not yet drained, in commit order
+	nextTick   int64      // when a time-relative segment is next due
+	changeLog  int        // changes kept per segment
+	applyNow   int64      // the clock of the write being applied
+
 	cache *exprCache
 }
 
 // New returns an empty engine.
 func New() *Engine {
 	return &Engine{
-		dict:   NewDict(),
-		live:   roaring.New(),
-		fields: map[string]*field{},
-		sample: NewBSI(),
-		now:    time.Now,
-		cache:  newExprCache(4096),
+		dict:      NewDict(),
+		live:      roaring.New(),
+		fields:    map[string]*field{},
+		sample:    NewBSI(),
+		now:       time.Now,
+		segs:      map[string]*segment{},
+		nextTick:  1<<63 - 1,
+		changeLog: DefaultChangeLog,
+		cache:     newExprCache(4096),
 	}
 }
 

@@ -136,7 +136,7 @@ func TestNotSupportedYet(t *testing.T) {
 		t.Fatal(err)
 	}
 	for expr, want := range map[string]string{
-		"@vip AND spend > 3":      "saved segments are not supported yet",
+		"@vip AND spend > 3":      "unknown segment 'vip'",
 		"spend >= 3 IN 90d":       "windows apply to EVENT fields",
 		"spend:* BETWEEN 1 AND 2": "windows apply to EVENT fields",
 	} {

@@ -13,15 +13,18 @@ import (
 type Op uint8
 
 const (
-	OpCreateField Op = iota + 1 // Field, Kind
-	OpDropField                 // Field
-	OpSet                       // Key, Pairs
-	OpUnset                     // Key, Fields
-	OpAdd                       // Key, Field, Values
-	OpRem                       // Key, Field, Values
-	OpDel                       // Keys
-	OpFlush                     // everything
-	OpTrack                     // Key, Field, Values (none or one), At, Amount
+	OpCreateField   Op = iota + 1 // Field, Kind
+	OpDropField                   // Field
+	OpSet                         // Key, Pairs
+	OpUnset                       // Key, Fields
+	OpAdd                         // Key, Field, Values
+	OpRem                         // Key, Field, Values
+	OpDel                         // Keys
+	OpFlush                       // everything
+	OpTrack                       // Key, Field, Values (none or one), At, Amount
+	OpSegmentCreate               // Key (the name), Values[0] (the expression), Replace
+	OpSegmentDrop                 // Key (the name)
+	OpTick                        // refresh time-relative segments at Now
 )
 
 // Pair is one field and value of ENT.SET.
@@ -50,6 +53,12 @@ type Mutation struct {
 	// DAY) and retention (0 is DefaultRetention).
 	Granularity time.Duration
 	Retention   time.Duration
+	// SEGMENT.CREATE … REPLACE.
+	Replace bool
+	// Now is the engine's clock when the mutation was applied; Apply writes
+	// it, and Replay applies the mutation at that time again, so saved
+	// segments evolve exactly as they did.
+	Now time.Time
 }
 
 // Result is what Apply did.
@@ -58,28 +67,50 @@ type Result struct {
 	Changed bool  // whether any state changed (only changed mutations need logging)
 }
 
-// Apply validates and applies m atomically.
+// Apply validates and applies m atomically, then brings the saved segments
+// up to date for what it changed.
 func (e *Engine) Apply(m *Mutation) (Result, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	res, err := e.apply(m, false)
-	if res.Changed {
-		e.gen++
-	}
-	return res, err
+	return e.applyAt(m, false)
 }
 
-// Replay applies a mutation read back from the write log. It differs from
-// Apply in one way: an event is not checked against the clock (the log holds
-// only accepted events); one that has since left the retention is skipped,
-// while its entity and field are still created as they were.
+// Replay applies a mutation read back from the write log, at the clock it
+// was first applied at (m.Now). It differs from Apply in one more way: an
+// event is not checked against the clock (the log holds only accepted
+// events).
 func (e *Engine) Replay(m *Mutation) (Result, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	res, err := e.apply(m, true)
-	if res.Changed {
-		e.gen++
+	if !m.Now.IsZero() {
+		clock := e.now
+		at := m.Now
+		e.now = func() time.Time { return at }
+		defer func() { e.now = clock }()
 	}
+	return e.applyAt(m, true)
+}
+
+func (e *Engine) applyAt(m *Mutation, replay bool) (Result, error) {
+	now := e.now()
+	if m.Now.IsZero() {
+		m.Now = time.Unix(now.Unix(), 0).UTC()
+	}
+	before := len(e.outbox)
+	e.tick(now.Unix())
+	if m.Op == OpTick {
+		// A tick is logged only when it changed a segment, so that a replay
+		// refreshes at the same moments and repeats the same versions.
+		return Result{Changed: len(e.outbox) > before}, nil
+	}
+	e.applyNow = now.Unix()
+	e.touched = e.touched[:0]
+	res, err := e.apply(m, replay)
+	if err == nil && res.Changed {
+		e.gen++
+		e.maintain(now.Unix())
+	}
+	e.touched = e.touched[:0]
 	return res, err
 }
 
@@ -89,9 +120,19 @@ func (e *Engine) apply(m *Mutation, replay bool) (Result, error) {
 		return e.track(m, replay)
 	case OpCreateField:
 		return e.createField(m)
+	case OpSegmentCreate:
+		if len(m.Values) != 1 {
+			return Result{}, errorf("SEGMENT.CREATE takes a name and one expression")
+		}
+		return e.createSegment(m.Key, m.Values[0], m.Replace, e.applyNow)
+	case OpSegmentDrop:
+		return e.dropSegment(m.Key)
 	case OpDropField:
 		if _, ok := e.fields[m.Field]; !ok {
 			return Result{}, nil
+		}
+		if users := e.segmentsUsing(m.Field); len(users) > 0 {
+			return Result{}, errorf("field '%s' is used by segment '%s': drop or replace the segment first", m.Field, users[0])
 		}
 		delete(e.fields, m.Field)
 		e.schema++
@@ -109,6 +150,8 @@ func (e *Engine) apply(m *Mutation, replay bool) (Result, error) {
 		e.live = roaring.New()
 		e.sample = NewBSI()
 		e.fields = map[string]*field{}
+		e.segs, e.order = map[string]*segment{}, nil
+		e.resetTick()
 		e.schema++
 		return Result{Changed: true}, nil
 	}
@@ -211,6 +254,7 @@ func (e *Engine) entity(key string) (id uint32, created bool) {
 	if created {
 		e.live.Add(id)
 		e.sample.Set(id, sampleSlot(key))
+		e.touch(id, "")
 	}
 	return id, created
 }
@@ -248,6 +292,7 @@ func (e *Engine) set(key string, pairs []Pair) (Result, error) {
 		if changed {
 			res.N++
 			res.Changed = true
+			e.touch(id, p.Field)
 		}
 	}
 	return res, nil
@@ -271,6 +316,7 @@ func (e *Engine) unset(key string, fields []string) (Result, error) {
 		if e.fields[name].clear(id) {
 			res.N++
 			res.Changed = true
+			e.touch(id, name)
 		}
 	}
 	return res, nil
@@ -305,6 +351,7 @@ func (e *Engine) tags(op Op, key, name string, values []string) (Result, error) 
 			if f.remTag(id, v) {
 				res.N++
 				res.Changed = true
+				e.touch(id, name)
 			}
 		}
 		return res, nil
@@ -320,6 +367,7 @@ func (e *Engine) tags(op Op, key, name string, values []string) (Result, error) 
 		if f.addTag(id, v) {
 			res.N++
 			res.Changed = true
+			e.touch(id, name)
 		}
 	}
 	return res, nil
@@ -338,6 +386,7 @@ func (e *Engine) del(keys []string) (Result, error) {
 			continue
 		}
 		// Every bitmap forgets the id before the dictionary frees it for reuse.
+		e.segExit(id, k, e.applyNow)
 		for _, f := range e.fields {
 			f.clear(id)
 		}
@@ -378,6 +427,16 @@ func (m *Mutation) AppendBinary(dst []byte) []byte {
 	dst = binary.AppendVarint(dst, m.Amount)
 	dst = binary.AppendVarint(dst, int64(m.Granularity/time.Second))
 	dst = binary.AppendVarint(dst, int64(m.Retention/time.Second))
+	var now int64
+	if !m.Now.IsZero() {
+		now = m.Now.Unix()
+	}
+	dst = binary.AppendVarint(dst, now)
+	var flags uint64
+	if m.Replace {
+		flags |= 1
+	}
+	dst = binary.AppendUvarint(dst, flags)
 	return dst
 }
 
@@ -407,6 +466,10 @@ func UnmarshalMutation(b []byte) (*Mutation, error) {
 		m.Amount = r.varint()
 		m.Granularity = time.Duration(r.varint()) * time.Second
 		m.Retention = time.Duration(r.varint()) * time.Second
+		if now := r.varint(); now != 0 {
+			m.Now = time.Unix(now, 0).UTC()
+		}
+		m.Replace = r.uvarint()&1 != 0
 	}
 	if r.err != nil {
 		return nil, fmt.Errorf("mutation: %w", r.err)

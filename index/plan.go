@@ -61,7 +61,11 @@ func (e *Engine) compile(n Node) (plan, error) {
 	case *All:
 		return &bitmapPlan{bm: e.live}, nil
 	case *SegmentRef:
-		return nil, errorf("unknown segment '%s': saved segments are not supported yet", printable(n.Name))
+		s, ok := e.segs[n.Name]
+		if !ok {
+			return nil, errorf("unknown segment '%s'", printable(n.Name))
+		}
+		return &segRefPlan{src: n, s: s}, nil
 	case *Top:
 		m, err := e.compileMeasure(&n.Measure)
 		if err != nil {
@@ -182,6 +186,18 @@ func (p *bitmapPlan) contains(q *qctx, id uint32) bool                    { retu
 func (p *bitmapPlan) estimate() uint64                                    { return p.bm.GetCardinality() }
 func (p *bitmapPlan) label() string                                       { return label(p.src) }
 func (p *bitmapPlan) children() []plan                                    { return nil }
+
+// segRefPlan is "@name": a saved segment's members.
+type segRefPlan struct {
+	src *SegmentRef
+	s   *segment
+}
+
+func (p *segRefPlan) eval(*qctx, *roaring.Bitmap) (*roaring.Bitmap, bool) { return p.s.members, false }
+func (p *segRefPlan) contains(_ *qctx, id uint32) bool                    { return p.s.members.Contains(id) }
+func (p *segRefPlan) estimate() uint64                                    { return p.s.members.GetCardinality() }
+func (p *segRefPlan) label() string                                       { return Format(p.src) }
+func (p *segRefPlan) children() []plan                                    { return nil }
 
 // valuePlan is one ENUM/TAGS value, looked up when evaluated so that a value
 // that appears after compilation is seen.

@@ -34,7 +34,7 @@ func (e *Engine) prepare(expr string) (plan, error) {
 
 // Eval returns the entities matching expr as a new bitmap the caller owns.
 func (e *Engine) Eval(expr string, at time.Time) (*roaring.Bitmap, error) {
-	e.mu.RLock()
+	e.rlock()
 	defer e.mu.RUnlock()
 	p, err := e.prepare(expr)
 	if err != nil {
@@ -49,7 +49,7 @@ func (e *Engine) Eval(expr string, at time.Time) (*roaring.Bitmap, error) {
 
 // Count is the number of entities matching expr.
 func (e *Engine) Count(expr string, at time.Time) (uint64, error) {
-	e.mu.RLock()
+	e.rlock()
 	defer e.mu.RUnlock()
 	p, err := e.prepare(expr)
 	if err != nil {
@@ -66,7 +66,7 @@ func (e *Engine) Count(expr string, at time.Time) (uint64, error) {
 // IsMember reports whether key matches expr, by evaluating the expression for
 // that one entity (no bitmap is built). Unknown keys are never members.
 func (e *Engine) IsMember(expr, key string, at time.Time) (bool, error) {
-	e.mu.RLock()
+	e.rlock()
 	defer e.mu.RUnlock()
 	p, err := e.prepare(expr)
 	if err != nil {
@@ -82,7 +82,7 @@ func (e *Engine) IsMember(expr, key string, at time.Time) (bool, error) {
 // Members pages through the entities matching expr in id order, like SSCAN:
 // cursor 0 starts, a returned cursor of 0 means done. count is a page size.
 func (e *Engine) Members(expr string, cursor uint64, count int, at time.Time) (next uint64, keys []string, err error) {
-	e.mu.RLock()
+	e.rlock()
 	defer e.mu.RUnlock()
 	p, err := e.prepare(expr)
 	if err != nil {
@@ -127,7 +127,7 @@ type ExplainNode struct {
 
 // Explain evaluates expr node by node and reports each node's cardinality and time.
 func (e *Engine) Explain(expr string, at time.Time) (*ExplainNode, error) {
-	e.mu.RLock()
+	e.rlock()
 	defer e.mu.RUnlock()
 	p, err := e.prepare(expr)
 	if err != nil {
@@ -164,7 +164,7 @@ func (e *Engine) where(q *qctx, expr string) (*roaring.Bitmap, error) {
 // GroupBy counts, per value of an ENUM or TAGS field, the entities matching
 // where (all entities when where is empty), most first, ties by value.
 func (e *Engine) GroupBy(name, where string, limit int, at time.Time) ([]ValueCount, error) {
-	e.mu.RLock()
+	e.rlock()
 	defer e.mu.RUnlock()
 	f, err := e.valuesField(name, "QUERY.GROUPBY")
 	if err != nil {
@@ -205,7 +205,7 @@ func (e *Engine) measure(text string) (*measure, error) {
 
 // Stats computes count, sum, min and max of a measure over where.
 func (e *Engine) Stats(measure, where string, at time.Time) (Stats, error) {
-	e.mu.RLock()
+	e.rlock()
 	defer e.mu.RUnlock()
 	m, err := e.measure(measure)
 	if err != nil {
@@ -234,7 +234,7 @@ type Ranked struct {
 // Top lists the k entities with the highest measure among those matching
 // where, highest first, ties by key in ascending byte order.
 func (e *Engine) Top(k int, measure, where string, at time.Time) ([]Ranked, error) {
-	e.mu.RLock()
+	e.rlock()
 	defer e.mu.RUnlock()
 	m, err := e.measure(measure)
 	if err != nil {

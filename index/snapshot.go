@@ -73,8 +73,12 @@ func (e *Engine) Snapshot() ([]Part, error) {
 	if err != nil {
 		return nil, fmt.Errorf("snapshot sample slots: %w", err)
 	}
+	segs, err := e.marshalSegments()
+	if err != nil {
+		return nil, fmt.Errorf("snapshot segments: %w", err)
+	}
 	return append(parts, Part{Name: "schema", Data: schema}, Part{Name: "dict", Data: dict}, Part{Name: "live", Data: live},
-		Part{Name: "sample", Data: sample}), nil
+		Part{Name: "sample", Data: sample}, Part{Name: "segments", Data: segs}), nil
 }
 
 func packBitmaps(bms []*roaring.Bitmap) ([]byte, error) {
@@ -194,6 +198,9 @@ func (e *Engine) LoadSnapshot(parts []Part) (err error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.dict, e.live, e.fields = dict, live, fields
+	if err := e.loadSegments(byName["segments"]); err != nil {
+		return fmt.Errorf("load snapshot: segments: %w", err)
+	}
 	if sample != nil {
 		e.sample = sample
 	} else {

@@ -1,0 +1,621 @@
+package index
+
+import (
+	"regexp"
+	"sort"
+
+	"github.com/RoaringBitmap/roaring/v2"
+)
+
+// Saved segments (SPEC §5): a named expression whose members are kept as a
+// bitmap, exact after every write and every tick of time.
+//
+//   - A write re-evaluates, for each entity it touched, only the segments
+//     that use a field it changed (and their dependents through @name), by
+//     point evaluation; a new entity is also checked against the segments
+//     an entity without values can match (NOT x, purchase = 0 IN 90d, ALL).
+//   - Segments that read events are time-relative: at each bucket boundary
+//     of the fields they use they are recomputed whole and diffed, before
+//     any read or write sees the new bucket.
+//   - Segments with TOP rank entities against each other, so a write to
+//     their measure recomputes them whole.
+//
+// Every enter or exit bumps the segment's version and lands in its bounded
+// change log and in the engine's outbox, in commit order, for notifications.
+
+var segmentNameRE = regexp.MustCompile(`^[A-Za-z0-9_.:-]{1,128}$`)
+
+// DefaultChangeLog is how many changes a segment keeps for SEGMENT.CHANGES.
+const DefaultChangeLog = 10000
+
+// Change is one entity entering or leaving a saved segment.
+type Change struct {
+	Segment string
+	Key     string
+	Enter   bool
+	Version uint64
+	Time    int64 // Unix seconds
+}
+
+type segment struct {
+	name    string
+	text    string
+	node    Node
+	plan    plan
+	schema  uint64 // schema version plan was compiled for
+	members *roaring.Bitmap
+	version uint64
+	created int64
+	updated int64
+
+	fields  map[string]bool // fields read, directly
+	deps    map[string]bool // fields read, directly or through references
+	refs    []string        // segments referenced, directly
+	timeRel bool            // reads events (directly or through refs)
+	gran    int64           // smallest bucket of the events read, seconds
+	tickB   int64           // the bucket (of gran) the members were computed in
+	global  bool            // uses TOP (directly or through refs)
+	empty   tri             // whether an entity without values matches
+
+	log changeRing
+}
+
+// changeRing is a segment's bounded change log.
+type changeRing struct {
+	buf   []Change // oldest first once full: start marks the oldest
+	start int
+	max   int
+}
+
+func (r *changeRing) add(c Change) {
+	if r.max <= 0 {
+		return
+	}
+	if len(r.buf) < r.max {
+		r.buf = append(r.buf, c)
+		return
+	}
+	r.buf[r.start] = c
+	r.start = (r.start + 1) % len(r.buf)
+}
+
+func (r *changeRing) at(i int) Change { return r.buf[(r.start+i)%len(r.buf)] }
+
+// analyse walks a segment's expression for the fields and segments it reads.
+func (e *Engine) analyse(s *segment, n Node) {
+	switch n := n.(type) {
+	case *And:
+		for _, t := range n.Terms {
+			e.analyse(s, t)
+		}
+	case *Or:
+		for _, t := range n.Terms {
+			e.analyse(s, t)
+		}
+	case *Xor:
+		for _, t := range n.Terms {
+			e.analyse(s, t)
+		}
+	case *Not:
+		e.analyse(s, n.X)
+	case *SegmentRef:
+		s.refs = append(s.refs, n.Name)
+		if r := e.segs[n.Name]; r != nil {
+			for f := range r.deps {
+				s.deps[f] = true
+			}
+			if r.timeRel {
+				s.timeRel = true
+				s.gran = minGran(s.gran, r.gran)
+			}
+			s.global = s.global || r.global
+		}
+	case *Pred:
+		s.fields[n.Field] = true
+		s.deps[n.Field] = true
+		if f := e.fields[n.Field]; f != nil && f.kind == KindEvent {
+			s.timeRel = true
+			s.gran = minGran(s.gran, f.ev.spec.gran)
+		}
+	case *Top:
+		s.global = true
+		s.fields[n.Measure.Field] = true
+		s.deps[n.Measure.Field] = true
+		if f := e.fields[n.Measure.Field]; f != nil && f.kind == KindEvent {
+			s.timeRel = true
+			s.gran = minGran(s.gran, f.ev.spec.gran)
+		}
+	}
+}
+
+func minGran(a, b int64) int64 {
+	if a == 0 || b < a {
+		return b
+	}
+	return a
+}
+
+// tri is a three-valued truth: whether an entity without any value matches
+// an expression (maybe: it depends on the key, as SAMPLE does).
+type tri int8
+
+const (
+	triNo tri = iota
+	triYes
+	triMaybe
+)
+
+// emptyMatch evaluates n for an entity that holds no value at all.
+func (e *Engine) emptyMatch(n Node) tri {
+	switch n := n.(type) {
+	case *And:
+		out := triYes
+		for _, t := range n.Terms {
+			switch e.emptyMatch(t) {
+			case triNo:
+				return triNo
+			case triMaybe:
+				out = triMaybe
+			}
+		}
+		return out
+	case *Or:
+		out := triNo
+		for _, t := range n.Terms {
+			switch e.emptyMatch(t) {
+			case triYes:
+				return triYes
+			case triMaybe:
+				out = triMaybe
+			}
+		}
+		return out
+	case *Xor:
+		in := false
+		for _, t := range n.Terms {
+			switch e.emptyMatch(t) {
+			case triMaybe:
+				return triMaybe
+			case triYes:
+				in = !in
+			}
+		}
+		if in {
+			return triYes
+		}
+		return triNo
+	case *Not:
+		switch e.emptyMatch(n.X) {
+		case triYes:
+			return triNo
+		case triNo:
+			return triYes
+		}
+		return triMaybe
+	case *All:
+		return triYes
+	case *Sample:
+		return triMaybe
+	case *SegmentRef:
+		if r := e.segs[n.Name]; r != nil {
+			return r.empty
+		}
+		return triNo
+	case *Pred:
+		if f := e.fields[n.Field]; f != nil && f.kind == KindEvent {
+			op, k := n.Cmp, n.N
+			if op == CmpNone {
+				op, k = CmpGe, 1
+			}
+			if eventCmpHolds(op, k, 0) {
+				return triYes
+			}
+		}
+		return triNo
+	}
+	return triNo // TOP: an entity without the measure is never ranked
+}
+
+// segPlan compiles (or reuses) a segment's plan for the current schema.
+func (e *Engine) segPlan(s *segment) plan {
+	if s.plan == nil || s.schema != e.schema {
+		p, err := e.compile(s.node)
+		if err != nil {
+			// Fields a segment reads cannot be dropped, so this does not
+			// happen; keep the old plan rather than lose the segment.
+			return s.plan
+		}
+		s.plan, s.schema = p, e.schema
+	}
+	return s.plan
+}
+
+// segOrder returns the segments with every segment after those it references.
+func (e *Engine) segOrder() []*segment {
+	if e.order != nil {
+		return e.order
+	}
+	names := make([]string, 0, len(e.segs))
+	for n := range e.segs {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	seen := map[string]bool{}
+	var out []*segment
+	var visit func(n string)
+	visit = func(n string) {
+		if seen[n] {
+			return
+		}
+		seen[n] = true
+		s := e.segs[n]
+		for _, r := range s.refs {
+			visit(r)
+		}
+		out = append(out, s)
+	}
+	for _, n := range names {
+		visit(n)
+	}
+	e.order = out
+	return out
+}
+
+// dependsOn reports whether s references t, directly or not.
+func (e *Engine) dependsOn(s *segment, t string) bool {
+	for _, r := range s.refs {
+		if r == t || e.dependsOn(e.segs[r], t) {
+			return true
+		}
+	}
+	return false
+}
+
+// record applies one membership change to s and logs it.
+func (e *Engine) record(s *segment, id uint32, key string, enter bool, now int64) {
+	if enter {
+		s.members.Add(id)
+	} else {
+		s.members.Remove(id)
+	}
+	s.version++
+	s.updated = now
+	c := Change{Segment: s.name, Key: key, Enter: enter, Version: s.version, Time: now}
+	s.log.add(c)
+	e.outbox = append(e.outbox, c)
+}
+
+// recompute evaluates s whole and records the difference with its members.
+// It reports whether anything changed.
+func (e *Engine) recompute(s *segment, q *qctx) bool {
+	p := e.segPlan(s)
+	bm, owned := p.eval(q, nil)
+	if !owned {
+		bm = bm.Clone()
+	}
+	enters := roaring.AndNot(bm, s.members)
+	exits := roaring.AndNot(s.members, bm)
+	if enters.IsEmpty() && exits.IsEmpty() {
+		return false
+	}
+	for _, x := range []struct {
+		bm    *roaring.Bitmap
+		enter bool
+	}{{exits, false}, {enters, true}} {
+		it := x.bm.Iterator()
+		for it.HasNext() {
+			id := it.Next()
+			key, _ := e.dict.Key(id)
+			e.record(s, id, key, x.enter, q.now)
+		}
+	}
+	s.members = bm
+	return true
+}
+
+// touch notes that a write changed field (or created the entity, field "")
+// of entity id, for segment maintenance after the write.
+func (e *Engine) touch(id uint32, field string) {
+	if len(e.segs) > 0 {
+		e.touched = append(e.touched, touched{id: id, field: field})
+	}
+}
+
+type touched struct {
+	id    uint32
+	field string // "" for a new entity
+}
+
+// maintain re-evaluates the segments a write touched.
+func (e *Engine) maintain(now int64) {
+	if len(e.touched) == 0 && !e.globalsDue {
+		return
+	}
+	q := &qctx{at: now, now: now}
+	order := e.segOrder()
+	// Group the touches by entity, keeping first-touch order.
+	byID := map[uint32][]string{}
+	var ids []uint32
+	for _, t := range e.touched {
+		if _, ok := byID[t.id]; !ok {
+			ids = append(ids, t.id)
+		}
+		byID[t.id] = append(byID[t.id], t.field)
+	}
+	e.touched = e.touched[:0]
+	globals := map[*segment]bool{}
+	if e.globalsDue {
+		for _, s := range e.segs {
+			if s.global {
+				globals[s] = true
+			}
+		}
+		e.globalsDue = false
+	}
+	for _, id := range ids {
+		key, ok := e.dict.Key(id)
+		if !ok {
+			continue
+		}
+		fields := byID[id]
+		changed := map[string]bool{}
+		for _, s := range order {
+			hit := false
+			for _, f := range fields {
+				if (f == "" && s.empty != triNo) || (f != "" && s.deps[f]) {
+					hit = true
+					break
+				}
+			}
+			if !hit {
+				for _, r := range s.refs {
+					if changed[r] {
+						hit = true
+						break
+					}
+				}
+			}
+			if !hit {
+				continue
+			}
+			if s.global {
+				globals[s] = true
+				continue
+			}
+			in := e.segPlan(s).contains(q, id)
+			if in != s.members.Contains(id) {
+				e.record(s, id, key, in, now)
+				changed[s.name] = true
+			}
+		}
+	}
+	if len(globals) > 0 {
+		e.recomputeFrom(globals, q)
+	}
+}
+
+// recomputeFrom recomputes the given segments whole, and every segment that
+// depends on one that changed.
+func (e *Engine) recomputeFrom(set map[*segment]bool, q *qctx) {
+	changed := map[string]bool{}
+	for _, s := range e.segOrder() {
+		do := set[s]
+		for _, r := range s.refs {
+			do = do || changed[r]
+		}
+		if do && e.recompute(s, q) {
+			changed[s.name] = true
+		}
+	}
+}
+
+// tick refreshes the time-relative segments whose bucket has passed.
+func (e *Engine) tick(now int64) {
+	if now < e.nextTick {
+		return
+	}
+	due := map[*segment]bool{}
+	next := int64(1<<63 - 1)
+	for _, s := range e.segs {
+		if !s.timeRel {
+			continue
+		}
+		if b := floorDiv(now, s.gran); b != s.tickB {
+			due[s] = true
+			s.tickB = b
+		}
+		next = min(next, (s.tickB+1)*s.gran)
+	}
+	e.nextTick = next
+	if len(due) > 0 {
+		e.recomputeFrom(due, &qctx{at: now, now: now})
+	}
+}
+
+// resetTick recomputes when the next time-relative refresh is due.
+func (e *Engine) resetTick() {
+	e.nextTick = 1<<63 - 1
+	for _, s := range e.segs {
+		if s.timeRel {
+			e.nextTick = min(e.nextTick, (s.tickB+1)*s.gran)
+		}
+	}
+}
+
+// tickDue reports, under the read lock, whether a refresh is due.
+func (e *Engine) tickDue() bool {
+	return e.nextTick != 1<<63-1 && e.now().Unix() >= e.nextTick
+}
+
+// rlock takes the read lock after running any due time-relative refresh, so
+// that no reader sees a segment from a bucket that has passed.
+func (e *Engine) rlock() {
+	e.mu.RLock()
+	if !e.tickDue() {
+		return
+	}
+	e.mu.RUnlock()
+	e.mu.Lock()
+	e.tick(e.now().Unix())
+	e.mu.Unlock()
+	e.mu.RLock()
+}
+
+// TickDue reports whether a time-relative segment is due for a refresh. A
+// server applies an OpTick mutation then (and on a timer), through its
+// write log, so that a replay refreshes at the same moments; readers that
+// find a refresh due run it themselves (see rlock), which a replay repeats
+// with the next write.
+func (e *Engine) TickDue() bool {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	return e.tickDue()
+}
+
+// DrainChanges runs any due time-relative refresh, then returns and forgets
+// the segment changes recorded since the last call, in commit order.
+func (e *Engine) DrainChanges() []Change {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.tick(e.now().Unix())
+	out := e.outbox
+	e.outbox = nil
+	return out
+}
+
+// SetChangeLog sets how many changes each segment keeps for SEGMENT.CHANGES.
+func (e *Engine) SetChangeLog(n int) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.changeLog = n
+	for _, s := range e.segs {
+		s.log.resize(n)
+	}
+}
+
+func (r *changeRing) resize(n int) {
+	var all []Change
+	for i := range r.buf {
+		all = append(all, r.at(i))
+	}
+	if len(all) > n {
+		all = all[len(all)-n:]
+	}
+	r.buf, r.start, r.max = all, 0, n
+}
+
+// createSegment applies SEGMENT.CREATE.
+func (e *Engine) createSegment(name, text string, replace bool, now int64) (Result, error) {
+	if !segmentNameRE.MatchString(name) {
+		return Result{}, errorf("invalid segment name '%s': use 1 to 128 letters, digits, '_', '.', ':' or '-'", printable(name))
+	}
+	old := e.segs[name]
+	if old != nil && !replace {
+		return Result{}, errorf("segment '%s' exists: drop it first or use SEGMENT.CREATE %s expr REPLACE", name, name)
+	}
+	node, err := Parse(text)
+	if err != nil {
+		return Result{}, err
+	}
+	s := &segment{name: name, text: text, node: node, fields: map[string]bool{}, deps: map[string]bool{}, created: now, updated: now}
+	e.analyse(s, node)
+	for _, r := range s.refs {
+		if r == name || (e.segs[r] != nil && e.dependsOn(e.segs[r], name)) {
+			return Result{}, errorf("segment '%s' cannot reference '@%s': the references would form a cycle", name, r)
+		}
+	}
+	p, err := e.compile(node)
+	if err != nil {
+		return Result{}, err
+	}
+	s.plan, s.schema = p, e.schema
+	s.empty = e.emptyMatch(node)
+	if s.timeRel {
+		s.tickB = floorDiv(now, s.gran)
+	}
+	q := &qctx{at: now, now: now}
+	if old == nil {
+		bm, owned := p.eval(q, nil)
+		if !owned {
+			bm = bm.Clone()
+		}
+		s.members = bm
+		s.log.max = e.changeLog
+		e.segs[name] = s
+	} else {
+		// REPLACE keeps the segment (plans that reference it stay valid),
+		// its version and change log, and records the difference as
+		// changes; dependents follow.
+		old.text, old.node, old.fields, old.deps, old.refs = s.text, s.node, s.fields, s.deps, s.refs
+		old.timeRel, old.gran, old.tickB, old.global, old.empty = s.timeRel, s.gran, s.tickB, s.global, s.empty
+		old.plan, old.schema = p, e.schema
+		s = old
+		e.order = nil
+		for _, d := range e.segOrder() { // references first: flags flow up
+			if d != s && e.dependsOn(d, name) {
+				e.reanalyse(d)
+			}
+		}
+		e.recomputeFrom(map[*segment]bool{s: true}, q)
+	}
+	e.order = nil
+	e.resetTick()
+	return Result{N: int64(s.members.GetCardinality()), Changed: true}, nil
+}
+
+// reanalyse refreshes what a segment reads after a segment it references
+// was replaced.
+func (e *Engine) reanalyse(s *segment) {
+	s.fields, s.deps, s.refs, s.timeRel, s.gran, s.global = map[string]bool{}, map[string]bool{}, nil, false, 0, false
+	e.analyse(s, s.node)
+	s.empty = e.emptyMatch(s.node)
+	s.plan = nil
+	if s.timeRel {
+		s.tickB = floorDiv(e.now().Unix(), s.gran)
+	}
+}
+
+func (e *Engine) dropSegment(name string) (Result, error) {
+	if _, ok := e.segs[name]; !ok {
+		return Result{}, nil
+	}
+	var users []string
+	for _, s := range e.segs {
+		for _, r := range s.refs {
+			if r == name {
+				users = append(users, s.name)
+			}
+		}
+	}
+	if len(users) > 0 {
+		sort.Strings(users)
+		return Result{}, errorf("segment '%s' is referenced by segment '%s': drop or replace that first", name, users[0])
+	}
+	delete(e.segs, name)
+	e.order = nil
+	e.resetTick()
+	e.schema++ // plans holding @name must be recompiled
+	return Result{N: 1, Changed: true}, nil
+}
+
+// segmentsUsing lists the segments that read field, sorted.
+func (e *Engine) segmentsUsing(field string) []string {
+	var out []string
+	for _, s := range e.segs {
+		if s.fields[field] {
+			out = append(out, s.name)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// segExit removes a deleted entity from every segment holding it.
+func (e *Engine) segExit(id uint32, key string, now int64) {
+	for _, s := range e.segOrder() {
+		if s.members.Contains(id) {
+			e.record(s, id, key, false, now)
+		}
+		e.globalsDue = e.globalsDue || s.global
+	}
+}

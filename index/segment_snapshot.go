@@ -1,0 +1,118 @@
+package index
+
+import (
+	"encoding/binary"
+	"fmt"
+	"sort"
+
+	"github.com/RoaringBitmap/roaring/v2"
+)
+
+// The "segments" snapshot part: a header with, per segment (sorted by name),
+// its name, expression, version, created, updated, the bucket it was last
+// refreshed in, and its kept change log; then the members bitmaps, packed.
+
+func (e *Engine) marshalSegments() ([]byte, error) {
+	names := make([]string, 0, len(e.segs))
+	for n := range e.segs {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	meta := binary.AppendUvarint(nil, uint64(len(names)))
+	bms := make([]*roaring.Bitmap, 0, len(names))
+	for _, n := range names {
+		s := e.segs[n]
+		meta = appendString(meta, s.name)
+		meta = appendString(meta, s.text)
+		meta = binary.AppendUvarint(meta, s.version)
+		meta = binary.AppendVarint(meta, s.created)
+		meta = binary.AppendVarint(meta, s.updated)
+		meta = binary.AppendVarint(meta, s.tickB)
+		meta = binary.AppendUvarint(meta, uint64(len(s.log.buf)))
+		for i := range s.log.buf {
+			c := s.log.at(i)
+			meta = appendString(meta, c.Key)
+			enter := byte(0)
+			if c.Enter {
+				enter = 1
+			}
+			meta = append(meta, enter)
+			meta = binary.AppendVarint(meta, c.Time)
+		}
+		bms = append(bms, s.members)
+	}
+	packed, err := packBitmaps(bms)
+	if err != nil {
+		return nil, err
+	}
+	out := binary.AppendUvarint(make([]byte, 0, len(meta)+len(packed)+10), uint64(len(meta)))
+	out = append(out, meta...)
+	return append(out, packed...), nil
+}
+
+// loadSegments restores the segments part into e, whose fields are loaded.
+func (e *Engine) loadSegments(data []byte) error {
+	e.segs, e.order = map[string]*segment{}, nil
+	if data == nil {
+		e.resetTick()
+		return nil
+	}
+	r := reader{b: data}
+	meta := reader{b: r.bytes()}
+	if r.err != nil {
+		return r.err
+	}
+	bms, err := unpackBitmaps(r.b)
+	if err != nil {
+		return err
+	}
+	n := meta.count()
+	if n != len(bms) {
+		return fmt.Errorf("%d segments and %d bitmaps", n, len(bms))
+	}
+	for i := 0; i < n && meta.err == nil; i++ {
+		s := &segment{name: meta.str(), text: meta.str(), fields: map[string]bool{}, deps: map[string]bool{}, members: bms[i]}
+		s.version = meta.uvarint()
+		s.created, s.updated, s.tickB = meta.varint(), meta.varint(), meta.varint()
+		nlog := meta.count()
+		s.log.max = max(e.changeLog, nlog)
+		for j := 0; j < nlog && meta.err == nil; j++ {
+			c := Change{Segment: s.name, Key: meta.str()}
+			if len(meta.b) == 0 {
+				meta.err = fmt.Errorf("truncated change log")
+				break
+			}
+			c.Enter = meta.b[0] == 1
+			meta.b = meta.b[1:]
+			c.Time = meta.varint()
+			c.Version = s.version - uint64(nlog-1-j)
+			s.log.buf = append(s.log.buf, c)
+		}
+		node, err := Parse(s.text)
+		if err != nil {
+			return fmt.Errorf("segment %s: %w", s.name, err)
+		}
+		s.node = node
+		e.segs[s.name] = s
+	}
+	if meta.err != nil {
+		return meta.err
+	}
+	// References first: a segment's analysis reads its references'.
+	for _, s := range e.segs {
+		e.analyse(s, s.node)
+	}
+	for _, s := range e.segOrder() {
+		tickB := s.tickB
+		e.reanalyse(s)
+		s.tickB = tickB
+	}
+	if e.changeLog < 0 {
+		e.changeLog = 0
+	}
+	for _, s := range e.segs {
+		s.log.resize(e.changeLog)
+	}
+	e.resetTick()
+	return nil
+}
