@@ -472,12 +472,15 @@ func (e *Engine) TickDue() bool {
 	return e.tickDue()
 }
 
-// DrainChanges runs any due time-relative refresh, then returns and forgets
-// the segment changes recorded since the last call, in commit order.
+// DrainChanges returns and forgets the segment changes recorded since the
+// last call, in commit order. (Run a due refresh first, as an OpTick
+// mutation, to include the exits of entities that aged out.)
 func (e *Engine) DrainChanges() []Change {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	e.tick(e.now().Unix())
+	if len(e.outbox) == 0 {
+		return nil
+	}
 	out := e.outbox
 	e.outbox = nil
 	return out

@@ -152,6 +152,9 @@ func segmentsModel(t *testing.T, seed int64) {
 		}
 	}
 	check := func(step int) {
+		if e.TickDue() { // as the server does before any read
+			do(&index.Mutation{Op: index.OpTick})
+		}
 		changes := e.DrainChanges()
 		remember(changes)
 		follow(changes)
