@@ -1,8 +1,8 @@
 package protocol
 
-// The command table of the core release: every command of SPEC section 3
-// but ENT.TRACK and the SEGMENT.* family. Argument specs follow the SPEC
-// syntax so that redis-cli's hints read like the SPEC.
+// The command table: every command of SPEC section 3 but the SEGMENT.*
+// family. Argument specs follow the SPEC syntax so that redis-cli's hints
+// read like the SPEC.
 
 const since = "0.1.0"
 
@@ -120,10 +120,22 @@ var table = []*Command{
 		Args:       []Arg{keyArg("key"), strArg("field"), multi(strArg("value"))},
 	},
 	{
+		Name: "ent.track", Arity: -3, Flags: fWrite, FirstKey: 1, LastKey: 1, Step: 1,
+		Group: "segd-entity", Since: since,
+		Summary:    "Record an occurrence of an EVENT field (field or field:value), now or at a time, with an amount (default 1)",
+		Complexity: "O(1), plus the saved segments that use the field",
+		Args: []Arg{
+			keyArg("key"),
+			strArg("field[:value]"),
+			opt(tok("AT", strArg("time"))),
+			opt(tok("AMOUNT", intArg("amount"))),
+		},
+	},
+	{
 		Name: "ent.get", Arity: -2, Flags: fRead, FirstKey: 1, LastKey: 1, Step: 1,
 		Group: "segd-entity", Since: since,
-		Summary:    "Get an entity's values, of every field or of the given ones, as a map",
-		Complexity: "O(N) where N is the number of fields read",
+		Summary:    "Get an entity's values, of every field or of the given ones, as a map (EVENT fields: value to amount over the retention, * for all)",
+		Complexity: "O(N) where N is the number of fields read, plus the retained buckets of EVENT fields",
 		Args:       []Arg{keyArg("key"), opt(multi(strArg("field")))},
 	},
 	{
@@ -183,13 +195,13 @@ var table = []*Command{
 	},
 	{
 		Name: "query.groupby", Arity: -2, Flags: fRead, Group: "segd-query", Since: since,
-		Summary:    "Count the entities per value of an ENUM or TAGS field, optionally among those matching an expression",
+		Summary:    "Count the entities per value of an ENUM, TAGS or EVENT field, optionally among those matching an expression",
 		Complexity: "O(N) bitmap intersections where N is the number of distinct values of the field",
-		Args:       []Arg{strArg("field"), whereArg, limitArg},
+		Args:       []Arg{strArg("field"), whereArg, limitArg, atArg},
 	},
 	{
 		Name: "query.stats", Arity: -2, Flags: fRead, Group: "segd-query", Since: since,
-		Summary:    "Count, sum, min, max and mean of a measure, optionally among the entities matching an expression",
+		Summary:    "Count, sum, min, max and mean of a measure (an INT field or an event sum such as 'spend IN 30d'), optionally among the entities matching an expression",
 		Complexity: "O(B) bitmap operations where B is the number of bit planes of the measure",
 		Args:       []Arg{strArg("measure"), whereArg, atArg},
 	},

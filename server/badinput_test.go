@@ -97,6 +97,17 @@ func TestBadInputErrorsKeepConnectionAndChangeNothing(t *testing.T) {
 		{name: "FIELD.VALUES unknown option", args: []any{"FIELD.VALUES", "country", "LIMITS", "2"}, want: "ERR syntax error"},
 		{name: "FIELD.CREATE unknown kind", args: []any{"FIELD.CREATE", "f", "WHAT"}, want: "ERR unknown field kind 'WHAT'"},
 		{name: "FIELD.CREATE GRANULARITY on ENUM", args: []any{"FIELD.CREATE", "f", "ENUM", "GRANULARITY", "DAY"}, want: "ERR GRANULARITY and RETENTION apply to EVENT fields only"},
+		{name: "FIELD.CREATE GRANULARITY on INT", args: []any{"FIELD.CREATE", "f", "INT", "GRANULARITY", "HOUR"}, want: "ERR GRANULARITY and RETENTION apply to EVENT fields only"},
+		{name: "FIELD.CREATE GRANULARITY WEEK", args: []any{"FIELD.CREATE", "f", "EVENT", "GRANULARITY", "WEEK"}, want: "ERR GRANULARITY must be HOUR or DAY, not 'WEEK'"},
+		{name: "FIELD.CREATE RETENTION 36h on DAY", args: []any{"FIELD.CREATE", "f", "EVENT", "RETENTION", "36h"}, want: "ERR RETENTION 36h is not a whole number of DAY buckets"},
+
+		// Events (more in events_test.go).
+		{name: "ENT.TRACK on ENUM", args: []any{"ENT.TRACK", "u:1", "country:US"}, want: "WRONGTYPE field 'country' is ENUM, use ENT.SET"},
+		{name: "ENT.TRACK empty value", args: []any{"ENT.TRACK", "u:1", "newevents:"}, want: "ERR empty value after 'newevents:'"},
+		{name: "ENT.TRACK AMOUNT 0", args: []any{"ENT.TRACK", "u:new", "newevents", "AMOUNT", "0"}, want: "ERR AMOUNT must be a whole number from 1"},
+		{name: "ENT.TRACK AMOUNT abc", args: []any{"ENT.TRACK", "u:new", "newevents", "AMOUNT", "abc"}, want: "ERR AMOUNT must be a whole number from 1"},
+		{name: "ENT.TRACK too old", args: []any{"ENT.TRACK", "u:new", "newevents", "AT", "2000-01-01"}, want: "ERR event time 2000-01-01T00:00:00Z is older than the 400d retention"},
+		{name: "ENT.TRACK too far ahead", args: []any{"ENT.TRACK", "u:new", "newevents", "AT", "9999-01-01"}, want: "ERR event time 9999-01-01T00:00:00Z is in the future"},
 		{name: "FLUSHALL bad option", args: []any{"FLUSHALL", "NOW"}, want: "ERR syntax error"},
 		{name: "SHUTDOWN bad option", args: []any{"SHUTDOWN", "MAYBE"}, want: "ERR syntax error"},
 
@@ -158,7 +169,7 @@ func TestBadInputErrorsKeepConnectionAndChangeNothing(t *testing.T) {
 		}
 		expectEq(t, "CLIENT ID at the end", doInt(t, conn, "CLIENT", "ID"), id)
 		expectEq(t, "u:new", doInt(t, conn, "ENT.EXISTS", "u:new"), int64(0))
-		for _, f := range []string{"tier", "newtags", "bad-name", "f", "1abc", "AND", "and"} {
+		for _, f := range []string{"tier", "newtags", "newevents", "bad-name", "f", "1abc", "AND", "and"} {
 			if e := doErr(t, conn, "FIELD.INFO", f); !strings.HasPrefix(e, "ERR unknown field") && !strings.HasPrefix(e, "ERR invalid field") {
 				t.Errorf("FIELD.INFO %s after rejected writes: %q", f, e)
 			}
@@ -400,6 +411,16 @@ func TestBadInputPipelinedErrors(t *testing.T) {
 	count := pipe.Do(ctx, "QUERY.COUNT", "country:US")
 	syntax := pipe.Do(ctx, "QUERY.COUNT", "country:")
 	get := pipe.Do(ctx, "ENT.GET", "u:1")
+	// Errors an async write finds in its own arguments come after the
+	// replies of the writes pipelined before it.
+	set2 := pipe.Do(ctx, "ENT.SET", "u:2", "country", "FR")
+	odd := pipe.Do(ctx, "ENT.SET", "u:2", "country", "FR", "tier")
+	track := pipe.Do(ctx, "ENT.TRACK", "u:2", "purchase:shoes")
+	amount := pipe.Do(ctx, "ENT.TRACK", "u:2", "purchase:shoes", "AMOUNT", "0")
+	kind := pipe.Do(ctx, "FIELD.CREATE", "f", "WHAT")
+	set3 := pipe.Do(ctx, "ENT.SET", "u:3", "country", "FR")
+	gran := pipe.Do(ctx, "FIELD.CREATE", "g", "EVENT", "GRANULARITY", "WEEK")
+	countFR := pipe.Do(ctx, "QUERY.COUNT", "country:FR AND purchase:shoes")
 	pipe.Exec(ctx)
 	expectEq(t, "set", set.Val(), int64(1))
 	if err := bad.Err(); err == nil || !strings.HasPrefix(err.Error(), "WRONGTYPE") {
@@ -413,4 +434,27 @@ func TestBadInputPipelinedErrors(t *testing.T) {
 		t.Errorf("pipelined syntax error: %v", err)
 	}
 	expectEq(t, "get", get.Val(), map[any]any{"country": "US"})
+	expectEq(t, "set2", set2.Val(), int64(1))
+	if err := odd.Err(); err == nil || !strings.HasPrefix(err.Error(), "ERR wrong number of arguments for 'ENT.SET'") {
+		t.Errorf("pipelined ENT.SET with odd pairs: %v", err)
+	}
+	expectEq(t, "track", track.Val(), "OK")
+	if err := amount.Err(); err == nil || !strings.HasPrefix(err.Error(), "ERR AMOUNT must be") {
+		t.Errorf("pipelined ENT.TRACK AMOUNT 0: %v", err)
+	}
+	if err := kind.Err(); err == nil || !strings.HasPrefix(err.Error(), "ERR unknown field kind 'WHAT'") {
+		t.Errorf("pipelined FIELD.CREATE f WHAT: %v", err)
+	}
+	expectEq(t, "set3", set3.Val(), int64(1))
+	if err := gran.Err(); err == nil || !strings.HasPrefix(err.Error(), "ERR GRANULARITY must be HOUR or DAY") {
+		t.Errorf("pipelined FIELD.CREATE GRANULARITY WEEK: %v", err)
+	}
+	expectEq(t, "countFR", countFR.Val(), int64(1))
+	// Those errors count in the metrics of their commands.
+	body := scrapeMetrics(t, srv)
+	for cmd, want := range map[string]float64{"ent.set": 1, "ent.track": 1, "field.create": 2, "ent.add": 1} {
+		if v, _ := metricValue(body, `segd_command_errors_total{cmd="`+cmd+`"}`); v != want {
+			t.Errorf(`segd_command_errors_total{cmd=%q} = %v, want %v`, cmd, v, want)
+		}
+	}
 }

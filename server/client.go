@@ -30,6 +30,7 @@ type client struct {
 	enc     protocol.Enc
 	sub     *subscriber // set once the connection subscribes
 	pending []pendingWrite
+	cmd     *protocol.Command // the command being dispatched
 	// unflushed counts reply bytes handed to redcon since its last flush.
 	unflushed int
 	killed    atomic.Bool
@@ -202,6 +203,7 @@ func (s *Server) dispatch(c *client, args [][]byte) {
 		s.drain(c)
 	}
 	errBefore := len(c.enc.B)
+	c.cmd = cmd
 	if refuse != "" {
 		c.enc.Error(refuse)
 	} else {

@@ -1,7 +1,10 @@
 package server
 
 import (
+	"math"
 	"strconv"
+	"strings"
+	"time"
 
 	"segd/index"
 	"segd/protocol"
@@ -23,6 +26,7 @@ func init() {
 	register("ent.unset", cmdEntUnset)
 	register("ent.add", cmdEntAdd)
 	register("ent.rem", cmdEntRem)
+	register("ent.track", cmdEntTrack)
 	register("ent.get", cmdEntGet)
 	register("ent.del", cmdEntDel)
 	register("ent.exists", cmdEntExists)
@@ -32,15 +36,21 @@ func init() {
 
 // asyncWrites are the commands whose handlers reply through write: in a
 // pipeline they are submitted to the committer one after another without
-// waiting, so one group commit carries all of them.
+// waiting, so one group commit carries all of them. Their handlers must
+// never write to c.enc directly (a reply would overtake those of the writes
+// still pending): errors go through refuseWrite.
 var asyncWrites = map[string]bool{
 	"field.create": true, "field.drop": true,
-	"ent.set": true, "ent.unset": true, "ent.add": true, "ent.rem": true, "ent.del": true,
+	"ent.set": true, "ent.unset": true, "ent.add": true, "ent.rem": true, "ent.track": true, "ent.del": true,
+	"segment.create": true, "segment.drop": true,
 }
 
-// pendingWrite is a submitted write whose reply is not written yet.
+// pendingWrite is a submitted write whose reply is not written yet, or
+// (req nil) an error an async write handler found itself, which must come
+// after the replies of the writes pipelined before it.
 type pendingWrite struct {
 	req   *writeReq
+	cmd   *protocol.Command // for the error metrics
 	reply func(index.Result)
 }
 
@@ -49,21 +59,43 @@ type pendingWrite struct {
 func (s *Server) write(c *client, m *index.Mutation, reply func(index.Result)) {
 	r, err := s.commits.submit(m)
 	if err != nil {
-		replyErr(c, err)
+		s.refuseWriteErr(c, err)
 		return
 	}
-	c.pending = append(c.pending, pendingWrite{req: r, reply: reply})
+	c.pending = append(c.pending, pendingWrite{req: r, cmd: c.cmd, reply: reply})
+}
+
+// refuseWrite answers an async write handler's own error (bad arguments,
+// found before anything is submitted) in its place among the pipelined
+// replies: writing it at once would put it before the replies of earlier
+// writes that are still being committed.
+func (s *Server) refuseWrite(c *client, msg string) {
+	c.pending = append(c.pending, pendingWrite{cmd: c.cmd, reply: func(index.Result) { c.enc.Error(msg) }})
+}
+
+// refuseWriteErr is refuseWrite of an engine error, with its Redis code.
+func (s *Server) refuseWriteErr(c *client, err error) {
+	code, msg := index.ErrorCode(err)
+	if strings.HasPrefix(msg, code+" ") {
+		msg = msg[len(code)+1:]
+	}
+	s.refuseWrite(c, code+" "+msg)
 }
 
 // drain waits for the connection's pending writes, in order, and writes
 // their replies.
 func (s *Server) drain(c *client) {
 	for i, p := range c.pending {
-		res, err := s.commits.wait(p.req)
-		if err != nil {
+		at := len(c.enc.B)
+		if p.req == nil {
+			p.reply(index.Result{})
+		} else if res, err := s.commits.wait(p.req); err != nil {
 			replyErr(c, err)
 		} else {
 			p.reply(res)
+		}
+		if len(c.enc.B) > at && c.enc.B[at] == '-' {
+			s.metrics.failed(p.cmd)
 		}
 		c.pending[i] = pendingWrite{}
 	}
@@ -79,16 +111,58 @@ func replyN(c *client) func(index.Result) {
 func cmdFieldCreate(s *Server, c *client, args [][]byte) {
 	kind, ok := index.ParseKind(string(args[2]))
 	if !ok {
-		c.enc.Error("ERR unknown field kind '" + clip(string(args[2]), 32) + "': use ENUM, TAGS, INT or EVENT")
+		s.refuseWrite(c, "ERR unknown field kind '"+clip(string(args[2]), 32)+"': use ENUM, TAGS, INT or EVENT")
 		return
 	}
+	m := &index.Mutation{Op: index.OpCreateField, Field: string(args[1]), Kind: kind}
 	if len(args) > 3 {
-		if kind != index.KindEvent {
-			c.enc.Error("ERR GRANULARITY and RETENTION apply to EVENT fields only")
+		opts, err := protocol.ParseOptions("FIELD.CREATE", args[3:], fieldCreateOpts)
+		if err != nil {
+			s.refuseWrite(c, "ERR "+err.Error())
 			return
 		}
+		if kind != index.KindEvent {
+			s.refuseWrite(c, "ERR GRANULARITY and RETENTION apply to EVENT fields only")
+			return
+		}
+		if opts.Has("GRANULARITY") {
+			g, ok := parseGranularity(opts.Value("GRANULARITY"))
+			if !ok {
+				s.refuseWrite(c, "ERR GRANULARITY must be HOUR or DAY, not '"+clip(string(opts.Value("GRANULARITY")), 32)+"'")
+				return
+			}
+			m.Granularity = g
+		}
+		if opts.Has("RETENTION") {
+			d, err := index.ParseDuration(string(opts.Value("RETENTION")))
+			if err != nil {
+				s.refuseWriteErr(c, err)
+				return
+			}
+			m.Retention = d
+		}
 	}
-	s.write(c, &index.Mutation{Op: index.OpCreateField, Field: string(args[1]), Kind: kind}, func(index.Result) { c.enc.SimpleString("OK") })
+	s.write(c, m, func(index.Result) { c.enc.OK() })
+}
+
+var fieldCreateOpts = []protocol.Option{{Token: "GRANULARITY", N: 1}, {Token: "RETENTION", N: 1}}
+
+func parseGranularity(b []byte) (time.Duration, bool) {
+	switch {
+	case protocol.EqualFold(b, "HOUR"):
+		return time.Hour, true
+	case protocol.EqualFold(b, "DAY"):
+		return 24 * time.Hour, true
+	}
+	return 0, false
+}
+
+// granularityName is how FIELD.INFO shows an EVENT field's bucket size.
+func granularityName(g time.Duration) string {
+	if g == time.Hour {
+		return "HOUR"
+	}
+	return "DAY"
 }
 
 // FIELD.DROP field
@@ -129,10 +203,20 @@ func cmdFieldInfo(s *Server, c *client, args [][]byte) {
 	c.enc.Int(int64(info.Entities))
 	c.enc.BulkString("bytes")
 	c.enc.Int(int64(info.Bytes))
+	// Bucket size and retention are EVENT properties: null for other kinds,
+	// so that every FIELD.INFO has the same keys.
 	c.enc.BulkString("granularity")
-	c.enc.Null()
+	if info.Kind == index.KindEvent {
+		c.enc.BulkString(granularityName(info.Granularity))
+	} else {
+		c.enc.Null()
+	}
 	c.enc.BulkString("retention")
-	c.enc.Null()
+	if info.Kind == index.KindEvent {
+		c.enc.BulkString(index.FormatDuration(info.Retention))
+	} else {
+		c.enc.Null()
+	}
 }
 
 // FIELD.VALUES field [LIMIT n]
@@ -188,7 +272,7 @@ func (s *Server) pageSize(c *client, b []byte, what string) (int, bool) {
 // ENT.SET key field value [field value ...]
 func cmdEntSet(s *Server, c *client, args [][]byte) {
 	if len(args)%2 != 0 {
-		c.enc.Error("ERR wrong number of arguments for 'ENT.SET': give field value pairs")
+		s.refuseWrite(c, "ERR wrong number of arguments for 'ENT.SET': give field value pairs")
 		return
 	}
 	m := &index.Mutation{Op: index.OpSet, Key: string(args[1]), Pairs: make([]index.Pair, 0, (len(args)-2)/2)}
@@ -212,6 +296,49 @@ func cmdEntAdd(s *Server, c *client, args [][]byte) {
 func cmdEntRem(s *Server, c *client, args [][]byte) {
 	s.write(c, &index.Mutation{Op: index.OpRem, Key: string(args[1]), Field: string(args[2]), Values: strs(args[3:])}, replyN(c))
 }
+
+// ENT.TRACK key field[:value] [AT time] [AMOUNT n]
+func cmdEntTrack(s *Server, c *client, args [][]byte) {
+	m := &index.Mutation{Op: index.OpTrack, Key: string(args[1])}
+	// Field names hold no ':', so the first one splits: purchase:shoes:red
+	// is the value "shoes:red" of the field purchase.
+	if field, value, ok := strings.Cut(string(args[2]), ":"); ok {
+		if value == "" {
+			s.refuseWrite(c, "ERR empty value after '"+clip(field, 64)+":': write "+clip(field, 64)+":value, or the field alone for an event without a value")
+			return
+		}
+		m.Field, m.Values = field, []string{value}
+	} else {
+		m.Field = field
+	}
+	if len(args) > 3 {
+		opts, err := protocol.ParseOptions("ENT.TRACK", args[3:], trackOpts)
+		if err != nil {
+			s.refuseWrite(c, "ERR "+err.Error())
+			return
+		}
+		if opts.Has("AT") {
+			t, err := index.ParseTime(string(opts.Value("AT")))
+			if err != nil {
+				s.refuseWriteErr(c, err)
+				return
+			}
+			m.At = t
+		}
+		if opts.Has("AMOUNT") {
+			v := opts.Value("AMOUNT")
+			n, err := protocol.ParseInt(v)
+			if err != nil || n < 1 || n > index.MaxAmount {
+				s.refuseWrite(c, "ERR AMOUNT must be a whole number from 1 to "+strconv.FormatInt(index.MaxAmount, 10)+", not '"+clip(string(v), 32)+"'")
+				return
+			}
+			m.Amount = n
+		}
+	}
+	s.write(c, m, func(index.Result) { c.enc.OK() })
+}
+
+var trackOpts = []protocol.Option{{Token: "AT", N: 1}, {Token: "AMOUNT", N: 1}}
 
 // ENT.DEL key [key ...]
 func cmdEntDel(s *Server, c *client, args [][]byte) {
@@ -242,6 +369,20 @@ func cmdEntGet(s *Server, c *client, args [][]byte) {
 			for _, t := range v.Tags {
 				c.enc.BulkString(t)
 			}
+		case index.KindEvent:
+			// value -> sum of amounts over the retention; "*" (first) is
+			// every occurrence, with or without a value.
+			c.enc.Map(len(v.Events))
+			for _, ev := range v.Events {
+				c.enc.BulkString(ev.Value)
+				if ev.Amount <= math.MaxInt64 {
+					c.enc.Int(int64(ev.Amount))
+				} else {
+					c.enc.BigNumber(strconv.FormatUint(ev.Amount, 10))
+				}
+			}
+		default:
+			c.enc.Null() // a kind this server version does not know
 		}
 	}
 }

@@ -160,6 +160,7 @@ func (c *committer) commit(batch []*writeReq) {
 		s.metrics.commitSeconds.Observe(time.Since(start).Seconds())
 		s.metrics.commitBatch.Observe(float64(len(records)))
 	}
+	s.publishChanges()
 	c.mu.Unlock()
 	for _, r := range batch {
 		r.done <- struct{}{}

@@ -40,7 +40,17 @@ type Config struct {
 	LogFormat   string        // text or json
 
 	Logger *slog.Logger // built from LogLevel/LogFormat when nil
+
+	// For tests: the engine's clock (time.Now when nil) and how often event
+	// buckets past their retention are dropped (expireEvery when 0).
+	clock       func() time.Time
+	expireEvery time.Duration
 }
+
+// expireEvery is how often the server drops EVENT buckets that have left
+// their field's retention (engine.Expire). Queries never read them either
+// way; dropping them frees their memory.
+const expireEvery = time.Minute
 
 // DefaultConfig is the configuration of `segd` with no flags.
 func DefaultConfig() Config {

@@ -30,6 +30,7 @@ type metrics struct {
 	snapshotSeconds prometheus.Histogram
 	pubsubMessages  prometheus.Counter
 	pubsubDropped   prometheus.Counter
+	segmentChanges  prometheus.Counter
 	diskRefusals    prometheus.Counter
 }
 
@@ -58,9 +59,10 @@ func newMetrics(s *Server) *metrics {
 		Buckets: prometheus.ExponentialBuckets(0.01, 3, 10)})
 	m.pubsubMessages = prometheus.NewCounter(prometheus.CounterOpts{Name: "segd_pubsub_messages_total", Help: "Messages queued to subscribers."})
 	m.pubsubDropped = prometheus.NewCounter(prometheus.CounterOpts{Name: "segd_pubsub_dropped_subscribers_total", Help: "Subscribers disconnected because their queue overflowed."})
+	m.segmentChanges = prometheus.NewCounter(prometheus.CounterOpts{Name: "segd_segment_changes_total", Help: "Entities that entered or left a saved segment."})
 	m.diskRefusals = prometheus.NewCounter(prometheus.CounterOpts{Name: "segd_disk_full_events_total", Help: "Times writes were switched off because free disk fell below --min-free-disk."})
 	for _, c := range []prometheus.Collector{m.diskRefusals, m.commands, m.errors, m.latency, m.unknown, m.connections, m.rejected, m.authFailures,
-		m.commitSeconds, m.commitBatch, m.snapshotSeconds, m.pubsubMessages, m.pubsubDropped} {
+		m.commitSeconds, m.commitBatch, m.snapshotSeconds, m.pubsubMessages, m.pubsubDropped, m.segmentChanges} {
 		f(c)
 	}
 	gauge := func(name, help string, fn func() float64) {
@@ -120,6 +122,14 @@ func (m *metrics) observe(c *protocol.Command, d time.Duration, failed bool) {
 	cm.calls.Inc()
 	cm.latency.Observe(d.Seconds())
 	if failed {
+		cm.errs.Inc()
+	}
+}
+
+// failed counts an error reply of c found after dispatch (pipelined writes
+// answer when the connection drains them).
+func (m *metrics) failed(c *protocol.Command) {
+	if cm, ok := m.perCmd[c]; ok {
 		cm.errs.Inc()
 	}
 }

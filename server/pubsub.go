@@ -275,6 +275,13 @@ func (ps *pubsub) unsubscribeAll(c *client) {
 	}
 }
 
+// any reports whether anyone subscribes to anything.
+func (ps *pubsub) any() bool {
+	ps.mu.RLock()
+	defer ps.mu.RUnlock()
+	return len(ps.channels) > 0 || len(ps.patterns) > 0
+}
+
 // publish queues msg for every subscriber of channel and every matching
 // pattern, and returns how many received it. It never blocks.
 func (ps *pubsub) publish(channel, msg string) int {

@@ -52,6 +52,15 @@ func TestRedisCLIOneShot(t *testing.T) {
 		t.Errorf("FIELD.LIST: %q", out)
 	}
 	expectEq(t, "ECHO with spaces", run("ECHO", "a b  c"), "a b  c\n")
+	// Events: ENT.TRACK answers OK; ENT.GET shows value -> amount, "*" first.
+	expectEq(t, "ENT.TRACK", run("ENT.TRACK", "u:1", "purchase:shoes", "AMOUNT", "3"), "OK\n")
+	expectEq(t, "ENT.TRACK --no-raw", run("--no-raw", "ENT.TRACK", "u:1", "purchase"), "OK\n")
+	if out := run("ENT.TRACK", "u:1", "purchase", "AMOUNT", "0"); !strings.Contains(out, "ERR AMOUNT must be a whole number") {
+		t.Errorf("ENT.TRACK AMOUNT 0: %q", out)
+	}
+	expectEq(t, "ENT.GET events", run("ENT.GET", "u:1", "purchase"), "purchase\n*\n4\nshoes\n3\n")
+	expectEq(t, "ENT.GET events RESP3", run("-3", "--no-raw", "ENT.GET", "u:1", "purchase"), "1# \"purchase\" => \n   1# \"*\" => (integer) 4\n   2# \"shoes\" => (integer) 3\n")
+	expectEq(t, "QUERY.COUNT event", run("QUERY.COUNT", "purchase:shoes >= 3"), "1\n")
 }
 
 func TestRedisCLICommandDocs(t *testing.T) {
@@ -62,7 +71,7 @@ func TestRedisCLICommandDocs(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s COMMAND DOCS: %v\n%s", proto, err, out)
 		}
-		for _, want := range []string{"query.count", "ent.set", "field.create", "summary", "arguments"} {
+		for _, want := range []string{"query.count", "ent.set", "ent.track", "field.create", "summary", "arguments"} {
 			if !strings.Contains(out, want) {
 				t.Errorf("%s COMMAND DOCS output lacks %q", proto, want)
 			}
@@ -203,6 +212,9 @@ func TestRedisCLIInteractive(t *testing.T) {
 			typ("QUERY.MEMBERS ")
 			mark = waitOut(mark, "the QUERY.MEMBERS hint", "expr [CURSOR cursor] [COUNT count] [AT time]")
 			typ("\x15") // Ctrl-U clears the line
+			typ("ENT.TRACK ")
+			mark = waitOut(mark, "the ENT.TRACK hint", "key field[:value] [AT time] [AMOUNT amount]")
+			typ("\x15")
 			typ("PING\r")
 			mark = waitOut(mark, "PONG and the next prompt", "PONG", prompt)
 			key := "u:9" + proto

@@ -72,6 +72,9 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{cfg: cfg, log: cfg.logger(), engine: index.New(), started: time.Now(), done: make(chan struct{})}
+	if cfg.clock != nil {
+		s.engine.SetClock(cfg.clock)
+	}
 	tuneRuntime(cfg)
 	store, err := storage.Open(storage.Options{Dir: cfg.Dir, InMemory: cfg.InMemory, Fsync: cfg.Fsync, Logger: s.log})
 	if err != nil {
@@ -193,6 +196,8 @@ func (s *Server) load() {
 	s.disk.check(s) // before the first write
 	s.commits.start()
 	go s.housekeeping()
+	go s.expireEvents()
+	go s.tickLoop(s.done)
 	go s.disk.watch(s)
 	s.loading.Store(false)
 	s.log.Info("data set loaded", "entities", s.engine.Len(), "fields", s.engine.FieldCount(), "snapshot", found, "replayed", replayed, "seconds", time.Since(start).Seconds())
@@ -249,6 +254,28 @@ func (s *Server) housekeeping() {
 			s.store.RunGC()
 			lastGC = time.Now()
 		}
+	}
+}
+
+// expireEvents drops the EVENT buckets that have left their retention,
+// every minute, until the server shuts down.
+func (s *Server) expireEvents() {
+	every := s.cfg.expireEvery
+	if every <= 0 {
+		every = expireEvery
+	}
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	for {
+		select {
+		case <-s.done:
+			return
+		case <-tick.C:
+		}
+		if s.closing.Load() {
+			return
+		}
+		s.engine.Expire()
 	}
 }
 

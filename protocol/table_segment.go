@@ -1,0 +1,84 @@
+package protocol
+
+// The SEGMENT.* family of the command table (SPEC §3 "Saved segments").
+
+// segmentsJoined appends the segment commands to the table during package
+// variable initialisation, before the init that indexes the table runs.
+var segmentsJoined = func() bool {
+	table = append(table, segmentCommands...)
+	return true
+}()
+
+var segmentNameArg = strArg("name")
+
+var segmentCommands = []*Command{
+	{
+		Name: "segment.create", Arity: -3, Flags: fWrite, Group: "segd-segment", Since: since,
+		Summary:    "Save an expression as a segment kept exact on every write and every tick of time; returns its cardinality",
+		Complexity: "O(E) where E is the cost of evaluating the expression once",
+		Args:       []Arg{segmentNameArg, strArg("expr"), opt(pure("REPLACE"))},
+	},
+	{
+		Name: "segment.drop", Arity: 2, Flags: fWrite, Group: "segd-segment", Since: since,
+		Summary:    "Drop a saved segment; an error while another segment references it",
+		Complexity: "O(1)",
+		Args:       []Arg{segmentNameArg},
+	},
+	{
+		Name: "segment.list", Arity: 1, Flags: fRead, Group: "segd-segment", Since: since,
+		Summary:    "The names of the saved segments, sorted",
+		Complexity: "O(N log N) where N is the number of segments",
+	},
+	{
+		Name: "segment.info", Arity: 2, Flags: fRead, Group: "segd-segment", Since: since,
+		Summary:    "A saved segment's expression, cardinality, version, times, memory and what it reads",
+		Complexity: "O(1)",
+		Args:       []Arg{segmentNameArg},
+	},
+	{
+		Name: "segment.card", Arity: 2, Flags: fReadFast, Group: "segd-segment", Since: since,
+		Summary:    "The number of members of a saved segment",
+		Complexity: "O(1)",
+		Args:       []Arg{segmentNameArg},
+	},
+	{
+		Name: "segment.members", Arity: -2, Flags: fRead, Group: "segd-segment", Since: since,
+		Summary:    "Iterate over the members of a saved segment, like SSCAN",
+		Complexity: "O(N) for the N keys returned",
+		Args:       []Arg{segmentNameArg, opt(tok("CURSOR", strArg("cursor"))), opt(tok("COUNT", intArg("count")))},
+		Tips:       []string{"nondeterministic_output_order"},
+	},
+	{
+		Name: "segment.ismember", Arity: 3, Flags: fReadFast, FirstKey: 2, LastKey: 2, Step: 1,
+		Group: "segd-segment", Since: since,
+		Summary:    "Tell whether an entity is a member of a saved segment (1) or not (0)",
+		Complexity: "O(1)",
+		Args:       []Arg{segmentNameArg, keyArg("key")},
+	},
+	{
+		Name: "segment.mismember", Arity: -3, Flags: fReadFast, FirstKey: 2, LastKey: -1, Step: 1,
+		Group: "segd-segment", Since: since,
+		Summary:    "Tell for each key whether it is a member of a saved segment",
+		Complexity: "O(N) where N is the number of keys",
+		Args:       []Arg{segmentNameArg, multi(keyArg("key"))},
+	},
+	{
+		Name: "segment.of", Arity: 2, Flags: fRead, FirstKey: 1, LastKey: 1, Step: 1,
+		Group: "segd-segment", Since: since,
+		Summary:    "The names of every saved segment holding an entity, sorted",
+		Complexity: "O(S) where S is the number of segments",
+		Args:       []Arg{keyArg("key")},
+	},
+	{
+		Name: "segment.overlap", Arity: -3, Flags: fRead, Group: "segd-segment", Since: since,
+		Summary:    "The k×k matrix of intersection sizes of saved segments (the diagonal holds each cardinality)",
+		Complexity: "O(k²) bitmap intersections",
+		Args:       []Arg{segmentNameArg, multi(strArg("other"))},
+	},
+	{
+		Name: "segment.changes", Arity: -4, Flags: fRead, Group: "segd-segment", Since: since,
+		Summary:    "The enters and exits of a saved segment after a version, oldest first, from its bounded change log",
+		Complexity: "O(N) for the N changes returned",
+		Args:       []Arg{segmentNameArg, tok("SINCE", intArg("version")), opt(tok("COUNT", intArg("count")))},
+	},
+}

@@ -1,0 +1,237 @@
+package server
+
+import (
+	"strconv"
+
+	"segd/index"
+	"segd/protocol"
+)
+
+// Saved segment commands (SPEC §3 "Saved segments", §5).
+
+func init() {
+	register("segment.create", cmdSegmentCreate)
+	register("segment.drop", cmdSegmentDrop)
+	register("segment.list", cmdSegmentList)
+	register("segment.info", cmdSegmentInfo)
+	register("segment.card", cmdSegmentCard)
+	register("segment.members", cmdSegmentMembers)
+	register("segment.ismember", cmdSegmentIsMember)
+	register("segment.mismember", cmdSegmentMIsMember)
+	register("segment.of", cmdSegmentOf)
+	register("segment.overlap", cmdSegmentOverlap)
+	register("segment.changes", cmdSegmentChanges)
+}
+
+var (
+	createSegmentOpts  = []protocol.Option{{Token: "REPLACE"}}
+	segmentMembersOpts = []protocol.Option{{Token: "CURSOR", N: 1}, {Token: "COUNT", N: 1}}
+	segmentChangesOpts = []protocol.Option{{Token: "SINCE", N: 1}, {Token: "COUNT", N: 1}}
+)
+
+// SEGMENT.CREATE name expr [REPLACE]
+func cmdSegmentCreate(s *Server, c *client, args [][]byte) {
+	opts, err := protocol.ParseOptions("SEGMENT.CREATE", args[3:], createSegmentOpts)
+	if err != nil {
+		s.refuseWrite(c, "ERR "+err.Error())
+		return
+	}
+	if len(args[2]) > s.cfg.MaxExpr {
+		s.refuseWrite(c, "ERR expression of "+strconv.Itoa(len(args[2]))+" bytes is longer than the limit of "+strconv.Itoa(s.cfg.MaxExpr)+" (--max-expr-bytes)")
+		return
+	}
+	m := &index.Mutation{Op: index.OpSegmentCreate, Key: string(args[1]), Values: []string{string(args[2])}, Replace: opts.Has("REPLACE")}
+	s.write(c, m, replyN(c))
+}
+
+// SEGMENT.DROP name
+func cmdSegmentDrop(s *Server, c *client, args [][]byte) {
+	s.write(c, &index.Mutation{Op: index.OpSegmentDrop, Key: string(args[1])}, replyN(c))
+}
+
+// SEGMENT.LIST
+func cmdSegmentList(s *Server, c *client, _ [][]byte) {
+	s.tickFirst()
+	names := s.engine.Segments()
+	c.enc.Array(len(names))
+	for _, n := range names {
+		c.enc.BulkString(n)
+	}
+}
+
+// SEGMENT.INFO name
+func cmdSegmentInfo(s *Server, c *client, args [][]byte) {
+	s.tickFirst()
+	info, err := s.engine.SegmentInfo(string(args[1]))
+	if err != nil {
+		replyErr(c, err)
+		return
+	}
+	c.enc.Map(10)
+	c.enc.BulkString("name")
+	c.enc.BulkString(info.Name)
+	c.enc.BulkString("expr")
+	c.enc.BulkString(info.Expr)
+	c.enc.BulkString("cardinality")
+	c.enc.Int(int64(info.Cardinality))
+	c.enc.BulkString("version")
+	c.enc.Int(int64(info.Version))
+	c.enc.BulkString("created")
+	c.enc.Int(info.Created.Unix())
+	c.enc.BulkString("updated")
+	c.enc.Int(info.Updated.Unix())
+	c.enc.BulkString("bytes")
+	c.enc.Int(int64(info.Bytes))
+	c.enc.BulkString("fields")
+	c.enc.Array(len(info.Fields))
+	for _, f := range info.Fields {
+		c.enc.BulkString(f)
+	}
+	c.enc.BulkString("segments")
+	c.enc.Array(len(info.Segments))
+	for _, n := range info.Segments {
+		c.enc.BulkString(n)
+	}
+	c.enc.BulkString("time_relative")
+	if info.TimeRelative {
+		c.enc.Int(1)
+	} else {
+		c.enc.Int(0)
+	}
+}
+
+// SEGMENT.CARD name
+func cmdSegmentCard(s *Server, c *client, args [][]byte) {
+	s.tickFirst()
+	n, err := s.engine.SegmentCard(string(args[1]))
+	if err != nil {
+		replyErr(c, err)
+		return
+	}
+	c.enc.Int(int64(n))
+}
+
+// SEGMENT.MEMBERS name [CURSOR c] [COUNT n]
+func cmdSegmentMembers(s *Server, c *client, args [][]byte) {
+	o, ok := s.parseQueryOpts(c, "SEGMENT.MEMBERS", args[2:], segmentMembersOpts)
+	if !ok {
+		return
+	}
+	s.tickFirst()
+	next, keys, err := s.engine.SegmentMembers(string(args[1]), o.cursor, o.count)
+	if err != nil {
+		replyErr(c, err)
+		return
+	}
+	writePage(c, next, keys)
+}
+
+// SEGMENT.ISMEMBER name key
+func cmdSegmentIsMember(s *Server, c *client, args [][]byte) {
+	s.tickFirst()
+	in, err := s.engine.SegmentIsMember(string(args[1]), string(args[2]))
+	if err != nil {
+		replyErr(c, err)
+		return
+	}
+	c.enc.Int(b2i(in))
+}
+
+// SEGMENT.MISMEMBER name key [key ...]
+func cmdSegmentMIsMember(s *Server, c *client, args [][]byte) {
+	s.tickFirst()
+	in, err := s.engine.SegmentMIsMember(string(args[1]), strs(args[2:]))
+	if err != nil {
+		replyErr(c, err)
+		return
+	}
+	c.enc.Array(len(in))
+	for _, v := range in {
+		c.enc.Int(b2i(v))
+	}
+}
+
+// SEGMENT.OF key
+func cmdSegmentOf(s *Server, c *client, args [][]byte) {
+	s.tickFirst()
+	names := s.engine.SegmentsOf(string(args[1]))
+	c.enc.Array(len(names))
+	for _, n := range names {
+		c.enc.BulkString(n)
+	}
+}
+
+// SEGMENT.OVERLAP name name [name ...]
+func cmdSegmentOverlap(s *Server, c *client, args [][]byte) {
+	s.tickFirst()
+	m, err := s.engine.SegmentOverlap(strs(args[1:]))
+	if err != nil {
+		replyErr(c, err)
+		return
+	}
+	c.enc.Array(len(m))
+	for _, row := range m {
+		c.enc.Array(len(row))
+		for _, n := range row {
+			c.enc.Int(int64(n))
+		}
+	}
+}
+
+// SEGMENT.CHANGES name SINCE version [COUNT n]
+func cmdSegmentChanges(s *Server, c *client, args [][]byte) {
+	opts, err := protocol.ParseOptions("SEGMENT.CHANGES", args[2:], segmentChangesOpts)
+	if err != nil {
+		c.enc.Error("ERR " + err.Error())
+		return
+	}
+	if !opts.Has("SINCE") {
+		c.enc.Error("ERR SEGMENT.CHANGES needs SINCE version: 0 for every kept change, else the last version you read")
+		return
+	}
+	since, err := strconv.ParseUint(string(opts.Value("SINCE")), 10, 64)
+	if err != nil {
+		c.enc.Error("ERR SINCE must be a version: a non-negative integer")
+		return
+	}
+	count := 0
+	if opts.Has("COUNT") {
+		n, ok := s.pageSize(c, opts.Value("COUNT"), "COUNT")
+		if !ok {
+			return
+		}
+		count = n
+	} else {
+		count = s.cfg.MaxPage
+	}
+	s.tickFirst()
+	next, changes, err := s.engine.SegmentChanges(string(args[1]), since, count)
+	if err != nil {
+		replyErr(c, err)
+		return
+	}
+	c.enc.Array(2)
+	c.enc.Int(int64(next))
+	c.enc.Array(len(changes))
+	for _, ch := range changes {
+		c.enc.Array(4)
+		c.enc.Int(int64(ch.Version))
+		c.enc.BulkString(ch.Key)
+		c.enc.BulkString(changeWord(ch.Enter))
+		c.enc.Int(ch.Time)
+	}
+}
+
+func changeWord(enter bool) string {
+	if enter {
+		return "enter"
+	}
+	return "exit"
+}
+
+func b2i(b bool) int64 {
+	if b {
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,77 @@
+package server
+
+import (
+	"encoding/json"
+	"time"
+
+	"segd/index"
+)
+
+// Segment notifications and time-relative refreshes.
+//
+// The engine records every enter and exit of a saved segment in commit
+// order. The committer, after each durable batch, drains them and publishes
+// one JSON message per change on "segment:<name>" (SPEC §3 Notifications).
+// Publishing never blocks: a subscriber whose queue is full is disconnected
+// and counted.
+//
+// A time-relative segment moves when a bucket boundary passes. The refresh
+// is an OpTick write through the committer, so the log records when it ran
+// and a replay repeats the same versions: the ticker submits one as soon as
+// one is due, and every segment read submits one first when one is due.
+
+// segmentEvent is the JSON of one notification.
+type segmentEvent struct {
+	Segment string `json:"segment"`
+	Key     string `json:"key"`
+	Change  string `json:"change"`
+	Version uint64 `json:"version"`
+	Time    int64  `json:"time"`
+}
+
+// publishChanges publishes the segment changes the engine recorded. Only the
+// committer calls it, so the messages leave in commit order.
+func (s *Server) publishChanges() {
+	changes := s.engine.DrainChanges()
+	if len(changes) == 0 {
+		return
+	}
+	s.metrics.segmentChanges.Add(float64(len(changes)))
+	if !s.pubsub.any() {
+		return
+	}
+	for _, c := range changes {
+		msg, err := json.Marshal(segmentEvent{Segment: c.Segment, Key: c.Key, Change: changeWord(c.Enter), Version: c.Version, Time: c.Time})
+		if err != nil {
+			continue
+		}
+		s.pubsub.publish("segment:"+c.Segment, string(msg))
+	}
+}
+
+// tickFirst runs a due time-relative refresh through the committer before a
+// read, so that the read sees (and the log records) the new bucket. If the
+// committer refuses writes, the engine still refreshes on read.
+func (s *Server) tickFirst() {
+	if !s.engine.TickDue() {
+		return
+	}
+	if r, err := s.commits.submit(&index.Mutation{Op: index.OpTick}); err == nil {
+		_, _ = s.commits.wait(r)
+	}
+}
+
+// tickLoop refreshes time-relative segments at their boundaries without
+// waiting for a command, and drops expired event buckets every minute.
+func (s *Server) tickLoop(stop <-chan struct{}) {
+	t := time.NewTicker(250 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-t.C:
+			s.tickFirst()
+		}
+	}
+}
