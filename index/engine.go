@@ -272,6 +272,10 @@ func (e *Engine) SizeInBytes() uint64 {
 	for _, f := range e.fields {
 		n += f.sizeInBytes()
 	}
+	n += e.sample.SizeInBytes()
+	for _, s := range e.segs {
+		n += s.members.GetSizeInBytes()
+	}
 	return n
 }
 

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"segd/index"
 	"strconv"
 	"strings"
 	"time"
@@ -33,6 +34,7 @@ type Config struct {
 	SaveEvery   time.Duration // snapshot this often when anything changed; 0 disables
 	SaveAfter   int           // snapshot after this many logged writes; 0 disables
 	PubSubQueue int           // messages queued per subscriber before it is disconnected
+	ChangeLog   int           // changes each saved segment keeps for SEGMENT.CHANGES
 	MinFreeDisk int64         // refuse writes while less disk than this is free
 	GCPercent   int           // Go GC target percentage; 0 keeps GOGC or Go's default
 	MemoryLimit int64         // soft memory limit in bytes for the Go runtime; 0 keeps GOMEMLIMIT
@@ -66,6 +68,7 @@ func DefaultConfig() Config {
 		SaveEvery:   5 * time.Minute,
 		SaveAfter:   1000000,
 		PubSubQueue: 10000,
+		ChangeLog:   index.DefaultChangeLog,
 		MinFreeDisk: 64 << 20,
 		GCPercent:   50,
 		LogLevel:    "info",
@@ -108,6 +111,7 @@ Server flags:
 	fs.IntVar(&cfg.MaxRequest, "max-request-bytes", cfg.MaxRequest, "largest request (a command and its arguments) in bytes")
 	fs.IntVar(&cfg.MaxExpr, "max-expr-bytes", cfg.MaxExpr, "longest expression in bytes")
 	fs.IntVar(&cfg.MaxPage, "max-page", cfg.MaxPage, "largest COUNT, LIMIT or k a reply may carry")
+	fs.IntVar(&cfg.ChangeLog, "segment-changelog", cfg.ChangeLog, "changes each saved segment keeps for SEGMENT.CHANGES")
 	fs.DurationVar(&cfg.SaveEvery, "save-every", cfg.SaveEvery, "snapshot this often when anything changed (0 disables)")
 	fs.IntVar(&cfg.SaveAfter, "save-after", cfg.SaveAfter, "snapshot after this many logged writes (0 disables)")
 	fs.Int64Var(&cfg.MinFreeDisk, "min-free-disk", cfg.MinFreeDisk, "refuse writes while less than this many bytes are free on the data directory's disk; they resume by themselves")
@@ -163,6 +167,9 @@ func (c *Config) validate() error {
 	if c.MaxPage < 1 {
 		errs = append(errs, errors.New("--max-page must be at least 1"))
 	}
+	if c.ChangeLog < 0 {
+		errs = append(errs, errors.New("--segment-changelog cannot be negative"))
+	}
 	if c.GCPercent < 0 || c.MemoryLimit < 0 || c.MinFreeDisk < 0 {
 		errs = append(errs, errors.New("--gc-percent, --memory-limit and --min-free-disk cannot be negative"))
 	}
@@ -215,6 +222,7 @@ func (c *Config) configEntries(addr string) [][2]string {
 		{"proto-max-bulk-len", strconv.Itoa(c.MaxRequest)},
 		{"max-expr-bytes", strconv.Itoa(c.MaxExpr)},
 		{"max-page", strconv.Itoa(c.MaxPage)},
+		{"segment-changelog", strconv.Itoa(c.ChangeLog)},
 		{"appendonly", "yes"},
 		{"appendfsync", c.Fsync.String()},
 		{"save", fmt.Sprintf("%d %d", int(c.SaveEvery.Seconds()), c.SaveAfter)},

@@ -44,11 +44,12 @@ func (s *Server) infoSections() []infoSection {
 	loading := s.loading.Load()
 	itoa := func(n int64) string { return strconv.FormatInt(n, 10) }
 	var entities, bitmapBytes int64
-	var fields int
+	var fields, segments int
 	if !loading {
 		entities = int64(s.engine.Len())
 		bitmapBytes = int64(s.engine.SizeInBytes())
 		fields = s.engine.FieldCount()
+		segments = s.engine.SegmentCount()
 	}
 	rss := readRSS()
 	lastSaveErr := "ok"
@@ -103,6 +104,7 @@ func (s *Server) infoSections() []infoSection {
 		{"segd", [][2]string{
 			{"entities", itoa(entities)},
 			{"fields", itoa(int64(fields))},
+			{"segments", itoa(int64(segments))},
 			{"bitmap_bytes", itoa(bitmapBytes)},
 			{"data_dir", s.cfg.Dir},
 			{"in_memory", boolInt(s.cfg.InMemory)},

@@ -76,6 +76,7 @@ func newMetrics(s *Server) *metrics {
 		return float64(s.engine.Len())
 	})
 	gauge("segd_fields", "Fields.", func() float64 { return float64(s.engine.FieldCount()) })
+	gauge("segd_segments", "Saved segments.", func() float64 { return float64(s.engine.SegmentCount()) })
 	gauge("segd_bitmap_bytes", "Memory held by bitmaps and the key dictionary.", func() float64 {
 		if !ready() {
 			return 0

@@ -75,6 +75,7 @@ func New(cfg Config) (*Server, error) {
 	if cfg.clock != nil {
 		s.engine.SetClock(cfg.clock)
 	}
+	s.engine.SetChangeLog(cfg.ChangeLog)
 	tuneRuntime(cfg)
 	store, err := storage.Open(storage.Options{Dir: cfg.Dir, InMemory: cfg.InMemory, Fsync: cfg.Fsync, Logger: s.log})
 	if err != nil {
