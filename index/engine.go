@@ -28,6 +28,7 @@ type Engine struct {
 	// Saved segments.
 	segs       map[string]*segment
 	order      []*segment // segs, references first; nil when stale
+	segIx      *segIndex  // built with order
 	touched    []touched  // what the current write changed
 	globalsDue bool       // a delete happened: TOP segments must be recomputed
 	outbox     []Change   // changes not yet drained, in commit order

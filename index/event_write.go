@@ -87,7 +87,7 @@ func (e *Engine) track(m *Mutation, replay bool) (Result, error) {
 	f.ev.expire(now)
 	if b >= start {
 		f.track(id, value, b, uint64(amount))
-		e.touch(id, m.Field)
+		e.touch(id, m.Field, value)
 	}
 	return Result{N: 1, Changed: true}, nil
 }

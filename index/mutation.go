@@ -254,7 +254,7 @@ func (e *Engine) entity(key string) (id uint32, created bool) {
 	if created {
 		e.live.Add(id)
 		e.sample.Set(id, sampleSlot(key))
-		e.touch(id, "")
+		e.touchNew(id)
 	}
 	return id, created
 }
@@ -286,13 +286,22 @@ func (e *Engine) set(key string, pairs []Pair) (Result, error) {
 		if f.kind == KindInt {
 			n, _ := canonicalInt(p.Value)
 			changed = f.bsi.Set(id, n)
+			if changed {
+				e.touch(id, p.Field, "")
+			}
 		} else {
+			old := f.enumOrdinal(id)
 			changed = f.setEnum(id, p.Value)
+			if changed {
+				if old != 0 {
+					e.touch(id, p.Field, f.values[old-1])
+				}
+				e.touch(id, p.Field, p.Value)
+			}
 		}
 		if changed {
 			res.N++
 			res.Changed = true
-			e.touch(id, p.Field)
 		}
 	}
 	return res, nil
@@ -316,7 +325,7 @@ func (e *Engine) unset(key string, fields []string) (Result, error) {
 		if e.fields[name].clear(id) {
 			res.N++
 			res.Changed = true
-			e.touch(id, name)
+			e.touch(id, name, "")
 		}
 	}
 	return res, nil
@@ -351,7 +360,7 @@ func (e *Engine) tags(op Op, key, name string, values []string) (Result, error) 
 			if f.remTag(id, v) {
 				res.N++
 				res.Changed = true
-				e.touch(id, name)
+				e.touch(id, name, v)
 			}
 		}
 		return res, nil
@@ -367,7 +376,7 @@ func (e *Engine) tags(op Op, key, name string, values []string) (Result, error) 
 		if f.addTag(id, v) {
 			res.N++
 			res.Changed = true
-			e.touch(id, name)
+			e.touch(id, name, v)
 		}
 	}
 	return res, nil

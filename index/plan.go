@@ -45,6 +45,7 @@ func (e *Engine) compile(n Node) (plan, error) {
 			}
 			p.pos = append(p.pos, c)
 		}
+		p.point = p.ordered()
 		return p, nil
 	case *Or:
 		terms, err := e.compileAll(n.Terms)
@@ -294,6 +295,10 @@ func computed(p plan) bool {
 type andPlan struct {
 	all      *roaring.Bitmap // the live entities, for an AND of NOT terms alone
 	pos, neg []plan
+	// point is pos for point evaluation: stored bitmaps before computed
+	// terms, the most selective first (as estimated at compile time), so
+	// that most entities fail at the first Contains.
+	point []plan
 }
 
 func (p *andPlan) ordered() []plan {
@@ -372,7 +377,11 @@ func (p *andPlan) count(q *qctx) uint64 {
 }
 
 func (p *andPlan) contains(q *qctx, id uint32) bool {
-	for _, t := range p.pos {
+	terms := p.point
+	if len(terms) != len(p.pos) {
+		terms = p.pos
+	}
+	for _, t := range terms {
 		if !t.contains(q, id) {
 			return false
 		}

@@ -48,14 +48,15 @@ type segment struct {
 	created int64
 	updated int64
 
-	fields  map[string]bool // fields read, directly
-	deps    map[string]bool // fields read, directly or through references
-	refs    []string        // segments referenced, directly
-	timeRel bool            // reads events (directly or through refs)
-	gran    int64           // smallest bucket of the events read, seconds
-	tickB   int64           // the bucket (of gran) the members were computed in
-	global  bool            // uses TOP (directly or through refs)
-	empty   tri             // whether an entity without values matches
+	fields  map[string]bool            // fields read, directly
+	deps    map[string]bool            // fields any change of which matters, directly or through references
+	vdeps   map[string]map[string]bool // field -> values whose changes matter (f:v, f:(a,b)), likewise
+	refs    []string                   // segments referenced, directly
+	timeRel bool                       // reads events (directly or through refs)
+	gran    int64                      // smallest bucket of the events read, seconds
+	tickB   int64                      // the bucket (of gran) the members were computed in
+	global  bool                       // uses TOP (directly or through refs)
+	empty   tri                        // whether an entity without values matches
 
 	log changeRing
 }
@@ -104,6 +105,11 @@ func (e *Engine) analyse(s *segment, n Node) {
 			for f := range r.deps {
 				s.deps[f] = true
 			}
+			for f, vs := range r.vdeps {
+				for v := range vs {
+					s.addValueDep(f, v)
+				}
+			}
 			if r.timeRel {
 				s.timeRel = true
 				s.gran = minGran(s.gran, r.gran)
@@ -112,7 +118,15 @@ func (e *Engine) analyse(s *segment, n Node) {
 		}
 	case *Pred:
 		s.fields[n.Field] = true
-		s.deps[n.Field] = true
+		if f := e.fields[n.Field]; f != nil && f.kind != KindInt && n.Sel == SelValues {
+			// Only a change of one of these values can change the predicate
+			// (for events: an occurrence with one of them).
+			for _, v := range n.Values {
+				s.addValueDep(n.Field, v)
+			}
+		} else {
+			s.deps[n.Field] = true
+		}
 		if f := e.fields[n.Field]; f != nil && f.kind == KindEvent {
 			s.timeRel = true
 			s.gran = minGran(s.gran, f.ev.spec.gran)
@@ -258,7 +272,61 @@ func (e *Engine) segOrder() []*segment {
 		visit(n)
 	}
 	e.order = out
+	e.buildSegIndex()
 	return out
+}
+
+func (s *segment) addValueDep(field, value string) {
+	if s.vdeps == nil {
+		s.vdeps = map[string]map[string]bool{}
+	}
+	if s.vdeps[field] == nil {
+		s.vdeps[field] = map[string]bool{}
+	}
+	s.vdeps[field][value] = true
+}
+
+// segIndex answers "which segments does a change of this field concern",
+// by position in the reference order.
+type segIndex struct {
+	byField map[string][]int            // field -> segments any change of it concerns
+	byValue map[string]map[string][]int // field -> value -> segments its changes concern
+	empty   []int                       // segments an entity without values may match
+	refs    [][]int                     // position -> positions of the segments it references
+	mark    []bool                      // scratch: candidates of the entity being maintained
+	changed []bool                      // scratch: segments whose membership just changed
+}
+
+func (e *Engine) buildSegIndex() {
+	pos := make(map[string]int, len(e.order))
+	for i, s := range e.order {
+		pos[s.name] = i
+	}
+	ix := &segIndex{byField: map[string][]int{}, byValue: map[string]map[string][]int{}, refs: make([][]int, len(e.order)),
+		mark: make([]bool, len(e.order)), changed: make([]bool, len(e.order))}
+	for i, s := range e.order {
+		for f := range s.deps {
+			ix.byField[f] = append(ix.byField[f], i)
+		}
+		for f, vs := range s.vdeps {
+			if s.deps[f] {
+				continue
+			}
+			if ix.byValue[f] == nil {
+				ix.byValue[f] = map[string][]int{}
+			}
+			for v := range vs {
+				ix.byValue[f][v] = append(ix.byValue[f][v], i)
+			}
+		}
+		if s.empty != triNo {
+			ix.empty = append(ix.empty, i)
+		}
+		for _, r := range s.refs {
+			ix.refs[i] = append(ix.refs[i], pos[r])
+		}
+	}
+	e.segIx = ix
 }
 
 // dependsOn reports whether s references t, directly or not.
@@ -313,82 +381,104 @@ func (e *Engine) recompute(s *segment, q *qctx) bool {
 	return true
 }
 
-// touch notes that a write changed field (or created the entity, field "")
+// touch notes that a write changed value (or, value "", any value) of field
 // of entity id, for segment maintenance after the write.
-func (e *Engine) touch(id uint32, field string) {
+func (e *Engine) touch(id uint32, field, value string) {
 	if len(e.segs) > 0 {
-		e.touched = append(e.touched, touched{id: id, field: field})
+		e.touched = append(e.touched, touched{id: id, field: field, value: value})
+	}
+}
+
+// touchNew notes that a write created entity id.
+func (e *Engine) touchNew(id uint32) {
+	if len(e.segs) > 0 {
+		e.touched = append(e.touched, touched{id: id, isNew: true})
 	}
 }
 
 type touched struct {
 	id    uint32
-	field string // "" for a new entity
+	field string
+	value string // "" for any value
+	isNew bool
 }
 
-// maintain re-evaluates the segments a write touched.
+// maintain re-evaluates the segments a write touched: for each entity, only
+// the segments that read a field it changed (or that an entity without values
+// may match, for a new entity), by point evaluation, references first.
 func (e *Engine) maintain(now int64) {
 	if len(e.touched) == 0 && !e.globalsDue {
 		return
 	}
 	q := &qctx{at: now, now: now}
 	order := e.segOrder()
-	// Group the touches by entity, keeping first-touch order.
-	byID := map[uint32][]string{}
-	var ids []uint32
-	for _, t := range e.touched {
-		if _, ok := byID[t.id]; !ok {
-			ids = append(ids, t.id)
-		}
-		byID[t.id] = append(byID[t.id], t.field)
-	}
-	e.touched = e.touched[:0]
-	globals := map[*segment]bool{}
+	ix := e.segIx
+	var globals map[*segment]bool
 	if e.globalsDue {
-		for _, s := range e.segs {
+		globals = map[*segment]bool{}
+		for _, s := range order {
 			if s.global {
 				globals[s] = true
 			}
 		}
 		e.globalsDue = false
 	}
-	for _, id := range ids {
-		key, ok := e.dict.Key(id)
-		if !ok {
+	touched := e.touched
+	for start := 0; start < len(touched); {
+		// The touches of one entity are adjacent: writes touch one entity,
+		// except ENT.DEL, which touches none.
+		id := touched[start].id
+		end := start
+		lo, hi := len(order), -1
+		mark := func(list []int) {
+			for _, i := range list {
+				ix.mark[i] = true
+				lo, hi = min(lo, i), max(hi, i)
+			}
+		}
+		for ; end < len(touched) && touched[end].id == id; end++ {
+			t := &touched[end]
+			if t.isNew {
+				mark(ix.empty)
+				continue
+			}
+			mark(ix.byField[t.field])
+			if t.value != "" {
+				mark(ix.byValue[t.field][t.value])
+			} else {
+				for _, list := range ix.byValue[t.field] {
+					mark(list) // a change of every value (ENT.UNSET, a value-less event)
+				}
+			}
+		}
+		start = end
+		if hi < 0 {
 			continue
 		}
-		fields := byID[id]
-		changed := map[string]bool{}
-		for _, s := range order {
-			hit := false
-			for _, f := range fields {
-				if (f == "" && s.empty != triNo) || (f != "" && s.deps[f]) {
-					hit = true
-					break
-				}
+		key, ok := e.dict.Key(id)
+		for i := lo; i <= hi; i++ {
+			if !ix.mark[i] {
+				continue
 			}
-			if !hit {
-				for _, r := range s.refs {
-					if changed[r] {
-						hit = true
-						break
-					}
-				}
-			}
-			if !hit {
+			ix.mark[i] = false
+			s := order[i]
+			if !ok {
 				continue
 			}
 			if s.global {
+				if globals == nil {
+					globals = map[*segment]bool{}
+				}
 				globals[s] = true
 				continue
 			}
 			in := e.segPlan(s).contains(q, id)
 			if in != s.members.Contains(id) {
 				e.record(s, id, key, in, now)
-				changed[s.name] = true
 			}
 		}
 	}
+	e.touched = e.touched[:0]
 	if len(globals) > 0 {
 		e.recomputeFrom(globals, q)
 	}
@@ -549,7 +639,7 @@ func (e *Engine) createSegment(name, text string, replace bool, now int64) (Resu
 		// REPLACE keeps the segment (plans that reference it stay valid),
 		// its version and change log, and records the difference as
 		// changes; dependents follow.
-		old.text, old.node, old.fields, old.deps, old.refs = s.text, s.node, s.fields, s.deps, s.refs
+		old.text, old.node, old.fields, old.deps, old.vdeps, old.refs = s.text, s.node, s.fields, s.deps, s.vdeps, s.refs
 		old.timeRel, old.gran, old.tickB, old.global, old.empty = s.timeRel, s.gran, s.tickB, s.global, s.empty
 		old.plan, old.schema = p, e.schema
 		s = old
@@ -567,9 +657,9 @@ func (e *Engine) createSegment(name, text string, replace bool, now int64) (Resu
 }
 
 // reanalyse refreshes what a segment reads after a segment it references
-// was replaced.
+// was replaced. Callers reset e.order afterwards.
 func (e *Engine) reanalyse(s *segment) {
-	s.fields, s.deps, s.refs, s.timeRel, s.gran, s.global = map[string]bool{}, map[string]bool{}, nil, false, 0, false
+	s.fields, s.deps, s.vdeps, s.refs, s.timeRel, s.gran, s.global = map[string]bool{}, map[string]bool{}, nil, nil, false, 0, false
 	e.analyse(s, s.node)
 	s.empty = e.emptyMatch(s.node)
 	s.plan = nil

@@ -113,6 +113,7 @@ func (e *Engine) loadSegments(data []byte) error {
 	for _, s := range e.segs {
 		s.log.resize(e.changeLog)
 	}
+	e.order = nil // the index was built before the analysis above
 	e.resetTick()
 	return nil
 }
