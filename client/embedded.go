@@ -9,6 +9,11 @@ import (
 
 // Embedded is a Client over an engine in the same process: no network, no
 // persistence. The engine may be shared with other code.
+//
+// Segment enters and exits are kept in each segment's bounded change log
+// (SegmentChanges). Code that wants every change as it happens, as the
+// server's notifications do, turns on e.KeepChanges(true) and reads them
+// with e.DrainChanges().
 func Embedded(e *index.Engine) Client { return &embedded{e: e} }
 
 type embedded struct{ e *index.Engine }
@@ -51,6 +56,18 @@ func (c *embedded) Del(_ context.Context, keys ...string) (int64, error) {
 	return c.apply(&index.Mutation{Op: index.OpDel, Keys: keys})
 }
 
+func (c *embedded) Track(_ context.Context, key, event string, at time.Time, amount int64) error {
+	field, values, err := splitEvent(event, amount)
+	if err != nil {
+		return err
+	}
+	if !at.IsZero() {
+		at = time.Unix(at.Unix(), 0).UTC() // to the second, as over the wire
+	}
+	_, err = c.apply(&index.Mutation{Op: index.OpTrack, Key: key, Field: field, Values: values, At: at, Amount: amount})
+	return err
+}
+
 func (c *embedded) Get(_ context.Context, key string, fields ...string) (Entity, error) {
 	vals, found, err := c.e.Get(key, fields)
 	if err != nil {
@@ -68,6 +85,9 @@ func (c *embedded) Get(_ context.Context, key string, fields ...string) (Entity,
 			out[v.Field] = v.Int
 		case index.KindTags:
 			out[v.Field] = v.Tags
+		case index.KindEvent:
+			evs := v.Events
+			out[v.Field] = eventsOf(len(evs), func(i int) (string, uint64) { return evs[i].Value, evs[i].Amount })
 		}
 	}
 	return out, nil
@@ -82,25 +102,9 @@ func (c *embedded) IsMember(_ context.Context, expr, key string) (bool, error) {
 }
 
 func (c *embedded) Members(ctx context.Context, expr string, fn func(string) error) error {
-	var cursor uint64
-	for {
-		next, keys, err := c.e.Members(expr, cursor, 1000, time.Time{})
-		if err != nil {
-			return err
-		}
-		for _, k := range keys {
-			if err := fn(k); err != nil {
-				return err
-			}
-		}
-		if next == 0 {
-			return nil
-		}
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		cursor = next
-	}
+	return scan(ctx, func(cursor uint64) (uint64, []string, error) {
+		return c.e.Members(expr, cursor, 1000, time.Time{})
+	}, fn)
 }
 
 func (c *embedded) GroupBy(_ context.Context, field, where string, limit int) ([]ValueCount, error) {
@@ -125,6 +129,48 @@ func (c *embedded) Top(_ context.Context, k int, measure, where string) ([]Ranke
 		out[i] = Ranked{Key: r.Key, Value: r.Value}
 	}
 	return out, nil
+}
+
+func (c *embedded) CreateSegment(_ context.Context, name, expr string, replace bool) (uint64, error) {
+	n, err := c.apply(&index.Mutation{Op: index.OpSegmentCreate, Key: name, Values: []string{expr}, Replace: replace})
+	return uint64(n), err
+}
+
+func (c *embedded) DropSegment(_ context.Context, name string) (bool, error) {
+	n, err := c.apply(&index.Mutation{Op: index.OpSegmentDrop, Key: name})
+	return n == 1, err
+}
+
+func (c *embedded) Segments(context.Context) ([]string, error) { return c.e.Segments(), nil }
+
+func (c *embedded) SegmentCard(_ context.Context, name string) (uint64, error) {
+	return c.e.SegmentCard(name)
+}
+
+func (c *embedded) SegmentIsMember(_ context.Context, name, key string) (bool, error) {
+	return c.e.SegmentIsMember(name, key)
+}
+
+func (c *embedded) SegmentMembers(ctx context.Context, name string, fn func(string) error) error {
+	return scan(ctx, func(cursor uint64) (uint64, []string, error) {
+		return c.e.SegmentMembers(name, cursor, 1000)
+	}, fn)
+}
+
+func (c *embedded) SegmentsOf(_ context.Context, key string) ([]string, error) {
+	return c.e.SegmentsOf(key), nil
+}
+
+func (c *embedded) SegmentChanges(_ context.Context, name string, since uint64, count int) (uint64, []Change, error) {
+	next, chs, err := c.e.SegmentChanges(name, since, max(count, 0))
+	if err != nil {
+		return 0, nil, err
+	}
+	out := make([]Change, len(chs))
+	for i, ch := range chs {
+		out[i] = Change{Segment: name, Version: ch.Version, Key: ch.Key, Enter: ch.Enter, Time: time.Unix(ch.Time, 0).UTC()}
+	}
+	return next, out, nil
 }
 
 func (c *embedded) Close() error { return nil }

@@ -138,6 +138,9 @@ func printSummary(w io.Writer, name string, o Options, s Summary, errorsFile str
 	fmt.Fprintf(w, "imported %s (%s, %s) into %s\n", name, s.Format, progress.Size(s.Bytes), o.Addr)
 	fmt.Fprintf(w, "  rows read         %d\n", s.Rows)
 	fmt.Fprintf(w, "  entities written  %d\n", s.Entities)
+	if s.Events > 0 {
+		fmt.Fprintf(w, "  events tracked    %d\n", s.Events)
+	}
 	fmt.Fprintf(w, "  commands sent     %d\n", s.Commands)
 	fmt.Fprintf(w, "  bad rows          %d\n", s.Bad)
 	if s.Empty > 0 {

@@ -1,6 +1,7 @@
 // Package importer loads customers from CSV or NDJSON into a running segd
 // server: `segd import FILE`. The input is streamed (never held whole),
-// each row becomes one or a few commands (ENT.SET, ENT.ADD, ENT.TRACK),
+// each row becomes one or a few commands (ENT.SET and ENT.ADD for a
+// profile, ENT.TRACK for an NDJSON event object),
 // and the commands go out in pipelined batches over a few connections. A
 // row the parser or the server rejects is reported with its line number
 // and never stops the others.
@@ -49,7 +50,8 @@ type Summary struct {
 	Format   string
 	Bytes    int64    // bytes read
 	Rows     int64    // rows read, bad ones included
-	Entities int64    // rows written in full (a key repeated counts each time)
+	Entities int64    // profile rows written in full (a key repeated counts each time)
+	Events   int64    // event rows written (ENT.TRACK)
 	Commands int64    // commands sent and answered
 	Bad      int64    // rows not written, or written in part
 	Empty    int64    // rows with a key but no value: nothing to send
@@ -272,8 +274,9 @@ type batch struct {
 }
 
 type batchRow struct {
-	line int
-	cmds int
+	line  int
+	cmds  int
+	event bool // an event row (ENT.TRACK), counted in Summary.Events
 }
 
 type label struct{ cmd, field string }
@@ -323,7 +326,7 @@ func (b *batch) add(r *record) int {
 		b.labels = append(b.labels, label{cmd: "ENT.TRACK"})
 		n++
 	}
-	b.rows = append(b.rows, batchRow{line: r.line, cmds: n})
+	b.rows = append(b.rows, batchRow{line: r.line, cmds: n, event: len(r.track) > 0})
 	return len(b.labels)
 }
 
@@ -371,7 +374,7 @@ func (w *worker) lost(err error) {
 
 // replies reads the replies of a batch and accounts for its rows.
 func (w *worker) replies(b *batch) {
-	var good, cmds int64
+	var good, events, cmds int64
 	var bad []BadRow
 	k := 0
 	for _, r := range b.rows {
@@ -380,7 +383,7 @@ func (w *worker) replies(b *batch) {
 			msg, isErr, err := w.c.reply()
 			if err != nil {
 				w.lost(err)
-				w.account(good, cmds, bad)
+				w.account(good, events, cmds, bad)
 				return
 			}
 			cmds++
@@ -390,6 +393,8 @@ func (w *worker) replies(b *batch) {
 			k++
 		}
 		switch {
+		case len(errs) == 0 && r.event:
+			events++
 		case len(errs) == 0:
 			good++
 		case len(errs) < r.cmds:
@@ -398,12 +403,13 @@ func (w *worker) replies(b *batch) {
 			bad = append(bad, BadRow{r.line, strings.Join(errs, "; ")})
 		}
 	}
-	w.account(good, cmds, bad)
+	w.account(good, events, cmds, bad)
 }
 
-func (w *worker) account(good, cmds int64, bad []BadRow) {
+func (w *worker) account(good, events, cmds int64, bad []BadRow) {
 	w.im.mu.Lock()
 	w.im.sum.Entities += good
+	w.im.sum.Events += events
 	w.im.sum.Commands += cmds
 	w.im.mu.Unlock()
 	for _, r := range bad {

@@ -58,7 +58,8 @@ func qcount(t *testing.T, rc *redis.Client, expr string) int64 {
 	return n
 }
 
-// get is ENT.GET as field → value (TAGS as []string), nil for no entity.
+// get is ENT.GET as field → value (TAGS as []string, EVENT as
+// map[string]int64 with "*" the total), nil for no entity.
 func get(t *testing.T, rc *redis.Client, key string) map[string]any {
 	t.Helper()
 	v, err := rc.Do(context.Background(), "ENT.GET", key).Result()
@@ -73,6 +74,16 @@ func get(t *testing.T, rc *redis.Client, key string) map[string]any {
 	for i := 0; i+1 < len(flat); i += 2 {
 		val := flat[i+1]
 		if arr, ok := val.([]any); ok {
+			if len(arr) >= 2 && arr[0] == "*" {
+				if _, isSum := arr[1].(int64); isSum { // EVENT, a flat map under RESP2
+					sums := map[string]int64{}
+					for j := 0; j+1 < len(arr); j += 2 {
+						sums[arr[j].(string)] = arr[j+1].(int64)
+					}
+					m[flat[i].(string)] = sums
+					continue
+				}
+			}
 			var s []string
 			for _, e := range arr {
 				s = append(s, e.(string))
@@ -194,14 +205,15 @@ func TestCSVTagsFlagAndSeparator(t *testing.T) {
 
 func TestNDJSON(t *testing.T) {
 	addr, rc := startServer(t)
+	threeDaysAgo := time.Now().Add(-72 * time.Hour).Unix() // well inside the 400-day retention
 	in := strings.Join([]string{
 		`{"key":"p:1","country":"PT","age":31,"interests":["a","b"],"vip":null,"ok":true}`, // 1
 		`{"key":"p:2","age":31.5}`,              // 2
 		`{"key":"p:3","addr":{"city":"Porto"}}`, // 3
 		`{"key":"p:4", "country":`,              // 4
 		``,                                      // 5: blank, skipped
-		`{"key":"p:5","event":"purchase","value":"shirts","at":1700000000,"amount":30}`, // 6
-		`{"key":"p:6","age":40.0,"interests":[],"score":-3}`,                            // 7
+		fmt.Sprintf(`{"key":"p:5","event":"purchase","value":"shirts","at":%d,"amount":30}`, threeDaysAgo), // 6
+		`{"key":"p:6","age":40.0,"interests":[],"score":-3}`,                                               // 7
 		`[1,2]`,                              // 8
 		`{"country":"PT"}`,                   // 9
 		`{"key":"p:7","tags":["a",{"b":1}]}`, // 10
@@ -212,14 +224,13 @@ func TestNDJSON(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if sum.Format != "ndjson" || sum.Rows != 11 || sum.Entities != 3 || sum.Bad != 8 {
+	if sum.Format != "ndjson" || sum.Rows != 11 || sum.Entities != 3 || sum.Events != 1 || sum.Bad != 7 {
 		t.Errorf("summary %+v", sum)
 	}
 	want := map[int]string{
 		2:  "age: 31.5 is not an integer",
 		3:  "addr: nested objects are not supported",
 		4:  "invalid JSON: unexpected end of line",
-		6:  "ENT.TRACK: ERR",
 		8:  "not a JSON object",
 		9:  `no "key" member`,
 		10: "tags: a list may only hold strings and integers",
@@ -243,34 +254,190 @@ func TestNDJSON(t *testing.T) {
 	if got := get(t, rc, "42"); got["country"] != "ES" {
 		t.Errorf("42: %#v", got)
 	}
-	if n := qcount(t, rc, "ALL"); n != 3 {
+	if got, want := get(t, rc, "p:5"), map[string]any{"purchase": map[string]int64{"*": 30, "shirts": 30}}; !reflect.DeepEqual(got, want) {
+		t.Errorf("p:5: %#v", got)
+	}
+	if n := qcount(t, rc, "ALL"); n != 4 {
 		t.Errorf("ALL = %d", n)
 	}
 }
 
+// TestEventArguments: what each event object sends (ENT.TRACK's arguments
+// after the command) or why it is refused before anything is sent.
 func TestEventArguments(t *testing.T) {
 	var rec record
-	p := newNDJSONParser(bufioReader(`{"key":"u","event":"purchase","value":"shirts","at":"2024-05-01","amount":"30"}
-{"key":"u","event":"login"}
-{"key":"u","event":"buy","amount":1.5}
-{"key":"u","event":"buy","country":"PT"}
-`))
-	for i, want := range []string{
-		"u purchase:shirts AT 2024-05-01 AMOUNT 30",
-		"u login",
-		"amount: 1.5 is not an integer",
-		`event objects hold key, event, value, at and amount; "country" is not one of them`,
+	for _, c := range []struct{ in, want string }{
+		{`{"key":"u","event":"purchase:shoes","time":"2026-11-01T10:00:00Z","amount":1299}`, "u purchase:shoes AT 2026-11-01T10:00:00Z AMOUNT 1299"},
+		{`{"key":"u","event":"purchase","value":"shirts","at":"2024-05-01","amount":"30"}`, "u purchase:shirts AT 2024-05-01 AMOUNT 30"},
+		{`{"key":"u","event":"login"}`, "u login"},
+		{`{"key":"u","event":"login","time":null,"amount":null,"value":null}`, "u login"},
+		{`{"key":"u","event":"login","value":""}`, "u login"},
+		{`{"key":"u","event":"purchase:shoes:red"}`, "u purchase:shoes:red"},
+		{`{"key":"u","event":"purchase","value":42}`, "u purchase:42"},
+		{`{"key":7,"event":"visit","time":1763805600}`, "7 visit AT 1763805600"},
+		{`{"key":"u","event":"visit","time":1763805600.75}`, "u visit AT 1763805600"},
+		{`{"key":"u","event":"visit","time":1.7638056e9}`, "u visit AT 1763805600"},
+		{`{"key":"u","event":"visit","time":"1763805600"}`, "u visit AT 1763805600"},
+		{`{"key":"u","event":"visit","time":" 1763805600.5 "}`, "u visit AT 1763805600"},
+		{`{"key":"u","event":"visit","time":"2026-11-22T10:00:00.5+01:00"}`, "u visit AT 2026-11-22T10:00:00.5+01:00"},
+		{`{"key":"u","event":"spend","amount":1e3}`, "u spend AMOUNT 1000"},
+		{`{"key":"u","event":"spend","amount":0}`, "u spend AMOUNT 0"}, // the server refuses it, with its reason
+		{`{"key":"u","event":"buy","amount":1.5}`, "amount: 1.5 is not an integer"},
+		{`{"key":"u","event":"buy","amount":"many"}`, "amount: many is not a number"},
+		{`{"key":"u","event":"buy","amount":[1]}`, "amount: must be a whole number"},
+		{`{"key":"u","event":"buy","country":"PT"}`, `event objects hold key, event, value, time (or at) and amount; "country" is not one of them`},
+		{`{"key":"u","event":""}`, `event: must be a non-empty string, "field" or "field:value"`},
+		{`{"key":"u","event":7}`, `event: must be a non-empty string, "field" or "field:value"`},
+		{`{"key":"u","event":null}`, `event: must be a non-empty string, "field" or "field:value"`},
+		{`{"key":"u","event":"purchase:shoes","value":"red"}`, `value: the event "purchase:shoes" already has a value; give it in event (field:value) or in value, not both`},
+		{`{"key":"u","event":"purchase","value":["a"]}`, "value: must be a string"},
+		{`{"key":"u","event":"visit","time":1763805600000}`, "time: 1763805600000 is too large for Unix seconds (milliseconds? divide by 1000)"},
+		{`{"key":"u","event":"visit","time":-5}`, "time: -5 is before 1970"},
+		{`{"key":"u","event":"visit","at":""}`, "at: empty: leave it out (or null) for the time of the import"},
+		{`{"key":"u","event":"visit","time":true}`, "time: must be Unix seconds, an RFC 3339 time or a YYYY-MM-DD date"},
+		{`{"key":"u","event":"visit","time":"2026-11-01","at":1763805600}`, `time and at: give the time once ("at" is another name for "time")`},
+		{`{"event":"visit"}`, `no "key" member`},
 	} {
+		p := newNDJSONParser(bufioReader(c.in + "\n"))
 		if err := p.next(&rec); err != nil {
 			t.Fatal(err)
 		}
 		got := rec.bad
 		if got == "" {
 			got = strings.Join(rec.track, " ")
+			if len(rec.sets) > 0 || len(rec.adds) > 0 {
+				t.Errorf("%s: an event row with profile commands %v %v", c.in, rec.sets, rec.adds)
+			}
 		}
-		if got != want {
-			t.Errorf("event %d: %q, want %q", i+1, got, want)
+		if got != c.want {
+			t.Errorf("%s:\n got %q\nwant %q", c.in, got, c.want)
 		}
+	}
+}
+
+// TestNDJSONEvents imports event objects mixed with profiles: the good ones
+// are tracked at their times with their amounts, each bad one is reported
+// with its line and reason (from the parser or from the server), and none
+// stops the others.
+func TestNDJSONEvents(t *testing.T) {
+	addr, rc := startServer(t)
+	now := time.Now().UTC()
+	day := 24 * time.Hour
+	in := strings.Join([]string{
+		fmt.Sprintf(`{"key":"e:1","event":"purchase:shoes","time":%q,"amount":1299}`, now.Add(-2*day).Format(time.RFC3339)), // 1
+		fmt.Sprintf(`{"key":"e:1","event":"purchase","value":"shoes","at":%d}`, now.Add(-day).Unix()),                       // 2
+		`{"key":"e:1","event":"purchase:shoes:red"}`,                                                                        // 3: now
+		fmt.Sprintf(`{"key":"e:2","event":"cart_add","time":%d.75}`, now.Add(-time.Hour).Unix()),                            // 4
+		fmt.Sprintf(`{"key":"e:2","event":"purchase:shoes","time":%q,"amount":"2"}`, now.Add(-10*day).Format("2006-01-02")), // 5
+		fmt.Sprintf(`{"key":"e:3","event":"purchase","time":%d}`, now.Add(-500*day).Unix()),                                 // 6: server: retention
+		`{"key":"e:3","event":"purchase","time":1700000000000}`,                                                             // 7: milliseconds
+		`{"key":"e:3","event":"purchase:","amount":1}`,                                                                      // 8: server: empty value
+		`{"key":"e:3","event":"purchase:shoes","value":"red"}`,                                                              // 9
+		`{"key":"e:3","event":"purchase","amount":0}`,                                                                       // 10: server: amount
+		`{"key":"e:3","event":"purchase","time":"yesterday"}`,                                                               // 11: server: time
+		`{"key":"e:4","country":"PT"}`,                                                                                      // 12: a profile
+		`{"key":"e:4","event":"country"}`,                                                                                   // 13: server: WRONGTYPE
+		fmt.Sprintf(`{"key":"e:5","event":"purchase","time":%d}`, now.Add(time.Hour).Unix()),                                // 14: server: future
+		`{"key":"e:5","event":"visit","country":"PT"}`,                                                                      // 15
+		`{"key":"e:5","event":"bad-name"}`,                                                                                  // 16: server: field name
+	}, "\n") + "\n"
+	var errs bytes.Buffer
+	sum, err := Import(context.Background(), Options{Addr: addr, Errors: &errs, Connections: 3, Batch: 4}, strings.NewReader(in), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Format != "ndjson" || sum.Rows != 16 || sum.Events != 5 || sum.Entities != 1 || sum.Bad != 10 || sum.Commands != 13 {
+		t.Errorf("summary %+v", sum)
+	}
+	want := map[int]string{
+		6:  "ENT.TRACK: ERR event time ",
+		7:  "time: 1700000000000 is too large for Unix seconds",
+		8:  "ENT.TRACK: ERR empty value after 'purchase:'",
+		9:  `value: the event "purchase:shoes" already has a value`,
+		10: "ENT.TRACK: ERR AMOUNT must be a whole number from 1 to",
+		11: "ENT.TRACK: ERR invalid time 'yesterday'",
+		13: "ENT.TRACK: WRONGTYPE field 'country' is ENUM",
+		14: "ENT.TRACK: ERR event time ",
+		15: `event objects hold key, event, value, time (or at) and amount; "country" is not one of them`,
+		16: "ENT.TRACK: ERR invalid field name 'bad-name'",
+	}
+	bad := badLines(sum)
+	if len(bad) != len(want) {
+		t.Errorf("bad rows %v", bad)
+	}
+	for line, prefix := range want {
+		if !strings.HasPrefix(bad[line], prefix) {
+			t.Errorf("line %d: %q, want %q…", line, bad[line], prefix)
+		}
+	}
+	if !strings.Contains(bad[6], "older than the 400d retention") || !strings.Contains(bad[14], "in the future") {
+		t.Errorf("time errors: %q, %q", bad[6], bad[14])
+	}
+	if got := strings.Count(errs.String(), "\n"); got != 10 || !strings.Contains(errs.String(), "line 13: ENT.TRACK: WRONGTYPE") {
+		t.Errorf("errors written:\n%s", errs.String())
+	}
+
+	if got, want := get(t, rc, "e:1"), map[string]any{"purchase": map[string]int64{"*": 1301, "shoes": 1300, "shoes:red": 1}}; !reflect.DeepEqual(got, want) {
+		t.Errorf("e:1: %#v", got)
+	}
+	if got, want := get(t, rc, "e:2"), map[string]any{"cart_add": map[string]int64{"*": 1}, "purchase": map[string]int64{"*": 2, "shoes": 2}}; !reflect.DeepEqual(got, want) {
+		t.Errorf("e:2: %#v", got)
+	}
+	if got, want := get(t, rc, "e:4"), map[string]any{"country": "PT"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("e:4: %#v", got)
+	}
+	for _, key := range []string{"e:3", "e:5"} {
+		if got := get(t, rc, key); got != nil {
+			t.Errorf("%s: %#v, want no entity: every row of it was refused", key, got)
+		}
+	}
+	// The times went in as given: in their buckets, not at the import's.
+	for expr, want := range map[string]int64{
+		"purchase:shoes >= 1300 IN 3d": 1, // e:1's two days ago and yesterday
+		"purchase:shoes >= 1 IN 1d":    0, // nobody bought shoes (the value) today
+		"purchase:shoes:red IN 1d":     1,
+		"cart_add IN 2d":               1,
+		"purchase:shoes = 2 BETWEEN 2000-01-01 AND " + now.Add(-9*day).Format("2006-01-02"): 1,
+	} {
+		if n := qcount(t, rc, expr); n != want {
+			t.Errorf("%s = %d, want %d", expr, n, want)
+		}
+	}
+}
+
+// TestEventsBatched: many event rows over several connections and small
+// pipelines all arrive, with every key's rows in order.
+func TestEventsBatched(t *testing.T) {
+	addr, rc := startServer(t)
+	now := time.Now().Unix()
+	var b strings.Builder
+	const keys, visits = 97, 31
+	for v := range visits {
+		for k := range keys {
+			// Hours ago, so that the rows of a key span several days.
+			fmt.Fprintf(&b, `{"key":"b:%d","event":"visit:page%d","time":%d,"amount":%d}`+"\n", k, v%3, now-int64(v)*3600*5, k+1)
+		}
+		if v == visits/2 {
+			for k := range keys {
+				fmt.Fprintf(&b, `{"key":"b:%d","plan":"p%d"}`+"\n", k, k%2)
+			}
+		}
+	}
+	var out, errOut bytes.Buffer
+	code := RunCLI([]string{"-", "--quiet", "--batch", "50", "--connections", "3"}, []string{"SEGD_ADDR=" + addr}, strings.NewReader(b.String()), &out, &errOut)
+	if code != 0 || !strings.Contains(out.String(), fmt.Sprintf("events tracked    %d", keys*visits)) ||
+		!strings.Contains(out.String(), fmt.Sprintf("entities written  %d", keys)) {
+		t.Fatalf("exit %d\n%s%s", code, out.String(), errOut.String())
+	}
+	if n := qcount(t, rc, fmt.Sprintf("visit >= %d", visits)); n != keys {
+		t.Errorf("visit >= %d: %d", visits, n)
+	}
+	// b:k tracked amount k+1 on each of its 31 visits.
+	if n := qcount(t, rc, fmt.Sprintf("visit = %d", 50*visits)); n != 1 {
+		t.Errorf("visit = %d: %d", 50*visits, n)
+	}
+	if got := get(t, rc, "b:0"); !reflect.DeepEqual(got["visit"], map[string]int64{"*": visits, "page0": 11, "page1": 10, "page2": 10}) || got["plan"] != "p0" {
+		t.Errorf("b:0: %#v", got)
 	}
 }
 

@@ -298,51 +298,74 @@ func (p *ndjsonParser) next(rec *record) error {
 	return nil
 }
 
-// eventRecord fills rec.track from an event object:
-// ENT.TRACK key event[:value] [AT at] [AMOUNT n].
+// eventRecord fills rec.track from an event object (README, "Importing
+// customers"):
+//
+//	{"key":"u:1","event":"purchase:shoes","time":"2026-11-01T10:00:00Z","amount":1299}
+//
+// becomes ENT.TRACK key event [AT time] [AMOUNT n]. "event" is "field" or
+// "field:value"; "value" may give the value instead; "time" (or "at") is
+// Unix seconds (a number, fractions dropped, or its text), RFC 3339 or
+// YYYY-MM-DD, and absent or null means when the server applies it;
+// "amount" is a whole number (or its text), absent or null meaning 1. Any
+// other member makes the row bad, so that a profile member is never
+// silently dropped. The server checks the rest (retention, amount range,
+// field names) and its error is reported with the line.
 func eventRecord(rec *record, obj map[string]any) {
 	for k := range obj {
 		switch k {
-		case "key", "event", "value", "at", "amount":
+		case "key", "event", "value", "time", "at", "amount":
 		default:
-			rec.badf("event objects hold key, event, value, at and amount; %q is not one of them", k)
+			rec.badf("event objects hold key, event, value, time (or at) and amount; %q is not one of them", k)
 			return
 		}
 	}
 	ev, ok := obj["event"].(string)
 	if !ok || ev == "" {
-		rec.badf("event: must be a non-empty string")
+		rec.badf(`event: must be a non-empty string, "field" or "field:value"`)
 		return
 	}
-	if v, present := obj["value"]; present && v != nil {
+	if v := obj["value"]; v != nil {
 		s, ok := scalar(v)
 		if !ok {
 			rec.badf("value: must be a string")
 			return
 		}
 		if s != "" {
+			if strings.Contains(ev, ":") {
+				rec.badf("value: the event %q already has a value; give it in event (field:value) or in value, not both", ev)
+				return
+			}
 			ev += ":" + s
 		}
 	}
+	name, at := "time", obj["time"]
+	if a := obj["at"]; a != nil {
+		if at != nil {
+			rec.badf(`time and at: give the time once ("at" is another name for "time")`)
+			return
+		}
+		name, at = "at", a
+	}
 	rec.track = append(rec.track, rec.key, ev)
-	if at, present := obj["at"]; present && at != nil {
-		s, ok := scalar(at)
-		if !ok {
-			rec.badf("at: must be Unix seconds or an RFC 3339 time")
+	if at != nil {
+		s, err := eventTime(at)
+		if err != nil {
+			rec.badf("%s: %v", name, err)
 			return
 		}
 		rec.track = append(rec.track, "AT", s)
 	}
-	if am, present := obj["amount"]; present && am != nil {
+	if am := obj["amount"]; am != nil {
 		var s string
 		var err error
 		switch x := am.(type) {
 		case json.Number:
 			s, err = integer(x)
 		case string:
-			s, err = integer(json.Number(x))
+			s, err = integer(json.Number(strings.TrimSpace(x)))
 		default:
-			err = errors.New("must be an integer")
+			err = errors.New("must be a whole number")
 		}
 		if err != nil {
 			rec.badf("amount: %v", err)
@@ -350,6 +373,61 @@ func eventRecord(rec *record, obj map[string]any) {
 		}
 		rec.track = append(rec.track, "AMOUNT", s)
 	}
+}
+
+// maxUnixSeconds bounds a numeric event time: anything larger (the year
+// 5138 and beyond) is milliseconds or microseconds, not seconds.
+const maxUnixSeconds = 1e11
+
+// eventTime renders an event time for AT: a number (or the text of one) is
+// Unix seconds, its fraction dropped; other text is sent as it is, for the
+// server to read as RFC 3339 or YYYY-MM-DD.
+func eventTime(v any) (string, error) {
+	var num string
+	switch x := v.(type) {
+	case json.Number:
+		num = string(x)
+	case string:
+		x = strings.TrimSpace(x)
+		if x == "" {
+			return "", errors.New("empty: leave it out (or null) for the time of the import")
+		}
+		if !looksNumeric(x) {
+			return x, nil
+		}
+		num = x
+	default:
+		return "", errors.New("must be Unix seconds, an RFC 3339 time or a YYYY-MM-DD date")
+	}
+	f, err := strconv.ParseFloat(num, 64)
+	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+		return "", fmt.Errorf("%s is not a number", num)
+	}
+	switch {
+	case f < 0:
+		return "", fmt.Errorf("%s is before 1970", num)
+	case f >= maxUnixSeconds:
+		return "", fmt.Errorf("%s is too large for Unix seconds (milliseconds? divide by 1000)", num)
+	}
+	if i, err := strconv.ParseInt(num, 10, 64); err == nil {
+		return strconv.FormatInt(i, 10), nil
+	}
+	return strconv.FormatInt(int64(math.Floor(f)), 10), nil
+}
+
+// looksNumeric tells a number (digits, at most one '.', an exponent) from
+// a date or a time, which always hold a '-' or a ':' after digits.
+func looksNumeric(s string) bool {
+	for i, r := range s {
+		switch {
+		case r >= '0' && r <= '9', r == '.', r == 'e', r == 'E':
+		case (r == '-' || r == '+') && i == 0:
+		case (r == '-' || r == '+') && (s[i-1] == 'e' || s[i-1] == 'E'):
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // scalar is a string, or an integer written in decimal.

@@ -26,15 +26,16 @@ type Engine struct {
 	now    func() time.Time
 
 	// Saved segments.
-	segs       map[string]*segment
-	order      []*segment // segs, references first; nil when stale
-	segIx      *segIndex  // built with order
-	touched    []touched  // what the current write changed
-	globalsDue bool       // a delete happened: TOP segments must be recomputed
-	outbox     []Change   // changes not yet drained, in commit order
-	nextTick   int64      // when a time-relative segment is next due
-	changeLog  int        // changes kept per segment
-	applyNow   int64      // the clock of the write being applied
+	segs        map[string]*segment
+	order       []*segment // segs, references first; nil when stale
+	segIx       *segIndex  // built with order
+	touched     []touched  // what the current write changed
+	globalsDue  bool       // a delete happened: TOP segments must be recomputed
+	outbox      []Change   // changes not yet drained, in commit order
+	keepChanges bool       // whether to fill outbox
+	nextTick    int64      // when a time-relative segment is next due
+	changeLog   int        // changes kept per segment
+	applyNow    int64      // the clock of the write being applied
 
 	cache *exprCache
 }

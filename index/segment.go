@@ -350,7 +350,9 @@ func (e *Engine) record(s *segment, id uint32, key string, enter bool, now int64
 	s.updated = now
 	c := Change{Segment: s.name, Key: key, Enter: enter, Version: s.version, Time: now}
 	s.log.add(c)
-	e.outbox = append(e.outbox, c)
+	if e.keepChanges {
+		e.outbox = append(e.outbox, c)
+	}
 }
 
 // recompute evaluates s whole and records the difference with its members.
@@ -560,6 +562,18 @@ func (e *Engine) TickDue() bool {
 	e.mu.RLock()
 	defer e.mu.RUnlock()
 	return e.tickDue()
+}
+
+// KeepChanges makes the engine keep every segment change for DrainChanges
+// (off by default, so that an engine nobody drains does not grow; each
+// segment's bounded change log is kept either way).
+func (e *Engine) KeepChanges(on bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.keepChanges = on
+	if !on {
+		e.outbox = nil
+	}
 }
 
 // DrainChanges returns and forgets the segment changes recorded since the

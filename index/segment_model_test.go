@@ -56,6 +56,7 @@ func segmentsModel(t *testing.T, seed int64) {
 	e := index.New()
 	e.SetClock(clock)
 	e.SetChangeLog(1 << 20)
+	e.KeepChanges(true)
 	apply := func(m *index.Mutation) (index.Result, error) { return e.Apply(m) }
 	var log []*index.Mutation // accepted writes since the last snapshot
 	var parts []index.Part
@@ -252,6 +253,7 @@ func segmentsModel(t *testing.T, seed int64) {
 			restored := index.New()
 			restored.SetClock(clock)
 			restored.SetChangeLog(1 << 20)
+			restored.KeepChanges(true)
 			if err := restored.LoadSnapshot(parts); err != nil {
 				t.Fatal(err)
 			}

@@ -76,6 +76,7 @@ func New(cfg Config) (*Server, error) {
 		s.engine.SetClock(cfg.clock)
 	}
 	s.engine.SetChangeLog(cfg.ChangeLog)
+	s.engine.KeepChanges(true) // published by the committer after each batch
 	tuneRuntime(cfg)
 	store, err := storage.Open(storage.Options{Dir: cfg.Dir, InMemory: cfg.InMemory, Fsync: cfg.Fsync, Logger: s.log})
 	if err != nil {
