@@ -1,0 +1,297 @@
+package index
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"sort"
+	"time"
+
+	"github.com/RoaringBitmap/roaring/v2"
+)
+
+// Segment analytics (SPEC §3): who the members are (PROFILE), who else is
+// like them (LOOKALIKE), and a reproducible sample of them (SAMPLE).
+
+// ProfileEntry is one value's weight in a segment.
+type ProfileEntry struct {
+	Field, Value   string // Value of an INT bucket reads "[lo TO hi]"
+	InSegment      uint64 // members holding the value
+	ShareInSegment float64
+	ShareOverall   float64
+	Lift           float64 // ShareInSegment / ShareOverall
+}
+
+// intBuckets is how many quantile buckets an INT field is cut into.
+const intBuckets = 10
+
+// minSupport is the fewest members a value needs to be profiled: at least
+// 1% of the segment and at least 2, so that rare values do not dominate.
+func minSupport(card uint64) uint64 { return max(2, (card+99)/100) }
+
+// profileValue is one candidate value of PROFILE and LOOKALIKE.
+type profileValue struct {
+	field, value string
+	bm           *roaring.Bitmap
+}
+
+// profileValues lists every ENUM and TAGS value, and quantile buckets of
+// every INT field, of the named fields (all when none are named).
+func (e *Engine) profileValues(fields []string) ([]profileValue, error) {
+	var fs []*field
+	if len(fields) == 0 {
+		for _, f := range e.fields {
+			if f.kind != KindEvent {
+				fs = append(fs, f)
+			}
+		}
+		sort.Slice(fs, func(i, j int) bool { return fs[i].name < fs[j].name })
+	} else {
+		for _, name := range fields {
+			f, err := e.field(name)
+			if err != nil {
+				return nil, err
+			}
+			if f.kind == KindEvent {
+				return nil, wrongTypef("field '%s' is EVENT: profiles read ENUM, TAGS and INT fields", name)
+			}
+			fs = append(fs, f)
+		}
+	}
+	var out []profileValue
+	for _, f := range fs {
+		switch f.kind {
+		case KindEnum, KindTags:
+			for i, bm := range f.bms {
+				if !bm.IsEmpty() {
+					out = append(out, profileValue{f.name, f.values[i], bm})
+				}
+			}
+		case KindInt:
+			for _, r := range intRanges(f.bsi) {
+				out = append(out, profileValue{f.name, fmt.Sprintf("[%d TO %d]", r[0], r[1]), f.bsi.Range(r[0], r[1], nil)})
+			}
+		}
+	}
+	return out, nil
+}
+
+// intRanges cuts an INT field's values into up to intBuckets ranges holding
+// about as many entities each, from the data's quantiles.
+func intRanges(b *BSI) [][2]int64 {
+	n := b.Count()
+	if n == 0 {
+		return nil
+	}
+	lo, hi, _ := b.MinMax(nil)
+	cuts := []int64{hi + 1}
+	for i := uint64(1); i < intBuckets; i++ {
+		// The value at descending rank n·i/10 starts a bucket.
+		k := n * i / intBuckets
+		if k == 0 {
+			continue
+		}
+		_, atCut := b.TopCut(k, nil)
+		if atCut.IsEmpty() {
+			continue
+		}
+		v, _ := b.Get(atCut.Minimum())
+		if v > lo && v < cuts[len(cuts)-1] {
+			cuts = append(cuts, v)
+		}
+	}
+	cuts = append(cuts, lo)
+	var out [][2]int64
+	for i := len(cuts) - 1; i > 0; i-- {
+		out = append(out, [2]int64{cuts[i], cuts[i-1] - 1})
+	}
+	return out
+}
+
+// Profile is the persona of a segment: for every value with enough support,
+// its share inside the segment, overall, and the lift, best lift first.
+func (e *Engine) Profile(name string, limit int, fields []string) ([]ProfileEntry, error) {
+	e.rlock()
+	defer e.mu.RUnlock()
+	s, err := e.segment(name)
+	if err != nil {
+		return nil, err
+	}
+	entries, _, err := e.profile(s.members, fields)
+	if err != nil {
+		return nil, err
+	}
+	if limit > 0 && len(entries) > limit {
+		entries = entries[:limit]
+	}
+	return entries, nil
+}
+
+// profile computes the entries of members, sorted, with each entry's bitmap.
+func (e *Engine) profile(members *roaring.Bitmap, fields []string) ([]ProfileEntry, []*roaring.Bitmap, error) {
+	vals, err := e.profileValues(fields)
+	if err != nil {
+		return nil, nil, err
+	}
+	card, total := members.GetCardinality(), e.live.GetCardinality()
+	if card == 0 || total == 0 {
+		return []ProfileEntry{}, nil, nil
+	}
+	support := minSupport(card)
+	type entry struct {
+		ProfileEntry
+		bm *roaring.Bitmap
+	}
+	var out []entry
+	for _, v := range vals {
+		in := v.bm.AndCardinality(members)
+		if in < support {
+			continue
+		}
+		shareIn := float64(in) / float64(card)
+		shareAll := float64(v.bm.GetCardinality()) / float64(total)
+		out = append(out, entry{ProfileEntry{Field: v.field, Value: v.value, InSegment: in, ShareInSegment: shareIn,
+			ShareOverall: shareAll, Lift: shareIn / shareAll}, v.bm})
+	}
+	sort.Slice(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		if a.Lift != b.Lift {
+			return a.Lift > b.Lift
+		}
+		if a.InSegment != b.InSegment {
+			return a.InSegment > b.InSegment
+		}
+		if a.Field != b.Field {
+			return a.Field < b.Field
+		}
+		return a.Value < b.Value
+	})
+	entries := make([]ProfileEntry, len(out))
+	bms := make([]*roaring.Bitmap, len(out))
+	for i, x := range out {
+		entries[i], bms[i] = x.ProfileEntry, x.bm
+	}
+	return entries, bms, nil
+}
+
+// lookalikeTerms is how many of the most distinguishing values score.
+const lookalikeTerms = 64
+
+// scaleScore turns a log-lift into the integer weights the bit-sliced sum
+// adds: hundredths.
+const scaleScore = 100
+
+// Lookalike ranks the non-members (within where, when given) by how much
+// they look like the members: the score of an entity is the sum of log(lift)
+// over the segment's most distinguishing values it holds (the up to 64
+// values of PROFILE with lift above 1), in hundredths. The sum is bit-sliced:
+// each value's bitmap is added to a BSI with its weight, so the work is
+// bitmap operations, not a walk over entities. Best first, ties by key.
+func (e *Engine) Lookalike(name string, count int, where string) ([]Ranked, error) {
+	e.rlock()
+	defer e.mu.RUnlock()
+	s, err := e.segment(name)
+	if err != nil {
+		return nil, err
+	}
+	candidates := roaring.AndNot(e.live, s.members)
+	if where != "" {
+		filter, err := e.where(e.qctx(time.Time{}), where)
+		if err != nil {
+			return nil, err
+		}
+		candidates.And(filter)
+	}
+	if count <= 0 || candidates.IsEmpty() {
+		return []Ranked{}, nil
+	}
+	entries, bms, err := e.profile(s.members, nil)
+	if err != nil {
+		return nil, err
+	}
+	var acc []*roaring.Bitmap
+	exists := roaring.New()
+	terms := 0
+	for i, pe := range entries {
+		if terms == lookalikeTerms || pe.Lift <= 1 {
+			break
+		}
+		w := uint64(math.Round(math.Log(pe.Lift) * scaleScore))
+		if w == 0 {
+			continue
+		}
+		x := roaring.And(bms[i], candidates)
+		if x.IsEmpty() {
+			continue
+		}
+		terms++
+		exists.Or(x)
+		for j := 0; w>>uint(j) != 0; j++ {
+			if w>>uint(j)&1 == 1 {
+				acc = addPlane(acc, x, j)
+			}
+		}
+	}
+	if exists.IsEmpty() {
+		return []Ranked{}, nil
+	}
+	scores := &BSI{exists: exists, planes: append(acc, roaring.New())}
+	above, atCut := scores.TopCut(uint64(count), nil)
+	out := e.ranked(scores, above)
+	sortRanked(out)
+	if rest := count - len(out); rest > 0 && !atCut.IsEmpty() {
+		v, _ := scores.Get(atCut.Minimum())
+		for _, key := range e.smallestKeys(atCut, rest) {
+			out = append(out, Ranked{Key: key, Value: v})
+		}
+	}
+	return out, nil
+}
+
+// SegmentSample draws count members uniformly without replacement: the
+// same seed and the same members give the same sample. Fewer members than
+// count give them all. Keys come in member order.
+func (e *Engine) SegmentSample(name string, count int, seed uint64) ([]string, error) {
+	e.rlock()
+	defer e.mu.RUnlock()
+	s, err := e.segment(name)
+	if err != nil {
+		return nil, err
+	}
+	card := s.members.GetCardinality()
+	if count <= 0 {
+		return []string{}, nil
+	}
+	var ranks []uint64
+	if uint64(count) >= card {
+		for i := uint64(0); i < card; i++ {
+			ranks = append(ranks, i)
+		}
+	} else {
+		// Floyd's algorithm: count distinct ranks, uniformly.
+		r := rand.New(rand.NewPCG(seed, 0x5e9d))
+		chosen := make(map[uint64]bool, count)
+		for j := card - uint64(count); j < card; j++ {
+			t := r.Uint64N(j + 1)
+			if chosen[t] {
+				t = j
+			}
+			chosen[t] = true
+		}
+		for rk := range chosen {
+			ranks = append(ranks, rk)
+		}
+		sort.Slice(ranks, func(i, j int) bool { return ranks[i] < ranks[j] })
+	}
+	out := make([]string, 0, len(ranks))
+	for _, rk := range ranks {
+		id, err := s.members.Select(uint32(rk))
+		if err != nil {
+			continue
+		}
+		if k, ok := e.dict.Key(id); ok {
+			out = append(out, k)
+		}
+	}
+	return out, nil
+}
