@@ -6,6 +6,7 @@ package protocol
 // variable initialisation, before the init that indexes the table runs.
 var segmentsJoined = func() bool {
 	table = append(table, segmentCommands...)
+	table = append(table, analyticsCommands...)
 	return true
 }()
 
@@ -80,5 +81,27 @@ var segmentCommands = []*Command{
 		Summary:    "The enters and exits of a saved segment after a version, oldest first, from its bounded change log",
 		Complexity: "O(N) for the N changes returned",
 		Args:       []Arg{segmentNameArg, tok("SINCE", intArg("version")), opt(tok("COUNT", intArg("count")))},
+	},
+}
+
+var analyticsCommands = []*Command{
+	{
+		Name: "segment.profile", Arity: -2, Flags: fRead, Group: "segd-segment", Since: since,
+		Summary:    "The persona of a saved segment: per value, its share in the segment, overall, and the lift, highest lift first",
+		Complexity: "O(V) bitmap intersections where V is the number of values of the fields profiled",
+		Args:       []Arg{segmentNameArg, limitArg, opt(tok("FIELDS", multi(strArg("field"))))},
+	},
+	{
+		Name: "segment.lookalike", Arity: -4, Flags: fRead, Group: "segd-segment", Since: since,
+		Summary:    "The non-members most like the members of a saved segment, best first, by a sum of log-lifts",
+		Complexity: "O(V) bitmap operations where V is the number of values of ENUM, TAGS and INT fields",
+		Args:       []Arg{segmentNameArg, tok("COUNT", intArg("count")), whereArg},
+	},
+	{
+		Name: "segment.sample", Arity: -4, Flags: fRead, Group: "segd-segment", Since: since,
+		Summary:    "Members of a saved segment drawn uniformly, the same for the same seed and data",
+		Complexity: "O(N log N) for the N members drawn",
+		Args:       []Arg{segmentNameArg, tok("COUNT", intArg("count")), opt(tok("SEED", intArg("seed")))},
+		Tips:       []string{"nondeterministic_output"},
 	},
 }
