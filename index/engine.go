@@ -33,6 +33,7 @@ type Engine struct {
 	globalsDue  bool       // a delete happened: TOP segments must be recomputed
 	outbox      []Change   // changes not yet drained, in commit order
 	keepChanges bool       // whether to fill outbox
+	nchanges    uint64     // segment changes ever recorded
 	nextTick    int64      // when a time-relative segment is next due
 	changeLog   int        // changes kept per segment
 	applyNow    int64      // the clock of the write being applied

@@ -65,6 +65,11 @@ type Mutation struct {
 type Result struct {
 	N       int64 // the command's integer reply
 	Changed bool  // whether any state changed (only changed mutations need logging)
+	// Ticked says that a time-relative refresh, due when the mutation came,
+	// ran first and changed segments. A write log records it as an OpTick
+	// at m.Now before the mutation (even a rejected one), so that a replay
+	// refreshes at the same moment.
+	Ticked bool
 }
 
 // Apply validates and applies m atomically, then brings the saved segments
@@ -96,12 +101,13 @@ func (e *Engine) applyAt(m *Mutation, replay bool) (Result, error) {
 	if m.Now.IsZero() {
 		m.Now = time.Unix(now.Unix(), 0).UTC()
 	}
-	before := len(e.outbox)
+	before := e.nchanges
 	e.tick(now.Unix())
+	ticked := e.nchanges > before
 	if m.Op == OpTick {
 		// A tick is logged only when it changed a segment, so that a replay
 		// refreshes at the same moments and repeats the same versions.
-		return Result{Changed: len(e.outbox) > before}, nil
+		return Result{Changed: ticked}, nil
 	}
 	e.applyNow = now.Unix()
 	e.touched = e.touched[:0]
@@ -111,6 +117,7 @@ func (e *Engine) applyAt(m *Mutation, replay bool) (Result, error) {
 		e.maintain(now.Unix())
 	}
 	e.touched = e.touched[:0]
+	res.Ticked = ticked
 	return res, err
 }
 

@@ -348,6 +348,7 @@ func (e *Engine) record(s *segment, id uint32, key string, enter bool, now int64
 	}
 	s.version++
 	s.updated = now
+	e.nchanges++
 	c := Change{Segment: s.name, Key: key, Enter: enter, Version: s.version, Time: now}
 	s.log.add(c)
 	if e.keepChanges {

@@ -39,7 +39,12 @@ var (
 
 // parseQueryOpts reads trailing "TOKEN value" options of spec and checks
 // their values. It writes the error reply and returns false on bad input.
+//
+// Every query command parses its options here first, so this is also where a
+// due time-relative refresh runs (logged, see tickFirst) before the query
+// reads anything: an expression may read saved segments with @name.
 func (s *Server) parseQueryOpts(c *client, name string, rest [][]byte, spec []protocol.Option) (queryOpts, bool) {
+	s.tickFirst()
 	var o queryOpts
 	if len(rest) == 0 {
 		return o, true

@@ -137,6 +137,11 @@ func (c *committer) commit(batch []*writeReq) {
 	logged := make([]*writeReq, 0, len(batch))
 	for _, r := range batch {
 		r.res, r.err = s.engine.Apply(r.m)
+		if r.res.Ticked {
+			// The refresh that ran before this write is logged before it.
+			tick := &index.Mutation{Op: index.OpTick, Now: r.m.Now}
+			records = append(records, tick.AppendBinary(nil))
+		}
 		if r.err == nil && r.res.Changed {
 			records = append(records, r.m.AppendBinary(nil))
 			logged = append(logged, r)

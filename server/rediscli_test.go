@@ -7,6 +7,7 @@ package server
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -248,5 +249,84 @@ func TestRedisCLIInteractive(t *testing.T) {
 				t.Errorf("redis-cli did not call COMMAND DOCS at start-up (%v -> %v)", docsBefore, docsAfter)
 			}
 		})
+	}
+}
+
+// TestRedisCLISubscribeSegment: `redis-cli SUBSCRIBE segment:vip` prints
+// the JSON notification of each entity entering and leaving the saved
+// segment vip as writes from another client move it.
+func TestRedisCLISubscribeSegment(t *testing.T) {
+	bin := redisCLIPath(t)
+	srv := startServer(t, nil)
+	c := newClient(t, srv, 3)
+	do(t, c, "FIELD.CREATE", "tier", "ENUM")
+	do(t, c, "SEGMENT.CREATE", "vip", "tier:gold")
+
+	ctx, cancel := context.WithTimeout(context.Background(), 3*testTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, "-h", "127.0.0.1", "-p", portOf(srv.Addr()), "SUBSCRIBE", "segment:vip")
+	cmd.Env = append(os.Environ(), "HOME="+t.TempDir())
+	out := &syncBuffer{}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	defer func() {
+		cmd.Process.Kill()
+		<-exited
+	}()
+	// waitOut polls redis-cli's output until it holds every string of want.
+	waitOut := func(what string, want ...string) {
+		t.Helper()
+		deadline := time.Now().Add(testTimeout)
+		for {
+			s, missing := out.String(), ""
+			for _, w := range want {
+				if !strings.Contains(s, w) {
+					missing = w
+					break
+				}
+			}
+			if missing == "" {
+				return
+			}
+			select {
+			case err := <-exited:
+				t.Fatalf("redis-cli exited (%v) while waiting for %s; output:\n%s", err, what, s)
+			default:
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("timed out waiting for %s (%q); output:\n%s", what, missing, s)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	// Subscribed: redis-cli prints the confirmation (raw, as stdout is a pipe).
+	waitOut("the subscription", "subscribe\nsegment:vip\n1\n")
+
+	do(t, c, "ENT.SET", "u:1", "tier", "gold")   // u:1 enters: v1
+	do(t, c, "ENT.SET", "u:2", "tier", "silver") // not in vip: no message
+	do(t, c, "ENT.SET", "u:1", "tier", "silver") // u:1 exits: v2
+	changes := doArr(t, c, "SEGMENT.CHANGES", "vip", "SINCE", "0")[1].([]any)
+	if len(changes) != 2 {
+		t.Fatalf("SEGMENT.CHANGES vip SINCE 0 = %v", changes)
+	}
+	var want []string
+	for _, ch := range changes {
+		ch := ch.([]any)
+		want = append(want, fmt.Sprintf(`message
+segment:vip
+{"segment":"vip","key":"u:1","change":"%s","version":%d,"time":%d}
+`, ch[2], ch[0], ch[3]))
+	}
+	waitOut("the enter and exit messages", want...)
+	s := out.String()
+	if i, j := strings.Index(s, want[0]), strings.Index(s, want[1]); i > j {
+		t.Errorf("the exit came before the enter:\n%s", s)
+	}
+	if strings.Contains(s, "u:2") {
+		t.Errorf("a message for u:2, which never entered vip:\n%s", s)
 	}
 }

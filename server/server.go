@@ -76,7 +76,6 @@ func New(cfg Config) (*Server, error) {
 		s.engine.SetClock(cfg.clock)
 	}
 	s.engine.SetChangeLog(cfg.ChangeLog)
-	s.engine.KeepChanges(true) // published by the committer after each batch
 	tuneRuntime(cfg)
 	store, err := storage.Open(storage.Options{Dir: cfg.Dir, InMemory: cfg.InMemory, Fsync: cfg.Fsync, Logger: s.log})
 	if err != nil {
@@ -198,6 +197,9 @@ func (s *Server) load() {
 	s.disk.check(s) // before the first write
 	s.commits.start()
 	go s.housekeeping()
+	// Changes replayed from the log were published before the restart: only
+	// those from now on are kept for publishing, by the committer.
+	s.engine.KeepChanges(true)
 	go s.expireEvents()
 	go s.tickLoop(s.done)
 	go s.disk.watch(s)
