@@ -34,6 +34,7 @@ type Engine struct {
 	outbox      []Change   // changes not yet drained, in commit order
 	keepChanges bool       // whether to fill outbox
 	nchanges    uint64     // segment changes ever recorded
+	histDirty   []*segment // segments to sample for SEGMENT.HISTORY
 	nextTick    int64      // when a time-relative segment is next due
 	changeLog   int        // changes kept per segment
 	applyNow    int64      // the clock of the write being applied

@@ -104,6 +104,7 @@ func (e *Engine) applyAt(m *Mutation, replay bool) (Result, error) {
 	before := e.nchanges
 	e.tick(now.Unix())
 	ticked := e.nchanges > before
+	defer e.noteHistory(now.Unix())
 	if m.Op == OpTick {
 		// A tick is logged only when it changed a segment, so that a replay
 		// refreshes at the same moments and repeats the same versions.

@@ -58,7 +58,9 @@ type segment struct {
 	global  bool                       // uses TOP (directly or through refs)
 	empty   tri                        // whether an entity without values matches
 
-	log changeRing
+	log       changeRing
+	history   []HistoryPoint // see segment_history.go
+	histDirty bool
 }
 
 // changeRing is a segment's bounded change log.
@@ -349,6 +351,10 @@ func (e *Engine) record(s *segment, id uint32, key string, enter bool, now int64
 	s.version++
 	s.updated = now
 	e.nchanges++
+	if !s.histDirty {
+		s.histDirty = true
+		e.histDirty = append(e.histDirty, s)
+	}
 	c := Change{Segment: s.name, Key: key, Enter: enter, Version: s.version, Time: now}
 	s.log.add(c)
 	if e.keepChanges {
@@ -549,7 +555,9 @@ func (e *Engine) rlock() {
 	}
 	e.mu.RUnlock()
 	e.mu.Lock()
-	e.tick(e.now().Unix())
+	now := e.now().Unix()
+	e.tick(now)
+	e.noteHistory(now)
 	e.mu.Unlock()
 	e.mu.RLock()
 }
@@ -649,6 +657,7 @@ func (e *Engine) createSegment(name, text string, replace bool, now int64) (Resu
 		}
 		s.members = bm
 		s.log.max = e.changeLog
+		s.note(now)
 		e.segs[name] = s
 	} else {
 		// REPLACE keeps the segment (plans that reference it stay valid),

@@ -39,6 +39,11 @@ func (e *Engine) marshalSegments() ([]byte, error) {
 			meta = append(meta, enter)
 			meta = binary.AppendVarint(meta, c.Time)
 		}
+		meta = binary.AppendUvarint(meta, uint64(len(s.history)))
+		for _, h := range s.history {
+			meta = binary.AppendVarint(meta, h.Time)
+			meta = binary.AppendUvarint(meta, h.Cardinality)
+		}
 		bms = append(bms, s.members)
 	}
 	packed, err := packBitmaps(bms)
@@ -87,6 +92,10 @@ func (e *Engine) loadSegments(data []byte) error {
 			c.Time = meta.varint()
 			c.Version = s.version - uint64(nlog-1-j)
 			s.log.buf = append(s.log.buf, c)
+		}
+		nh := meta.count()
+		for j := 0; j < nh && meta.err == nil; j++ {
+			s.history = append(s.history, HistoryPoint{Time: meta.varint(), Cardinality: meta.uvarint()})
 		}
 		node, err := Parse(s.text)
 		if err != nil {

@@ -86,6 +86,12 @@ var segmentCommands = []*Command{
 
 var analyticsCommands = []*Command{
 	{
+		Name: "segment.history", Arity: -2, Flags: fRead, Group: "segd-segment", Since: since,
+		Summary:    "A saved segment's cardinality over time, sampled on change: per minute for a day, per hour for 30 days, per day before",
+		Complexity: "O(N) for the N points returned",
+		Args:       []Arg{segmentNameArg, opt(tok("SINCE", strArg("time")))},
+	},
+	{
 		Name: "segment.profile", Arity: -2, Flags: fRead, Group: "segd-segment", Since: since,
 		Summary:    "The persona of a saved segment: per value, its share in the segment, overall, and the lift, highest lift first",
 		Complexity: "O(V) bitmap intersections where V is the number of values of the fields profiled",

@@ -2,6 +2,7 @@ package server
 
 import (
 	"strconv"
+	"time"
 
 	"segd/index"
 	"segd/protocol"
@@ -21,6 +22,37 @@ func init() {
 	register("segment.of", cmdSegmentOf)
 	register("segment.overlap", cmdSegmentOverlap)
 	register("segment.changes", cmdSegmentChanges)
+	register("segment.history", cmdSegmentHistory)
+}
+
+var segmentHistoryOpts = []protocol.Option{{Token: "SINCE", N: 1}}
+
+// SEGMENT.HISTORY name [SINCE time]
+func cmdSegmentHistory(s *Server, c *client, args [][]byte) {
+	opts, err := protocol.ParseOptions("SEGMENT.HISTORY", args[2:], segmentHistoryOpts)
+	if err != nil {
+		c.enc.Error("ERR " + err.Error())
+		return
+	}
+	var since time.Time
+	if opts.Has("SINCE") {
+		if since, err = index.ParseTime(string(opts.Value("SINCE"))); err != nil {
+			replyErr(c, err)
+			return
+		}
+	}
+	s.tickFirst()
+	hist, err := s.engine.SegmentHistory(string(args[1]), since)
+	if err != nil {
+		replyErr(c, err)
+		return
+	}
+	c.enc.Array(len(hist))
+	for _, h := range hist {
+		c.enc.Array(2)
+		c.enc.Int(h.Time)
+		c.enc.Int(int64(h.Cardinality))
+	}
 }
 
 var (

@@ -59,6 +59,13 @@ func TestSegmentCommands(t *testing.T) {
 		expectEq(t, "changes since 1 count 1", doArr(t, c, "SEGMENT.CHANGES", "vip", "SINCE", "1", "COUNT", "1")[0], int64(2))
 		expectEq(t, "changes since now", doArr(t, c, "SEGMENT.CHANGES", "vip", "SINCE", "2"), []any{int64(2), []any{}})
 
+		// SEGMENT.HISTORY: one point per minute of change, the last one now.
+		hist := doArr(t, c, "SEGMENT.HISTORY", "vip")
+		if len(hist) == 0 || hist[len(hist)-1].([]any)[1] != doInt(t, c, "SEGMENT.CARD", "vip") {
+			t.Errorf("SEGMENT.HISTORY vip = %v", hist)
+		}
+		expectEq(t, "history since the future", doArr(t, c, "SEGMENT.HISTORY", "vip", "SINCE", "4000000000"), []any{})
+
 		// REPLACE records the difference.
 		expectEq(t, "replace", doInt(t, c, "SEGMENT.CREATE", "vip", "tier:gold AND age >= 24", "REPLACE"), int64(2))
 		expectEq(t, "dependent follows replace", doInt(t, c, "SEGMENT.CARD", "young_vip"), doInt(t, c, "QUERY.COUNT", "@vip AND @young"))
