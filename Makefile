@@ -60,6 +60,22 @@ bench-chart: build
 	$(BIN)/segd-bench redis --entities $(ENTITIES) --clients 50 --pipeline 16 --duration $(CHART_DURATION) --json bench-results/redis.json
 	$(BIN)/segd-bench chart --in bench-results/wire.json --in bench-results/redis.json --out docs/latency.svg
 
+# The explorer (docs/explorer.md). Its browser tests run in headless
+# Chromium (Debian's chromium package) and are part of `make test`; this
+# runs them alone. `screenshots` regenerates docs/explorer-*.png from a
+# generated population with a month of simulated writes; `bench-explorer`
+# times the API, each view and the live count on ENTITIES customers.
+.PHONY: test-browser screenshots bench-explorer
+test-browser:
+	$(GO) test -race -count=1 ./explorer
+	$(GO) test -race -count=1 -v -timeout 5m ./server -run '^TestExplorer'
+
+screenshots:
+	SEGD_SCREENSHOTS=$(CURDIR)/docs $(GO) test ./server -run '^TestExplorerScreenshots$$' -count=1 -v -timeout 10m
+
+bench-explorer:
+	SEGD_EXPLORER_TIMING=$(ENTITIES) $(GO) test ./server -run '^TestExplorerTimings$$' -count=1 -v -timeout 60m
+
 FUZZTIME ?= 60s
 fuzz:
 	$(GO) test ./index -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME)

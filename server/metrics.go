@@ -135,7 +135,8 @@ func (m *metrics) failed(c *protocol.Command) {
 	}
 }
 
-// startHTTP serves /metrics and /healthz on the metrics address.
+// startHTTP serves /metrics, /healthz and the explorer (/ and /api/, see
+// docs/explorer.md) on the metrics address.
 func (s *Server) startHTTP() error {
 	if s.cfg.MetricsAddr == "" {
 		return nil
@@ -161,7 +162,12 @@ func (s *Server) startHTTP() error {
 			w.Write([]byte("ok\n"))
 		}
 	})
+	mux.Handle("/", s.explorer)
+	if ip := net.ParseIP(hostOf(ln.Addr().String())); (ip == nil || !ip.IsLoopback()) && s.cfg.Password == "" {
+		s.log.Warn("the explorer (customer data and segment writes) is served on a non-loopback metrics address without a password: anyone who can reach it by IP address can use it; set --requirepass or keep --metrics-addr on loopback", "metrics_addr", ln.Addr().String())
+	}
 	s.httpSrv = &http.Server{Addr: ln.Addr().String(), Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	s.httpSrv.RegisterOnShutdown(s.explorer.Close) // end the live feeds, or Shutdown waits for them
 	go s.httpSrv.Serve(ln)
 	return nil
 }

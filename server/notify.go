@@ -37,6 +37,7 @@ func (s *Server) publishChanges() {
 		return
 	}
 	s.metrics.segmentChanges.Add(float64(len(changes)))
+	s.explorer.Publish(changes) // the explorer's live feeds; never blocks
 	if !s.pubsub.any() {
 		return
 	}

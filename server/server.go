@@ -20,6 +20,7 @@ import (
 
 	"github.com/tidwall/redcon"
 
+	"segd/explorer"
 	"segd/index"
 	"segd/protocol"
 	"segd/storage"
@@ -39,10 +40,11 @@ type Server struct {
 	engine *index.Engine
 	store  *storage.Store
 
-	ln      net.Listener
-	rs      *redcon.Server
-	httpSrv *http.Server
-	metrics *metrics
+	ln       net.Listener
+	rs       *redcon.Server
+	httpSrv  *http.Server
+	metrics  *metrics
+	explorer *explorer.Explorer // the web console on the metrics address
 
 	loading   atomic.Bool
 	loadErr   atomic.Value // error
@@ -87,8 +89,37 @@ func New(cfg Config) (*Server, error) {
 	s.pubsub = newPubSub(s)
 	s.clients.init()
 	s.commits = newCommitter(s)
+	s.explorer = explorer.New(explorer.Options{Engine: s.engine, Write: s.explorerWrite, Ready: s.explorerReady,
+		Password: cfg.Password, MaxExpr: cfg.MaxExpr, MaxPage: cfg.MaxPage, Version: Version, Logger: s.log})
 	s.loading.Store(true)
 	return s, nil
+}
+
+// explorerWrite is the explorer's write path: the committer and the write
+// log, like a RESP write.
+func (s *Server) explorerWrite(m *index.Mutation) (index.Result, error) {
+	if err := s.explorerReady(); err != nil {
+		return index.Result{}, err
+	}
+	r, err := s.commits.submit(m)
+	if err != nil {
+		return index.Result{}, err
+	}
+	return s.commits.wait(r)
+}
+
+// explorerReady says why the explorer cannot read the data set yet, if so.
+func (s *Server) explorerReady() error {
+	if err, _ := s.loadErr.Load().(error); err != nil {
+		return fmt.Errorf("LOADING loading the data set failed (%v); segd must be restarted", err)
+	}
+	if s.loading.Load() {
+		return errors.New("LOADING segd is loading the data set in memory; the explorer answers once it is loaded")
+	}
+	if s.closing.Load() {
+		return errShuttingDown
+	}
+	return nil
 }
 
 // Engine is the server's engine, for embedding and tests.

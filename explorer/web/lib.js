@@ -1,0 +1,197 @@
+// Helpers shared by the explorer's views: DOM building (text only, never
+// HTML from data), the JSON API client, number and time formatting, and
+// expression snippets.
+
+// h builds an element: h("a", {href: "#/x", class: "c", onclick: fn}, "text", child…).
+// Strings become text nodes, so data is never parsed as HTML.
+export function h(tag, props, ...children) {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(props || {})) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k === "class") el.className = v;
+    else if (k === "text") el.textContent = v;
+    else if (k === "dataset") Object.assign(el.dataset, v);
+    else if (k === "style") Object.assign(el.style, v);
+    else if (k.startsWith("on") && typeof v === "function") el.addEventListener(k.slice(2), v);
+    else if (k in el && typeof v !== "string") el[k] = v;
+    else el.setAttribute(k, v === true ? "" : v);
+  }
+  append(el, children);
+  return el;
+}
+
+function append(el, children) {
+  for (const c of children.flat(Infinity)) {
+    if (c === undefined || c === null || c === false) continue;
+    el.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+}
+
+// clear empties el and appends children.
+export function fill(el, ...children) {
+  el.replaceChildren();
+  append(el, children);
+  return el;
+}
+
+// ApiError is an error answer of the API: {error, code, message, position}.
+export class ApiError extends Error {
+  constructor(status, body) {
+    super(body && body.error ? body.error : `HTTP ${status}`);
+    this.status = status;
+    this.code = body && body.code;
+    this.sentence = body && body.message;
+    this.position = body && body.position;
+  }
+}
+
+// onAuthNeeded is called when the API answers 401 (set by app.js).
+export const auth = { onAuthNeeded: () => {} };
+
+// api fetches a JSON route: api("/api/query/count", {params: {expr}, signal}).
+export async function api(path, opts = {}) {
+  const url = new URL(path, location.origin);
+  for (const [k, v] of Object.entries(opts.params || {})) {
+    if (v === undefined || v === null || v === "") continue;
+    if (Array.isArray(v)) v.forEach((x) => url.searchParams.append(k, x));
+    else url.searchParams.set(k, v);
+  }
+  const init = { method: opts.method || "GET", signal: opts.signal, headers: {}, credentials: "same-origin" };
+  if (opts.body !== undefined) {
+    init.headers["Content-Type"] = "application/json";
+    init.body = JSON.stringify(opts.body);
+  }
+  const res = await fetch(url, init);
+  let body = null;
+  try {
+    body = await res.json();
+  } catch {
+    body = null;
+  }
+  if (!res.ok) {
+    const err = new ApiError(res.status, body);
+    if (res.status === 401 && path !== "/api/login") auth.onAuthNeeded();
+    throw err;
+  }
+  return body;
+}
+
+// isAbort tells an aborted fetch (a newer request replaced it) from a failure.
+export function isAbort(err) {
+  return err && (err.name === "AbortError" || err.code === 20);
+}
+
+const nf = new Intl.NumberFormat("en-US");
+export function num(n) {
+  return nf.format(n);
+}
+
+export function pct(x, digits = 1) {
+  if (!isFinite(x)) return "–";
+  return (x * 100).toFixed(x > 0 && x < 0.001 ? 2 : digits) + "%";
+}
+
+export function bytes(n) {
+  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
+  let i = 0;
+  while (n >= 1024 && i < units.length - 1) {
+    n /= 1024;
+    i++;
+  }
+  return (i === 0 ? n : n.toFixed(n < 10 ? 1 : 0)) + " " + units[i];
+}
+
+export function millis(micros) {
+  if (micros === undefined) return "";
+  return micros < 1000 ? (micros / 1000).toFixed(2) + " ms" : (micros / 1000).toFixed(0) + " ms";
+}
+
+const pad = (n) => String(n).padStart(2, "0");
+export function dateTime(unix) {
+  const d = new Date(unix * 1000);
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}`;
+}
+
+export function clock(unix) {
+  const d = new Date(unix * 1000);
+  return `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
+}
+
+// ago says how long ago a Unix time was, roughly.
+export function ago(unix, now = Date.now() / 1000) {
+  const s = Math.max(0, Math.round(now - unix));
+  if (s < 60) return s + "s ago";
+  if (s < 3600) return Math.floor(s / 60) + " min ago";
+  if (s < 86400) return Math.floor(s / 3600) + " h ago";
+  return Math.floor(s / 86400) + " d ago";
+}
+
+// debounce calls fn ms after the last call; flush calls a pending one now.
+export function debounce(fn, ms) {
+  let t;
+  let pending = null;
+  const d = (...args) => {
+    clearTimeout(t);
+    pending = args;
+    t = setTimeout(() => {
+      pending = null;
+      fn(...args);
+    }, ms);
+  };
+  d.cancel = () => {
+    clearTimeout(t);
+    pending = null;
+  };
+  d.flush = () => {
+    if (pending === null) return;
+    const args = pending;
+    d.cancel();
+    fn(...args);
+  };
+  return d;
+}
+
+// quoteValue writes a value so that the expression parser reads it back:
+// bare when it can be, else double-quoted with \" and \\.
+export function quoteValue(v) {
+  if (/^[^\s"',()\[\]]+$/.test(v) && v !== "*") return v;
+  return '"' + v.replace(/\\/g, "\\\\").replace(/"/g, '\\"') + '"';
+}
+
+// predicate is the expression of one value of a field: INT buckets read
+// "[lo TO hi]" and paste as a range.
+export function predicate(field, value) {
+  if (/^\[-?\d+ TO -?\d+\]$/.test(value)) return `${field}:${value}`;
+  return `${field}:${quoteValue(value)}`;
+}
+
+// replaceRoute changes the address of the view shown (no new render, no
+// history entry): the builder keeps its expression in it.
+export function replaceRoute(href) {
+  history.replaceState(null, "", href);
+  document.getElementById("view").dataset.route = location.hash;
+}
+
+export const hrefs = {
+  builder: (expr) => "#/builder" + (expr ? "?expr=" + encodeURIComponent(expr) : ""),
+  segment: (name) => "#/segment/" + encodeURIComponent(name),
+  customer: (key) => "#/customer/" + encodeURIComponent(key),
+};
+
+// customerLink is a key linking to its customer view.
+export function customerLink(key) {
+  return h("a", { href: hrefs.customer(key), class: "key" }, key);
+}
+
+export function errorBox(err) {
+  return h("div", { class: "error", role: "alert" }, err.message || String(err));
+}
+
+export function kindBadge(kind) {
+  return h("span", { class: "badge kind-" + kind.toLowerCase() }, kind);
+}
+
+// section is a titled card.
+export function section(title, ...children) {
+  return h("section", { class: "card" }, h("h2", {}, title), ...children);
+}

@@ -1,0 +1,548 @@
+package server
+
+// The explorer (package explorer) as the server mounts it on the metrics
+// address: its API and live feed over plain HTTP, and the page itself in a
+// real headless Chromium driven with chromedp. The browser tests skip, with
+// a message, when no Chromium is installed (Debian's chromium package;
+// .ci/run installs it). SEGD_CHROMIUM names another binary.
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"reflect"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/redis/go-redis/v9"
+
+	"segd/bench"
+)
+
+// browserTimeout bounds each step of a browser test.
+const browserTimeout = 20 * time.Second
+
+// explorerURL is the explorer's address on a running test server.
+func explorerURL(srv *Server) string { return "http://" + srv.MetricsAddr() }
+
+// chromiumPath finds a Chromium to drive, or skips the test.
+func chromiumPath(t testing.TB) string {
+	t.Helper()
+	if p := os.Getenv("SEGD_CHROMIUM"); p != "" {
+		return p
+	}
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "google-chrome-stable"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	t.Skip("no Chromium found for the explorer's browser tests: install Debian's chromium package (apt-get install chromium; .ci/run does) or set SEGD_CHROMIUM to a Chrome or Chromium binary")
+	return ""
+}
+
+// browser is a headless Chromium tab, with the page's uncaught exceptions,
+// console errors and Content-Security-Policy violations collected.
+type browser struct {
+	t   testing.TB
+	ctx context.Context
+
+	mu       sync.Mutex
+	problems []string
+}
+
+func newBrowser(t testing.TB, width, height int) *browser {
+	t.Helper()
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(chromiumPath(t)),
+		chromedp.NoSandbox, // root in a container
+		chromedp.DisableGPU,
+		chromedp.WindowSize(width, height),
+		chromedp.Flag("lang", "en-US"),
+	)
+	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancel := chromedp.NewContext(actx)
+	b := &browser{t: t, ctx: ctx}
+	// The first action starts the browser; its context must live as long as the tab.
+	if err := chromedp.Do(ctx); err != nil {
+		cancel()
+		cancelA()
+		t.Fatalf("start Chromium: %v", err)
+	}
+	messages := chromedp.Console(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for m, err := range messages {
+			if err != nil {
+				return
+			}
+			switch {
+			case m.IsException():
+				b.problem("exception: " + m.Text)
+			case m.Type == chromedp.ConsoleError && m.Source == "":
+				b.problem("console.error: " + m.Text)
+			case strings.Contains(m.Text, "Content Security Policy"):
+				b.problem("CSP: " + m.Text)
+			}
+		}
+	}()
+	t.Cleanup(func() {
+		cancel()
+		cancelA()
+		<-done
+	})
+	return b
+}
+
+func (b *browser) problem(s string) {
+	b.mu.Lock()
+	b.problems = append(b.problems, s)
+	b.mu.Unlock()
+}
+
+// checkClean fails the test if the page threw, logged an error or broke
+// its Content-Security-Policy.
+func (b *browser) checkClean() {
+	b.t.Helper()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, p := range b.problems {
+		b.t.Errorf("page problem: %s", p)
+	}
+}
+
+// do runs steps within browserTimeout.
+func (b *browser) do(what string, steps ...chromedp.Action[chromedp.Void]) {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, browserTimeout)
+	defer cancel()
+	if err := chromedp.Do(ctx, steps...); err != nil {
+		b.t.Fatalf("%s: %v", what, err)
+	}
+}
+
+// browserGet runs one action that returns a value, within browserTimeout.
+func browserGet[T any](b *browser, what string, a chromedp.Action[T]) T {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, browserTimeout)
+	defer cancel()
+	v, err := chromedp.Run(ctx, a)
+	if err != nil {
+		b.t.Fatalf("%s: %v", what, err)
+	}
+	return v
+}
+
+// pollJS evaluates js in the page until it is truthy, and returns that
+// value. A poll that a navigation interrupts (the page's JavaScript context
+// is replaced under it) starts again in the new page.
+func pollJS[T any](b *browser, what, js string) T {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, browserTimeout)
+	defer cancel()
+	for {
+		v, err := chromedp.Run(ctx, chromedp.Poll[T](js, chromedp.WithPollingTimeout(browserTimeout), chromedp.WithPollingInterval(20*time.Millisecond)))
+		if err == nil {
+			return v
+		}
+		if ctx.Err() == nil && (strings.Contains(err.Error(), "Cannot find context") || strings.Contains(err.Error(), "context was destroyed")) {
+			continue
+		}
+		b.t.Fatalf("waiting for %s: %v", what, err)
+	}
+}
+
+func browserText(b *browser, sel string) string {
+	b.t.Helper()
+	return browserGet(b, "read "+sel, chromedp.Text(chromedp.CSS(sel)))
+}
+
+// open loads a view and waits until it has shown its data.
+func (b *browser) open(url string) {
+	b.t.Helper()
+	b.do("open "+url, chromedp.Navigate(url))
+	b.waitReady(url)
+}
+
+func (b *browser) waitReady(what string) {
+	b.t.Helper()
+	pollJS[bool](b, what+" to be ready", `(() => { const m = document.querySelector("#view"); return m.dataset.route === location.hash && m.dataset.state === "ready"; })()`)
+}
+
+// typeExpr replaces the builder's expression by typing text.
+func (b *browser) typeExpr(expr string) {
+	b.t.Helper()
+	b.do("type "+expr, clearField("#expr"), chromedp.SendKeys(chromedp.CSS("#expr"), expr))
+}
+
+// clearField empties an input (SetValue refuses the empty string).
+func clearField(sel string) chromedp.Action[chromedp.Void] {
+	return chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`document.querySelector(%s).value = ""`, jsString(sel)))
+}
+
+// shownCount waits until the builder shows the count of expr and returns it.
+func (b *browser) shownCount(expr string) int64 {
+	b.t.Helper()
+	js := fmt.Sprintf(`(() => { const c = document.querySelector("#count"); return c && c.dataset.expr === %s && c.dataset.count; })()`, jsString(expr))
+	s := pollJS[string](b, "the count of "+expr, js)
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		b.t.Fatalf("count shown %q: %v", s, err)
+	}
+	return n
+}
+
+func jsString(s string) string {
+	q, _ := json.Marshal(s)
+	return string(q)
+}
+
+// loadPopulation writes n customers of the bench population through RESP.
+func loadPopulation(t testing.TB, c *redis.Client, seed uint64, n int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	p := bench.NewPopulation(seed)
+	pipe := c.Pipeline()
+	for i := 0; i < n; i++ {
+		for _, cmd := range p.Customer(i).Commands() {
+			args := make([]any, len(cmd))
+			for j, a := range cmd {
+				args[j] = a
+			}
+			pipe.Do(ctx, args...)
+		}
+		if pipe.Len() >= 2000 || i == n-1 {
+			if _, err := pipe.Exec(ctx); err != nil {
+				t.Fatalf("load the population: %v", err)
+			}
+		}
+	}
+}
+
+// ---- without a browser ----
+
+// The server mounts the explorer next to /metrics and feeds it the same
+// segment changes it publishes to subscribers.
+func TestExplorerServed(t *testing.T) {
+	srv := startServer(t, nil)
+	c := newClient(t, srv, 3)
+	do(t, c, "ENT.SET", "u:1", "country", "PT", "age", "31")
+	do(t, c, "SEGMENT.CREATE", "pt", "country:PT")
+	base := explorerURL(srv)
+
+	var info map[string]any
+	if st := getJSON(t, base+"/api/info", &info); st != 200 || info["entities"] != float64(1) || info["segments"] != float64(1) {
+		t.Fatalf("/api/info: %d %v", st, info)
+	}
+	if st, body := httpGet(t, base+"/metrics"); st != 200 || !strings.Contains(body, "segd_commands_total") {
+		t.Errorf("/metrics next to the explorer: %d", st)
+	}
+	if st, body := httpGet(t, base+"/"); st != 200 || !strings.Contains(body, "segd explorer") {
+		t.Errorf("the page: %d", st)
+	}
+	var count struct{ Count int64 }
+	getJSON(t, base+"/api/query/count?expr=country:PT", &count)
+	if want := doInt(t, c, "QUERY.COUNT", "country:PT"); count.Count != want {
+		t.Errorf("count %d, QUERY.COUNT says %d", count.Count, want)
+	}
+
+	// Live feed: a write through RESP arrives as an event.
+	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "GET", base+"/api/segments/pt/events", nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	events := sseLines(resp.Body)
+	if ev := <-events; !strings.HasPrefix(ev, "event: ready") {
+		t.Fatalf("first event %q", ev)
+	}
+	do(t, c, "ENT.SET", "u:2", "country", "PT")
+	select {
+	case ev := <-events:
+		want := `{"segment":"pt","key":"u:2","change":"enter","version":1,"time":`
+		if !strings.Contains(ev, "id: 1\n") || !strings.Contains(ev, want) {
+			t.Errorf("event %q, want %s…", ev, want)
+		}
+	case <-ctx.Done():
+		t.Fatal("no live event after the write")
+	}
+
+	// Saving a segment goes through the write log: it survives a restart.
+	var saved struct{ Cardinality int64 }
+	if st := postJSON(t, base+"/api/segments", `{"name":"pt2","expr":"country:PT"}`, &saved); st != 200 || saved.Cardinality != 2 {
+		t.Fatalf("save: %d %+v", st, saved)
+	}
+	if got := doArr(t, c, "SEGMENT.LIST"); !reflect.DeepEqual(got, []any{"pt", "pt2"}) {
+		t.Errorf("SEGMENT.LIST after saving from the explorer: %v", got)
+	}
+
+	// Shutting down ends the open feeds, saying why, rather than waiting.
+	req, _ = http.NewRequestWithContext(ctx, "GET", base+"/api/segments/pt2/events", nil)
+	resp2, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp2.Body.Close()
+	feed := sseLines(resp2.Body)
+	<-feed // ready
+	if err := srv.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	// (Without the explorer's Close, the HTTP server's Shutdown would cut
+	// the stream after its timeout, with no event.)
+	if ev := <-feed; !strings.Contains(ev, "event: dropped") || !strings.Contains(ev, "shutting down") {
+		t.Errorf("last event %q, want dropped: shutting down", ev)
+	}
+}
+
+func TestExplorerPassword(t *testing.T) {
+	srv := startServer(t, func(c *Config) { c.Password = "s3cret" })
+	base := explorerURL(srv)
+	var e map[string]any
+	if st := getJSON(t, base+"/api/info", &e); st != 401 || e["code"] != "NOAUTH" {
+		t.Errorf("without the password: %d %v", st, e)
+	}
+	req, _ := http.NewRequest("GET", base+"/api/info", nil)
+	req.SetBasicAuth("default", "s3cret")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Errorf("with the password: %d", resp.StatusCode)
+	}
+	if st, _ := httpGet(t, base+"/metrics"); st != 200 {
+		t.Errorf("/metrics stays open for Prometheus: %d", st)
+	}
+}
+
+func getJSON(t testing.TB, url string, v any) int {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	defer resp.Body.Close()
+	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
+		t.Fatalf("GET %s: not JSON: %v", url, err)
+	}
+	return resp.StatusCode
+}
+
+func postJSON(t testing.TB, url, body string, v any) int {
+	t.Helper()
+	resp, err := http.Post(url, "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatalf("POST %s: %v", url, err)
+	}
+	defer resp.Body.Close()
+	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
+		t.Fatalf("POST %s: not JSON: %v", url, err)
+	}
+	return resp.StatusCode
+}
+
+// sseLines delivers each server-sent event (comments left out) as its text.
+func sseLines(r io.Reader) <-chan string {
+	ch := make(chan string, 16)
+	go func() {
+		defer close(ch)
+		rd := bufio.NewReader(r)
+		var ev strings.Builder
+		for {
+			line, err := rd.ReadString('\n')
+			if err != nil {
+				return
+			}
+			switch {
+			case line == "\n":
+				if ev.Len() > 0 {
+					ch <- ev.String()
+					ev.Reset()
+				}
+			case strings.HasPrefix(line, ":"):
+			default:
+				ev.WriteString(line)
+			}
+		}
+	}()
+	return ch
+}
+
+// ---- in Chromium ----
+
+var syntaxAt = regexp.MustCompile(`syntax error at (\d+):`)
+
+// A marketer's path through the page: build a segment by typing, check the
+// live count against QUERY.COUNT and a syntax error's position, save it,
+// watch a customer enter it live after a write through RESP, read its
+// persona and its overlap with other segments, and open the customer.
+func TestExplorerBrowser(t *testing.T) {
+	chromiumPath(t)
+	srv := startServer(t, nil)
+	c := newClient(t, srv, 3)
+	loadPopulation(t, c, 7, 2000)
+	do(t, c, "SEGMENT.CREATE", "gold", "tier:(gold,platinum)")
+	do(t, c, "SEGMENT.CREATE", "adults", "age >= 40")
+	base := explorerURL(srv)
+	b := newBrowser(t, 1280, 900)
+
+	// Build by typing; the count is QUERY.COUNT's.
+	b.open(base + "/#/builder")
+	expr := "country:c1 AND age >= 30"
+	b.typeExpr(expr)
+	if got, want := b.shownCount(expr), doInt(t, c, "QUERY.COUNT", expr); got != want || want == 0 {
+		t.Fatalf("builder shows %d for %q, QUERY.COUNT says %d", got, expr, want)
+	}
+	// The breakdown is QUERY.GROUPBY's first value.
+	firstBar := pollJS[string](b, "the breakdown", `(() => { const r = document.querySelector("#breakdown .bar-row"); return r && r.dataset.value; })()`)
+	field := browserGet(b, "read the breakdown field", chromedp.Value(chromedp.CSS("#breakdown-field")))
+	gb := doArr(t, c, "QUERY.GROUPBY", field, "WHERE", expr, "LIMIT", "1")
+	if want := fmt.Sprint(gb[0].([]any)[1]); firstBar != want {
+		t.Errorf("breakdown by %s starts at %s, QUERY.GROUPBY says %s", field, firstBar, want)
+	}
+
+	// A syntax error marks its position.
+	bad := "country:c1 AND age >="
+	b.typeExpr(bad)
+	mark := pollJS[string](b, "the error mark", `(() => { const m = document.querySelector("#error-mark"); return m && m.title; })()`)
+	m := syntaxAt.FindStringSubmatch(doErr(t, c, "QUERY.COUNT", bad))
+	if m == nil || mark != "position "+m[1] {
+		t.Errorf("error mark %q, QUERY.COUNT error names %v", mark, m)
+	}
+
+	// Save it.
+	b.typeExpr(expr)
+	b.shownCount(expr)
+	b.do("save", chromedp.SendKeys(chromedp.CSS("#segment-name"), "c1_30plus"), chromedp.Click(chromedp.CSS("#save")),
+		chromedp.WaitVisible(chromedp.CSS("#saved")))
+	card := doInt(t, c, "SEGMENT.CARD", "c1_30plus")
+	if want := doInt(t, c, "QUERY.COUNT", expr); card != want {
+		t.Errorf("saved segment has %d members, QUERY.COUNT says %d", card, want)
+	}
+
+	// Open it: a write through RESP arrives in the live feed.
+	b.do("open the saved segment", chromedp.Click(chromedp.CSS("#saved a")))
+	b.waitReady("the segment view")
+	pollJS[bool](b, "the live feed", `document.querySelector("#feed-status")?.dataset.state === "live"`)
+	do(t, c, "ENT.SET", "u:new", "country", "c1", "age", "50", "tier", "gold")
+	change := pollJS[string](b, "the enter of u:new", `(() => { const r = document.querySelector('#feed li[data-key="u:new"]'); return r && r.dataset.change; })()`)
+	if change != "enter" {
+		t.Errorf("u:new shows as %q, want enter", change)
+	}
+	pollJS[bool](b, "the live cardinality", fmt.Sprintf(`document.querySelector("#seg-card")?.textContent.replace(/,/g, "") === "%d"`, card+1))
+	do(t, c, "ENT.SET", "u:new", "age", "20")
+	pollJS[bool](b, "the exit of u:new", `(() => { const r = document.querySelector('#feed li[data-key="u:new"]'); return r && r.dataset.change === "exit"; })()`)
+
+	// The persona is SEGMENT.PROFILE's.
+	firstLift := pollJS[string](b, "the persona", `(() => { const r = document.querySelector("#persona .bar-row .bar-label"); return r && r.textContent; })()`)
+	prof := doArr(t, c, "SEGMENT.PROFILE", "c1_30plus", "LIMIT", "15")
+	rows := browserGet(b, "count the persona rows", chromedp.Evaluate[int](`document.querySelectorAll("#persona .bar-row").length`))
+	if top := prof[0].([]any); firstLift != fmt.Sprintf("%s = %s", top[0], top[1]) || rows != len(prof) {
+		t.Errorf("persona starts with %q (%d rows), SEGMENT.PROFILE with %v (%d)", firstLift, rows, top, len(prof))
+	}
+
+	// The overlap heatmap is SEGMENT.OVERLAP's, for the segments chosen.
+	overlap := func(names ...string) {
+		t.Helper()
+		want := doArr(t, c, append([]any{"SEGMENT.OVERLAP"}, toAny(names)...)...)
+		var flat []string
+		for _, row := range want {
+			for _, v := range row.([]any) {
+				flat = append(flat, fmt.Sprint(v))
+			}
+		}
+		got := pollJS[[]string](b, fmt.Sprintf("a %d×%d overlap", len(names), len(names)), fmt.Sprintf(`(() => {
+			const o = document.querySelector("#overlap");
+			const cells = Array.from(o.querySelectorAll("td")).map(td => td.dataset.value);
+			return o.dataset.state === "ready" && cells.length === %d && cells; })()`, len(flat)))
+		if !reflect.DeepEqual(got, flat) {
+			t.Errorf("overlap of %v shows %v, SEGMENT.OVERLAP says %v", names, got, flat)
+		}
+	}
+	// (The heatmap is read when the page opens or the choice changes: u:new
+	// has joined gold since.)
+	b.do("unchoose gold", chromedp.Click(chromedp.CSS(`input[data-segment="gold"]`)))
+	overlap("c1_30plus", "adults")
+	b.do("choose gold", chromedp.Click(chromedp.CSS(`input[data-segment="gold"]`)))
+	overlap("c1_30plus", "adults", "gold")
+
+	// Lookalikes are SEGMENT.LOOKALIKE's.
+	firstLookalike := pollJS[string](b, "the lookalikes", `(() => { const a = document.querySelector("#lookalikes a.key"); return a && a.textContent; })()`)
+	if look := doArr(t, c, "SEGMENT.LOOKALIKE", "c1_30plus", "COUNT", "10"); len(look) == 0 || firstLookalike != look[0].([]any)[0] {
+		t.Errorf("first lookalike %q, SEGMENT.LOOKALIKE says %v", firstLookalike, look)
+	}
+
+	// One customer: ENT.GET and SEGMENT.OF.
+	b.do("open u:new", chromedp.Click(chromedp.CSS(`#feed li[data-key="u:new"] a.key`)))
+	b.waitReady("the customer view")
+	segs, age := browserText(b, "#customer-segments"), browserText(b, `tr[data-field="age"] td.value`)
+	if want := doArr(t, c, "SEGMENT.OF", "u:new"); strings.Join(strings.Fields(segs), ",") != joinAny(want) || age != "20" {
+		t.Errorf("customer view: segments %q (SEGMENT.OF %v), age %q", segs, want, age)
+	}
+
+	// The other views load cleanly.
+	for _, view := range []string{"#/fields", "#/segments"} {
+		b.open(base + "/" + view)
+	}
+	sparks := browserGet(b, "count sparklines", chromedp.Evaluate[int](`document.querySelectorAll("#segments svg.spark path.spark-line").length`))
+	if sparks != 3 {
+		t.Errorf("%d sparklines on the segments list, want 3", sparks)
+	}
+	b.checkClean()
+}
+
+// With --requirepass the page asks for the password before showing anything.
+func TestExplorerBrowserLogin(t *testing.T) {
+	chromiumPath(t)
+	srv := startServer(t, func(c *Config) { c.Password = "s3cret" })
+	c := newClientOpts(t, srv, &redis.Options{Protocol: 3, Password: "s3cret"})
+	do(t, c, "ENT.SET", "u:1", "country", "PT")
+	do(t, c, "SEGMENT.CREATE", "pt", "country:PT")
+	b := newBrowser(t, 1024, 768)
+	pw := chromedp.CSS(`#login input[name="password"]`)
+	b.do("open the page", chromedp.Navigate(explorerURL(srv)+"/#/segments"), chromedp.WaitVisible(chromedp.CSS("#login")))
+	b.do("a wrong password", chromedp.SendKeys(pw, "nope"), chromedp.Click(chromedp.CSS(`#login button[type="submit"]`)),
+		chromedp.WaitVisible(chromedp.CSS("#login .error")))
+	if msg := browserText(b, "#login .error"); !strings.Contains(msg, "WRONGPASS") {
+		t.Errorf("wrong password says %q", msg)
+	}
+	b.do("the password", clearField(`#login input[name="password"]`), chromedp.SendKeys(pw, "s3cret"), chromedp.Click(chromedp.CSS(`#login button[type="submit"]`)))
+	b.waitReady("the segments after logging in")
+	if name := browserText(b, `#segments tr[data-segment="pt"] a.seg-name`); name != "pt" {
+		t.Errorf("segments list shows %q", name)
+	}
+	// Log out: the form is back.
+	b.do("log out", chromedp.Click(chromedp.CSS("#logout")), chromedp.WaitVisible(chromedp.CSS("#login")))
+}
+
+func toAny(s []string) []any {
+	out := make([]any, len(s))
+	for i, v := range s {
+		out[i] = v
+	}
+	return out
+}
+
+func joinAny(a []any) string {
+	s := make([]string, len(a))
+	for i, v := range a {
+		s[i] = fmt.Sprint(v)
+	}
+	return strings.Join(s, ",")
+}
