@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/RoaringBitmap/roaring/v2"
@@ -26,18 +27,22 @@ type ProfileEntry struct {
 const intBuckets = 10
 
 // minSupport is the fewest members a value needs to be profiled: at least
-// 1% of the segment and at least 2, so that rare values do not dominate.
-func minSupport(card uint64) uint64 { return max(2, (card+99)/100) }
+// 1% of the segment and at least 10, so that values held by a handful of
+// members by chance (a rare city) do not dominate.
+func minSupport(card uint64) uint64 { return max(10, (card+99)/100) }
 
-// profileValue is one candidate value of PROFILE and LOOKALIKE.
+// profileValue is one candidate value of PROFILE and LOOKALIKE: its
+// holders (bm), or, for an INT bucket, the range to count.
 type profileValue struct {
 	field, value string
 	bm           *roaring.Bitmap
+	f            *field
+	lo, hi       int64 // INT bucket
+	ord          uint32
 }
 
-// profileValues lists every ENUM and TAGS value, and quantile buckets of
-// every INT field, of the named fields (all when none are named).
-func (e *Engine) profileValues(fields []string) ([]profileValue, error) {
+// profileFields lists the named fields (all but EVENT when none are named).
+func (e *Engine) profileFields(fields []string) ([]*field, error) {
 	var fs []*field
 	if len(fields) == 0 {
 		for _, f := range e.fields {
@@ -46,35 +51,53 @@ func (e *Engine) profileValues(fields []string) ([]profileValue, error) {
 			}
 		}
 		sort.Slice(fs, func(i, j int) bool { return fs[i].name < fs[j].name })
-	} else {
-		for _, name := range fields {
-			f, err := e.field(name)
-			if err != nil {
-				return nil, err
-			}
-			if f.kind == KindEvent {
-				return nil, wrongTypef("field '%s' is EVENT: profiles read ENUM, TAGS and INT fields", name)
-			}
-			fs = append(fs, f)
-		}
+		return fs, nil
 	}
-	var out []profileValue
-	for _, f := range fs {
-		switch f.kind {
-		case KindEnum, KindTags:
-			for i, bm := range f.bms {
-				if !bm.IsEmpty() {
-					out = append(out, profileValue{f.name, f.values[i], bm})
-				}
-			}
-		case KindInt:
-			for _, r := range intRanges(f.bsi) {
-				out = append(out, profileValue{f.name, fmt.Sprintf("[%d TO %d]", r[0], r[1]), f.bsi.Range(r[0], r[1], nil)})
-			}
+	for _, name := range fields {
+		f, err := e.field(name)
+		if err != nil {
+			return nil, err
 		}
+		if f.kind == KindEvent {
+			return nil, wrongTypef("field '%s' is EVENT: profiles read ENUM, TAGS and INT fields", name)
+		}
+		fs = append(fs, f)
 	}
-	return out, nil
+	return fs, nil
 }
+
+// quantileCache keeps each INT field's bucket cuts: they describe the shape
+// of the data and are recomputed when the field's count has moved by more
+// than 1% or after a minute, not on every profile (the counts in each
+// bucket are always exact).
+type quantileCache struct {
+	mu   sync.Mutex
+	byF  map[*BSI]quantileCuts
+	size int
+}
+
+type quantileCuts struct {
+	count  uint64
+	at     time.Time
+	ranges [][2]int64
+}
+
+func (c *quantileCache) ranges(b *BSI) [][2]int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := b.Count()
+	if q, ok := c.byF[b]; ok && time.Since(q.at) < time.Minute && n*100 >= q.count*99 && n*100 <= q.count*101 {
+		return q.ranges
+	}
+	if c.byF == nil || len(c.byF) > 256 {
+		c.byF = map[*BSI]quantileCuts{}
+	}
+	r := intRanges(b)
+	c.byF[b] = quantileCuts{count: n, at: time.Now(), ranges: r}
+	return r
+}
+
+var quantiles quantileCache
 
 // intRanges cuts an INT field's values into up to intBuckets ranges holding
 // about as many entities each, from the data's quantiles.
@@ -108,6 +131,53 @@ func intRanges(b *BSI) [][2]int64 {
 	return out
 }
 
+// ordinalWalkMax is the largest segment whose ENUM values are counted by
+// walking its members' ordinals rather than intersecting every value.
+const ordinalWalkMax = 1 << 21
+
+// countValues returns, per value, the members holding it and all holders.
+func (e *Engine) countValues(fs []*field, members *roaring.Bitmap) (vals []profileValue, in, all []uint64) {
+	card := members.GetCardinality()
+	for _, f := range fs {
+		switch f.kind {
+		case KindEnum, KindTags:
+			var byOrd []uint64
+			if f.ord != nil && card <= ordinalWalkMax && uint64(len(f.bms)) > 64 {
+				// Many values (cities): one pass over the members' ordinals.
+				byOrd = make([]uint64, len(f.bms)+1)
+				it := members.ManyIterator()
+				buf := make([]uint32, 4096)
+				for n := it.NextMany(buf); n > 0; n = it.NextMany(buf) {
+					for _, id := range buf[:n] {
+						byOrd[f.ord.get(id)]++
+					}
+				}
+			}
+			for i, bm := range f.bms {
+				if bm.IsEmpty() {
+					continue
+				}
+				var k uint64
+				if byOrd != nil {
+					k = byOrd[i+1]
+				} else {
+					k = bm.AndCardinality(members)
+				}
+				vals = append(vals, profileValue{field: f.name, value: f.values[i], bm: bm, f: f})
+				in = append(in, k)
+				all = append(all, 0) // filled below, only for values with support
+			}
+		case KindInt:
+			for _, r := range quantiles.ranges(f.bsi) {
+				vals = append(vals, profileValue{field: f.name, value: fmt.Sprintf("[%d TO %d]", r[0], r[1]), f: f, lo: r[0], hi: r[1]})
+				in = append(in, f.bsi.Range(r[0], r[1], members).GetCardinality())
+				all = append(all, 0)
+			}
+		}
+	}
+	return vals, in, all
+}
+
 // Profile is the persona of a segment: for every value with enough support,
 // its share inside the segment, overall, and the lift, best lift first.
 func (e *Engine) Profile(name string, limit int, fields []string) ([]ProfileEntry, error) {
@@ -127,9 +197,10 @@ func (e *Engine) Profile(name string, limit int, fields []string) ([]ProfileEntr
 	return entries, nil
 }
 
-// profile computes the entries of members, sorted, with each entry's bitmap.
+// profile computes the entries of members, sorted, with each entry's
+// holders (built only for the entries returned).
 func (e *Engine) profile(members *roaring.Bitmap, fields []string) ([]ProfileEntry, []*roaring.Bitmap, error) {
-	vals, err := e.profileValues(fields)
+	fs, err := e.profileFields(fields)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -137,21 +208,29 @@ func (e *Engine) profile(members *roaring.Bitmap, fields []string) ([]ProfileEnt
 	if card == 0 || total == 0 {
 		return []ProfileEntry{}, nil, nil
 	}
+	vals, in, _ := e.countValues(fs, members)
 	support := minSupport(card)
 	type entry struct {
 		ProfileEntry
-		bm *roaring.Bitmap
+		v *profileValue
 	}
 	var out []entry
-	for _, v := range vals {
-		in := v.bm.AndCardinality(members)
-		if in < support {
+	for i := range vals {
+		if in[i] < support {
 			continue
 		}
-		shareIn := float64(in) / float64(card)
-		shareAll := float64(v.bm.GetCardinality()) / float64(total)
-		out = append(out, entry{ProfileEntry{Field: v.field, Value: v.value, InSegment: in, ShareInSegment: shareIn,
-			ShareOverall: shareAll, Lift: shareIn / shareAll}, v.bm})
+		v := &vals[i]
+		var holders uint64
+		if v.bm != nil {
+			holders = v.bm.GetCardinality()
+		} else {
+			v.bm = v.f.bsi.Range(v.lo, v.hi, nil)
+			holders = v.bm.GetCardinality()
+		}
+		shareIn := float64(in[i]) / float64(card)
+		shareAll := float64(holders) / float64(total)
+		out = append(out, entry{ProfileEntry{Field: v.field, Value: v.value, InSegment: in[i], ShareInSegment: shareIn,
+			ShareOverall: shareAll, Lift: shareIn / shareAll}, v})
 	}
 	sort.Slice(out, func(i, j int) bool {
 		a, b := out[i], out[j]
@@ -169,7 +248,7 @@ func (e *Engine) profile(members *roaring.Bitmap, fields []string) ([]ProfileEnt
 	entries := make([]ProfileEntry, len(out))
 	bms := make([]*roaring.Bitmap, len(out))
 	for i, x := range out {
-		entries[i], bms[i] = x.ProfileEntry, x.bm
+		entries[i], bms[i] = x.ProfileEntry, x.v.bm
 	}
 	return entries, bms, nil
 }
