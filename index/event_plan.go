@@ -137,8 +137,14 @@ func (p *eventPlan) eval(q *qctx, filter *roaring.Bitmap) (*roaring.Bitmap, bool
 	if p.atLeastOne {
 		return anyOf(pcs, filter)
 	}
-	sum := sumPieces(pcs, filter)
-	sat := sum.Compare(p.op, p.n, nil)
+	var sat, exists *roaring.Bitmap
+	anyBm, _ := anyOf(pcs, filter)
+	if s, ok := compareCounters(pcs, anyBm, p.op, p.n); ok {
+		sat, exists = s, anyBm
+	} else {
+		sum := sumPieces(pcs, filter)
+		sat, exists = sum.Compare(p.op, p.n, nil), sum.exists
+	}
 	if !p.zeroSat {
 		return sat, true
 	}
@@ -146,8 +152,8 @@ func (p *eventPlan) eval(q *qctx, filter *roaring.Bitmap) (*roaring.Bitmap, bool
 	if filter != nil {
 		base = filter
 	}
-	sum.exists.AndNot(sat) // entities with events that fail the comparison
-	return roaring.AndNot(base, sum.exists), true
+	fail := roaring.AndNot(exists, sat) // entities with events that fail the comparison
+	return roaring.AndNot(base, fail), true
 }
 
 func (p *eventPlan) contains(q *qctx, id uint32) bool {
