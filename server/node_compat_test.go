@@ -1,9 +1,11 @@
 package server
 
 // Node.js clients against a real server: compat/node holds node --test suites
-// for node-redis and ioredis (RESP2 and RESP3, commands and pub/sub). This
-// test starts the server and runs them with SEGD_ADDR set; it skips when node
-// is not installed or `npm ci` has not been run in compat/node (.ci/run does).
+// for node-redis and ioredis (RESP2 and RESP3, commands and pub/sub: PUBLISH,
+// and the JSON enter/exit notifications of a saved segment on segment:vip and
+// segment:*). This test starts the server and runs them with SEGD_ADDR set; it
+// skips when node is not installed or `npm ci` has not been run in
+// compat/node (.ci/run does).
 
 import (
 	"context"
