@@ -14,49 +14,6 @@ import (
 //
 //	SEGD_BENCH_SIZES=10000000 go test ./bench -run '^$' -bench Segment -benchtime 2s -timeout 60m
 
-// SegmentCount is how many saved segments the segment benchmarks define.
-const SegmentCount = 200
-
-// SegmentExprs returns n deterministic segment expressions of 2 to 4 terms
-// over the population's fields, some with ranges and NOT.
-func SegmentExprs(n int) []string {
-	r := rand.New(rand.NewSource(42))
-	terms := []func() string{
-		func() string { return fmt.Sprintf("country:c%d", 1+r.Intn(20)) },
-		func() string { return fmt.Sprintf("tier:%s", tiers[r.Intn(len(tiers))]) },
-		func() string { return fmt.Sprintf("gender:%s", genders[r.Intn(2)]) },
-		func() string { return fmt.Sprintf("interests:i%d", 1+r.Intn(60)) },
-		func() string { return fmt.Sprintf("device:%s", devices[r.Intn(len(devices))]) },
-		func() string { a := 18 + r.Intn(40); return fmt.Sprintf("age:[%d TO %d]", a, a+5+r.Intn(20)) },
-		func() string { return fmt.Sprintf("income >= %d", 20000+1000*r.Intn(80)) },
-		func() string { return fmt.Sprintf("optins:%s", optIns[r.Intn(len(optIns))]) },
-	}
-	out := make([]string, n)
-	for i := range out {
-		k := 2 + r.Intn(3)
-		seen := map[int]bool{}
-		expr := ""
-		for len(seen) < k {
-			j := r.Intn(len(terms))
-			if seen[j] {
-				continue
-			}
-			seen[j] = true
-			t := terms[j]()
-			switch {
-			case expr == "":
-				expr = t
-			case r.Intn(5) == 0:
-				expr += " AND NOT " + t
-			default:
-				expr += " AND " + t
-			}
-		}
-		out[i] = expr
-	}
-	return out
-}
-
 // defineSegments saves SegmentCount segments on e (once).
 func defineSegments(b *testing.B, e *index.Engine) {
 	if len(e.Segments()) >= SegmentCount {
@@ -70,6 +27,35 @@ func defineSegments(b *testing.B, e *index.Engine) {
 		}
 	}
 	b.Logf("%d segments saved in %.1fs", SegmentCount, time.Since(start).Seconds())
+}
+
+// BenchmarkSegmentWrite: ENT.SET of an existing customer's country, tier
+// and interests-free fields in the engine, with no saved segment and with
+// SegmentCount of them (separate engines of the same population).
+func BenchmarkSegmentWrite(b *testing.B) {
+	for _, n := range benchSizes(b) {
+		for _, withSegs := range []bool{false, true} {
+			e := loadedEngine(b, n)
+			if withSegs {
+				defineSegments(b, e)
+			} else if len(e.Segments()) > 0 {
+				b.Skip("the cached engine already has segments (BenchmarkSegmentWrite runs first in this file)")
+			}
+			name := fmt.Sprintf("%s/segments=%d", sizeName(n), map[bool]int{false: 0, true: SegmentCount}[withSegs])
+			b.Run(name, func(b *testing.B) {
+				p := NewPopulation(7)
+				r := rand.New(rand.NewSource(3))
+				for i := 0; i < b.N; i++ {
+					c := p.Customer(r.Intn(n))
+					m := &index.Mutation{Op: index.OpSet, Key: Key(r.Intn(n)), Pairs: []index.Pair{
+						{Field: "country", Value: c.Country}, {Field: "tier", Value: c.Tier}, {Field: "age", Value: fmt.Sprint(c.Age)}}}
+					if _, err := e.Apply(m); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
+	}
 }
 
 func BenchmarkSegment(b *testing.B) {
@@ -127,34 +113,5 @@ func BenchmarkSegment(b *testing.B) {
 				}
 			}
 		})
-	}
-}
-
-// BenchmarkSegmentWrite: ENT.SET of an existing customer's country, tier
-// and interests-free fields in the engine, with no saved segment and with
-// SegmentCount of them (separate engines of the same population).
-func BenchmarkSegmentWrite(b *testing.B) {
-	for _, n := range benchSizes(b) {
-		for _, withSegs := range []bool{false, true} {
-			e := loadedEngine(b, n)
-			if withSegs {
-				defineSegments(b, e)
-			} else if len(e.Segments()) > 0 {
-				b.Skip("the cached engine already has segments: run Write before Segment")
-			}
-			name := fmt.Sprintf("%s/segments=%d", sizeName(n), map[bool]int{false: 0, true: SegmentCount}[withSegs])
-			b.Run(name, func(b *testing.B) {
-				p := NewPopulation(7)
-				r := rand.New(rand.NewSource(3))
-				for i := 0; i < b.N; i++ {
-					c := p.Customer(r.Intn(n))
-					m := &index.Mutation{Op: index.OpSet, Key: Key(r.Intn(n)), Pairs: []index.Pair{
-						{Field: "country", Value: c.Country}, {Field: "tier", Value: c.Tier}, {Field: "age", Value: fmt.Sprint(c.Age)}}}
-					if _, err := e.Apply(m); err != nil {
-						b.Fatal(err)
-					}
-				}
-			})
-		}
 	}
 }
