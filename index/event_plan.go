@@ -46,6 +46,25 @@ func eventCmpHolds(op CmpOp, n int64, v uint64) bool {
 	return false
 }
 
+// eventCmpHoldsInt applies a comparison to an integer.
+func eventCmpHoldsInt(op CmpOp, n, x int64) bool {
+	switch op {
+	case CmpEq:
+		return x == n
+	case CmpNe:
+		return x != n
+	case CmpLt:
+		return x < n
+	case CmpLe:
+		return x <= n
+	case CmpGt:
+		return x > n
+	case CmpGe:
+		return x >= n
+	}
+	return false
+}
+
 // eventSel is the series an event predicate or measure reads: one or more
 // values, or the whole field; and its window.
 type eventSel struct {

@@ -293,9 +293,10 @@ func (e *Engine) set(key string, pairs []Pair) (Result, error) {
 		changed := false
 		if f.kind == KindInt {
 			n, _ := canonicalInt(p.Value)
+			old, hadOld := f.bsi.Get(id)
 			changed = f.bsi.Set(id, n)
 			if changed {
-				e.touch(id, p.Field, "")
+				e.touchInt(id, p.Field, old, hadOld, n, true)
 			}
 		} else {
 			old := f.enumOrdinal(id)
@@ -330,10 +331,20 @@ func (e *Engine) unset(key string, fields []string) (Result, error) {
 	}
 	var res Result
 	for _, name := range fields {
-		if e.fields[name].clear(id) {
+		f := e.fields[name]
+		var old int64
+		var hadOld bool
+		if f.kind == KindInt {
+			old, hadOld = f.bsi.Get(id)
+		}
+		if f.clear(id) {
 			res.N++
 			res.Changed = true
-			e.touch(id, name, "")
+			if f.kind == KindInt {
+				e.touchInt(id, name, old, hadOld, 0, false)
+			} else {
+				e.touch(id, name, "")
+			}
 		}
 	}
 	return res, nil

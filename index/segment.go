@@ -3,6 +3,7 @@ package index
 import (
 	"regexp"
 	"sort"
+	"strconv"
 
 	"github.com/RoaringBitmap/roaring/v2"
 )
@@ -51,6 +52,7 @@ type segment struct {
 	fields  map[string]bool            // fields read, directly
 	deps    map[string]bool            // fields any change of which matters, directly or through references
 	vdeps   map[string]map[string]bool // field -> values whose changes matter (f:v, f:(a,b)), likewise
+	ints    map[string]*intPreds       // INT field -> the predicates reading it, likewise
 	refs    []string                   // segments referenced, directly
 	timeRel bool                       // reads events (directly or through refs)
 	gran    int64                      // smallest bucket of the events read, seconds
@@ -107,6 +109,16 @@ func (e *Engine) analyse(s *segment, n Node) {
 			for f := range r.deps {
 				s.deps[f] = true
 			}
+			for f, ps := range r.ints {
+				if s.ints == nil {
+					s.ints = map[string]*intPreds{}
+				}
+				if s.ints[f] == nil {
+					s.ints[f] = &intPreds{}
+				}
+				s.ints[f].opaque = s.ints[f].opaque || ps.opaque
+				s.ints[f].preds = append(s.ints[f].preds, ps.preds...)
+			}
 			for f, vs := range r.vdeps {
 				for v := range vs {
 					s.addValueDep(f, v)
@@ -129,6 +141,9 @@ func (e *Engine) analyse(s *segment, n Node) {
 		} else {
 			s.deps[n.Field] = true
 		}
+		if f := e.fields[n.Field]; f != nil && f.kind == KindInt {
+			s.addIntPred(n)
+		}
 		if f := e.fields[n.Field]; f != nil && f.kind == KindEvent {
 			s.timeRel = true
 			s.gran = minGran(s.gran, f.ev.spec.gran)
@@ -137,6 +152,7 @@ func (e *Engine) analyse(s *segment, n Node) {
 		s.global = true
 		s.fields[n.Measure.Field] = true
 		s.deps[n.Measure.Field] = true
+		s.intOpaque(n.Measure.Field)
 		if f := e.fields[n.Measure.Field]; f != nil && f.kind == KindEvent {
 			s.timeRel = true
 			s.gran = minGran(s.gran, f.ev.spec.gran)
@@ -278,6 +294,70 @@ func (e *Engine) segOrder() []*segment {
 	return out
 }
 
+// intPreds are the predicates of a segment on one INT field: a change of
+// the field can change the segment's membership only if one of them changes
+// its truth for the entity (opaque: the field is read otherwise, by TOP).
+type intPreds struct {
+	preds  []*Pred
+	opaque bool
+}
+
+func (s *segment) addIntPred(p *Pred) {
+	if s.ints == nil {
+		s.ints = map[string]*intPreds{}
+	}
+	if s.ints[p.Field] == nil {
+		s.ints[p.Field] = &intPreds{}
+	}
+	s.ints[p.Field].preds = append(s.ints[p.Field].preds, p)
+}
+
+func (s *segment) intOpaque(field string) {
+	if s.ints == nil {
+		s.ints = map[string]*intPreds{}
+	}
+	if s.ints[field] == nil {
+		s.ints[field] = &intPreds{}
+	}
+	s.ints[field].opaque = true
+}
+
+// intPredHolds evaluates an INT predicate on a value (ok false: no value).
+func intPredHolds(p *Pred, v int64, ok bool) bool {
+	switch p.Sel {
+	case SelAny:
+		return ok
+	case SelRange:
+		return ok && v >= p.Lo && v <= p.Hi
+	case SelValues:
+		if !ok {
+			return false
+		}
+		for _, x := range p.Values {
+			if n, err := strconv.ParseInt(x, 10, 64); err == nil && n == v {
+				return true
+			}
+		}
+		return false
+	}
+	return ok && eventCmpHoldsInt(p.Cmp, p.N, v)
+}
+
+// intFlips reports whether a change of field from (old, hadOld) to (new,
+// hasNew) can change s: whether one of its predicates on the field changes.
+func (s *segment) intFlips(field string, old int64, hadOld bool, new int64, hasNew bool) bool {
+	ps := s.ints[field]
+	if ps == nil || ps.opaque || s.global {
+		return true
+	}
+	for _, p := range ps.preds {
+		if intPredHolds(p, old, hadOld) != intPredHolds(p, new, hasNew) {
+			return true
+		}
+	}
+	return false
+}
+
 func (s *segment) addValueDep(field, value string) {
 	if s.vdeps == nil {
 		s.vdeps = map[string]map[string]bool{}
@@ -410,6 +490,17 @@ type touched struct {
 	field string
 	value string // "" for any value
 	isNew bool
+	// An INT change: from old (when hadOld) to new (when hasNew).
+	isInt          bool
+	hadOld, hasNew bool
+	old, new       int64
+}
+
+// touchInt notes that a write changed INT field of entity id.
+func (e *Engine) touchInt(id uint32, field string, old int64, hadOld bool, new int64, hasNew bool) {
+	if len(e.segs) > 0 {
+		e.touched = append(e.touched, touched{id: id, field: field, isInt: true, old: old, hadOld: hadOld, new: new, hasNew: hasNew})
+	}
 }
 
 // maintain re-evaluates the segments a write touched: for each entity, only
@@ -449,6 +540,16 @@ func (e *Engine) maintain(now int64) {
 			t := &touched[end]
 			if t.isNew {
 				mark(ix.empty)
+				continue
+			}
+			if t.isInt {
+				// Only the segments a predicate of which changes its truth.
+				for _, i := range ix.byField[t.field] {
+					if !ix.mark[i] && order[i].intFlips(t.field, t.old, t.hadOld, t.new, t.hasNew) {
+						ix.mark[i] = true
+						lo, hi = min(lo, i), max(hi, i)
+					}
+				}
 				continue
 			}
 			mark(ix.byField[t.field])
@@ -663,7 +764,7 @@ func (e *Engine) createSegment(name, text string, replace bool, now int64) (Resu
 		// REPLACE keeps the segment (plans that reference it stay valid),
 		// its version and change log, and records the difference as
 		// changes; dependents follow.
-		old.text, old.node, old.fields, old.deps, old.vdeps, old.refs = s.text, s.node, s.fields, s.deps, s.vdeps, s.refs
+		old.text, old.node, old.fields, old.deps, old.vdeps, old.ints, old.refs = s.text, s.node, s.fields, s.deps, s.vdeps, s.ints, s.refs
 		old.timeRel, old.gran, old.tickB, old.global, old.empty = s.timeRel, s.gran, s.tickB, s.global, s.empty
 		old.plan, old.schema = p, e.schema
 		s = old
@@ -683,7 +784,7 @@ func (e *Engine) createSegment(name, text string, replace bool, now int64) (Resu
 // reanalyse refreshes what a segment reads after a segment it references
 // was replaced. Callers reset e.order afterwards.
 func (e *Engine) reanalyse(s *segment) {
-	s.fields, s.deps, s.vdeps, s.refs, s.timeRel, s.gran, s.global = map[string]bool{}, map[string]bool{}, nil, nil, false, 0, false
+	s.fields, s.deps, s.vdeps, s.ints, s.refs, s.timeRel, s.gran, s.global = map[string]bool{}, map[string]bool{}, nil, nil, nil, false, 0, false
 	e.analyse(s, s.node)
 	s.empty = e.emptyMatch(s.node)
 	s.plan = nil
