@@ -839,7 +839,7 @@ func (x *Explorer) segmentLookalike(w http.ResponseWriter, r *http.Request) {
 		}
 		out := make([]scoredJSON, len(ranked))
 		for i, k := range ranked {
-			out[i] = scoredJSON{Key: k.Key, Score: float64(k.Value) / 100}
+			out[i] = scoredJSON{Key: k.Key, Score: float64(k.Value) / index.LookalikeScale}
 		}
 		return map[string]any{"lookalikes": out}, nil
 	})

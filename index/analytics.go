@@ -220,13 +220,10 @@ func (e *Engine) profile(members *roaring.Bitmap, fields []string) ([]ProfileEnt
 			continue
 		}
 		v := &vals[i]
-		var holders uint64
-		if v.bm != nil {
-			holders = v.bm.GetCardinality()
-		} else {
-			v.bm = v.f.bsi.Range(v.lo, v.hi, nil)
-			holders = v.bm.GetCardinality()
+		if v.bm == nil {
+			v.bm = e.rangeBitmap(v.f.bsi, v.lo, v.hi)
 		}
+		holders := v.bm.GetCardinality()
 		shareIn := float64(in[i]) / float64(card)
 		shareAll := float64(holders) / float64(total)
 		out = append(out, entry{ProfileEntry{Field: v.field, Value: v.value, InSegment: in[i], ShareInSegment: shareIn,
@@ -254,16 +251,50 @@ func (e *Engine) profile(members *roaring.Bitmap, fields []string) ([]ProfileEnt
 }
 
 // lookalikeTerms is how many of the most distinguishing values score.
-const lookalikeTerms = 64
+const lookalikeTerms = 32
 
 // scaleScore turns a log-lift into the integer weights the bit-sliced sum
-// adds: hundredths.
-const scaleScore = 100
+// adds: twentieths (5 bits for a lift of 1,000), few planes to add.
+const scaleScore = LookalikeScale
+
+// LookalikeScale is what a LOOKALIKE score is divided by to read as a sum of
+// natural-log lifts.
+const LookalikeScale = 20
+
+// rangeBitmap is the holders of an INT range, kept while the data does not
+// change (profiles ask for the same quantile buckets again and again).
+func (e *Engine) rangeBitmap(b *BSI, lo, hi int64) *roaring.Bitmap {
+	key := rangeKey{b, lo, hi}
+	e.rangeMu.Lock()
+	c, ok := e.rangeCache[key]
+	e.rangeMu.Unlock()
+	if ok && c.gen == e.gen {
+		return c.bm
+	}
+	bm := b.Range(lo, hi, nil)
+	e.rangeMu.Lock()
+	if e.rangeCache == nil || len(e.rangeCache) > 1024 {
+		e.rangeCache = map[rangeKey]rangeEntry{}
+	}
+	e.rangeCache[key] = rangeEntry{gen: e.gen, bm: bm}
+	e.rangeMu.Unlock()
+	return bm
+}
+
+type rangeKey struct {
+	b      *BSI
+	lo, hi int64
+}
+
+type rangeEntry struct {
+	gen uint64
+	bm  *roaring.Bitmap
+}
 
 // Lookalike ranks the non-members (within where, when given) by how much
 // they look like the members: the score of an entity is the sum of log(lift)
-// over the segment's most distinguishing values it holds (the up to 64
-// values of PROFILE with lift above 1), in hundredths. The sum is bit-sliced:
+// over the segment's most distinguishing values it holds (the up to 32
+// values of PROFILE with lift above 1), in twentieths. The sum is bit-sliced:
 // each value's bitmap is added to a BSI with its weight, so the work is
 // bitmap operations, not a walk over entities. Best first, ties by key.
 func (e *Engine) Lookalike(name string, count int, where string) ([]Ranked, error) {
@@ -299,8 +330,9 @@ func (e *Engine) Lookalike(name string, count int, where string) ([]Ranked, erro
 		if w == 0 {
 			continue
 		}
-		x := roaring.And(bms[i], candidates)
-		if x.IsEmpty() {
+		// Scores are summed over every holder; only candidates are ranked.
+		x := bms[i]
+		if x.AndCardinality(candidates) == 0 {
 			continue
 		}
 		terms++
@@ -311,11 +343,12 @@ func (e *Engine) Lookalike(name string, count int, where string) ([]Ranked, erro
 			}
 		}
 	}
+	exists.And(candidates)
 	if exists.IsEmpty() {
 		return []Ranked{}, nil
 	}
 	scores := &BSI{exists: exists, planes: append(acc, roaring.New())}
-	above, atCut := scores.TopCut(uint64(count), nil)
+	above, atCut := scores.TopCut(uint64(count), candidates)
 	out := e.ranked(scores, above)
 	sortRanked(out)
 	if rest := count - len(out); rest > 0 && !atCut.IsEmpty() {

@@ -40,6 +40,9 @@ type Engine struct {
 	applyNow    int64      // the clock of the write being applied
 
 	cache *exprCache
+
+	rangeMu    sync.Mutex
+	rangeCache map[rangeKey]rangeEntry // INT range holders for profiles, by data generation
 }
 
 // New returns an empty engine.

@@ -4,6 +4,8 @@ import (
 	"math"
 	"strings"
 
+	"segd/index"
+
 	"segd/protocol"
 )
 
@@ -92,7 +94,7 @@ func cmdSegmentLookalike(s *Server, c *client, args [][]byte) {
 	for _, r := range ranked {
 		c.enc.Array(2)
 		c.enc.BulkString(r.Key)
-		c.enc.Double(float64(r.Value) / 100)
+		c.enc.Double(float64(r.Value) / index.LookalikeScale)
 	}
 }
 
