@@ -345,7 +345,10 @@ func addPlane(acc []*roaring.Bitmap, x *roaring.Bitmap, i int) []*roaring.Bitmap
 		}
 		a := acc[i]
 		next := roaring.And(a, carry)
-		a.Xor(carry)
+		// Not a.Xor(carry): roaring v2.30's in-place Xor of an array
+		// container with a bitmap container writes into its argument,
+		// which may be a stored bitmap (RoaringBitmap/roaring#564).
+		acc[i] = roaring.Xor(a, carry)
 		carry, owned = next, true
 	}
 	return acc

@@ -458,13 +458,15 @@ func (p *orPlan) children() []plan {
 type xorPlan struct{ terms []plan }
 
 func (p *xorPlan) eval(q *qctx, _ *roaring.Bitmap) (*roaring.Bitmap, bool) {
-	acc, _ := p.terms[0].eval(q, nil)
-	acc = acc.Clone()
+	acc, owned := p.terms[0].eval(q, nil)
 	for _, t := range p.terms[1:] {
 		bm, _ := t.eval(q, nil)
-		acc.Xor(bm)
+		owned = true
+		// Never acc.Xor(bm): roaring v2.30's in-place Xor can write into
+		// its argument, a stored bitmap (RoaringBitmap/roaring#564).
+		acc = roaring.Xor(acc, bm)
 	}
-	return acc, true
+	return acc, owned
 }
 func (p *xorPlan) contains(q *qctx, id uint32) bool {
 	in := false
