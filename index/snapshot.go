@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/RoaringBitmap/roaring/v2"
 )
@@ -111,7 +112,7 @@ func unpackBitmaps(data []byte) ([]*roaring.Bitmap, error) {
 			break
 		}
 		bm := roaring.New()
-		if _, err := bm.FromBuffer(b); err != nil {
+		if _, err := bm.FromBuffer(aligned(b)); err != nil {
 			return nil, fmt.Errorf("bitmap %d: %w", i, err)
 		}
 		out = append(out, bm)
@@ -120,6 +121,21 @@ func unpackBitmaps(data []byte) ([]*roaring.Bitmap, error) {
 		return nil, r.err
 	}
 	return out, nil
+}
+
+// aligned returns b, or a copy of it at an 8-byte aligned address: FromBuffer
+// reads containers in place as []uint16 and []uint64, which must be aligned
+// (Go's pointer checks fail on them otherwise, and not every CPU forgives
+// unaligned reads), while a bitmap packed after a length prefix starts
+// anywhere.
+func aligned(b []byte) []byte {
+	if len(b) == 0 || uintptr(unsafe.Pointer(&b[0]))%8 == 0 {
+		return b
+	}
+	words := make([]uint64, (len(b)+7)/8)
+	out := unsafe.Slice((*byte)(unsafe.Pointer(&words[0])), len(b))
+	copy(out, b)
+	return out
 }
 
 // LoadSnapshot replaces the engine's contents with the parts of a snapshot.
