@@ -5,7 +5,7 @@ DATA     ?= ./segd-data
 PKGS     := ./...
 TESTFLAGS ?= -race -timeout 15m
 
-.PHONY: all build run test test-short soak bench bench-engine bench-wire bench-redis bench-redis-benchmark bench-chart fuzz lint clean
+.PHONY: all build run test test-short soak bench bench-engine bench-events bench-wire bench-redis bench-redis-benchmark bench-chart fuzz lint clean
 
 all: build
 
@@ -35,6 +35,21 @@ bench: bench-engine
 bench-engine:
 	SEGD_BENCH_SIZES=$(SIZES) $(GO) test ./bench -run '^$$' -bench Engine -benchtime 2s -timeout 60m
 	$(GO) test ./index -run '^$$' -bench 'BSI|Dict' -benchtime 1s -timeout 30m
+
+# Event benchmarks: SIZES customers (1M unless given) with a year of events
+# each (EVENT_FIELDS: default purchase,spend,cart_add,coupon_redeem; 10M fits
+# in RAM without spend: EVENT_FIELDS=purchase,cart_add,coupon_redeem). Engine
+# counts, point evaluation, TOP and memory (5 runs each: take the medians),
+# then start-up to ready, RSS and pipelined ENT.TRACK of a real segd on the
+# same data. Each data set is built once (minutes) and cached under
+# segd-bench-cache under $TMPDIR or /tmp (SEGD_BENCH_CACHE overrides).
+EVENT_FIELDS ?= default
+bench-events: SIZES = 1000000
+bench-events: build
+	SEGD_BENCH_SIZES=$(SIZES) SEGD_BENCH_EVENT_FIELDS=$(EVENT_FIELDS) $(GO) test ./bench -run '^$$' -bench Event -benchtime 2s -count 5 -timeout 360m
+	for n in $$(echo $(SIZES) | tr , ' '); do \
+		$(BIN)/segd-bench events --entities $$n --fields $(EVENT_FIELDS) --restarts 3 --track-entities 100000 || exit 1; \
+	done
 
 # Wire figures against a real segd process: load, QUERY.ISMEMBER and ENT.SET
 # with 50 clients pipelining 16, resident memory, restart time.

@@ -102,13 +102,31 @@ func Load(ctx context.Context, o LoadOptions) (LoadResult, error) {
 // loadPopulation writes every customer's commands (as commandsOf gives them)
 // through Clients pipelined connections, for segd's Load and RedisLoad alike.
 func loadPopulation(ctx context.Context, o LoadOptions, what string, commandsOf func(Customer) [][]string) (LoadResult, error) {
+	pop := NewPopulation(o.Seed)
+	return loadCustomers(ctx, o, what, func() customerWriter {
+		return func(c *Conn, i int) int {
+			cmds := commandsOf(pop.Customer(i))
+			for _, cmd := range cmds {
+				c.Command(cmd...)
+			}
+			return len(cmds)
+		}
+	})
+}
+
+// A customerWriter writes customer i's commands to c and says how many it
+// wrote. Each connection of a load gets its own (it may keep scratch space).
+type customerWriter func(c *Conn, i int) int
+
+// loadCustomers writes every customer's commands through Clients pipelined
+// connections, each writing with a writer of its own from newWriter.
+func loadCustomers(ctx context.Context, o LoadOptions, what string, newWriter func() customerWriter) (LoadResult, error) {
 	if err := o.check(); err != nil {
 		return LoadResult{}, err
 	}
 	parent := ctx
 	ctx, cancel := context.WithTimeout(ctx, MaxLoadTime)
 	defer cancel()
-	pop := NewPopulation(o.Seed)
 	var next, commands atomic.Int64
 	var errs errorLog
 	prog := NewProgress(o.Progress, what, "entities", int64(o.Entities)).Start()
@@ -121,7 +139,7 @@ func loadPopulation(ctx context.Context, o LoadOptions, what string, commandsOf 
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := loadWorker(ctx, o, pop, commandsOf, &next, &commands, &errs, prog); err != nil {
+			if err := loadWorker(ctx, o, newWriter(), &next, &commands, &errs, prog); err != nil {
 				failed <- err
 				cancel()
 			}
@@ -153,7 +171,7 @@ func loadPopulation(ctx context.Context, o LoadOptions, what string, commandsOf 
 
 // loadWorker is one connection of a load: it claims customers in chunks and
 // writes their commands, reading the replies every Pipeline commands.
-func loadWorker(ctx context.Context, o LoadOptions, pop *Population, commandsOf func(Customer) [][]string,
+func loadWorker(ctx context.Context, o LoadOptions, write customerWriter,
 	next, commands *atomic.Int64, errs *errorLog, prog *Progress) error {
 	const chunk = 256 // customers a worker claims at a time
 	c, err := Dial(ctx, o.Addr)
@@ -166,6 +184,8 @@ func loadWorker(ctx context.Context, o LoadOptions, pop *Population, commandsOf 
 	pending, customers := 0, int64(0)
 	drain := func() error {
 		if pending == 0 {
+			prog.Add(customers) // customers without commands (no events) are done too
+			customers = 0
 			return nil
 		}
 		if err := c.Flush(); err != nil {
@@ -190,11 +210,9 @@ func loadWorker(ctx context.Context, o LoadOptions, pop *Population, commandsOf 
 			break
 		}
 		for i := from; i < min(from+chunk, o.Entities); i++ {
-			for _, cmd := range commandsOf(pop.Customer(i)) {
-				c.Command(cmd...)
-				pending++
-				commands.Add(1)
-			}
+			n := write(c, i)
+			pending += n
+			commands.Add(int64(n))
 			customers++
 			if pending >= o.Pipeline {
 				if err := drain(); err != nil {

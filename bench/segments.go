@@ -50,4 +50,3 @@ func SegmentExprs(n int) []string {
 	}
 	return out
 }
-

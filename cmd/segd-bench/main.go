@@ -6,6 +6,7 @@
 //	segd-bench load --addr 127.0.0.1:6479 --entities 1000000
 //	segd-bench run  --addr 127.0.0.1:6479 --mix ismember --duration 10s
 //	segd-bench wire --entities 1000000 --clients 50 --pipeline 16 --duration 10s
+//	segd-bench events --entities 1000000 --restarts 3 --track-entities 100000
 package main
 
 import (
@@ -33,6 +34,8 @@ Usage:
   segd-bench redis [flags]  start segd and a redis-server, load the same
                             population into both, run equivalent queries,
                             print them side by side with memory and load time
+  segd-bench events [flags] start segd on the population with a year of events:
+                            start-up time, memory, ENT.TRACK throughput
   segd-bench chart [flags]  draw the latency percentiles of wire/redis --json as SVG
   segd-bench help [command]
 
@@ -53,7 +56,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	cmds := map[string]func(context.Context, []string, io.Writer, io.Writer) error{
 		"load": cmdLoad, "run": cmdRun, "wire": cmdWire, "redis": cmdRedis,
-		"chart": cmdChart,
+		"chart": cmdChart, "events": cmdEvents,
 	}
 	name := args[0]
 	if name == "help" || name == "-h" || name == "--help" || name == "-help" {
@@ -119,12 +122,28 @@ func cmdLoad(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs.Uint64Var(&o.Seed, "seed", 1, "population seed")
 	fs.IntVar(&o.Clients, "clients", 50, "connections")
 	fs.IntVar(&o.Pipeline, "pipeline", 64, "commands in flight per connection")
+	events := fs.Bool("events", false, "send the customers' year of events (ENT.TRACK … AT … [AMOUNT …], the year\nending now) instead of their profiles; reports events/s")
+	pageViews := fs.Bool("page-views", false, "with --events: page views too (~40 a customer)")
+	live := fs.Bool("live", false, "with --events: every event AT the current second (live traffic) instead of\nat its time in the year (a backfill)")
+	spread := fs.Int("spread", 0, "with --events: send customer i as u:(i*7919 mod N), spreading the customers\nover a loaded population of N (0: u:0 … u:entities-1)")
 	jsonPath := fs.String("json", "", "also write the result as JSON to this file (- for stdout)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	res, err := bench.Load(ctx, o)
-	printLoad(stdout, res)
+	var res bench.LoadResult
+	var err error
+	if *events {
+		res, err = bench.LoadEvents(ctx, o, bench.TrackOptions{EventOptions: bench.EventOptions{PageViews: *pageViews},
+			Live: *live, Spread: *spread})
+		fmt.Fprintf(stdout, "tracked %d events of %d customers in %.1fs: %s events/s, %d errors\n",
+			res.Commands, res.Entities, res.Seconds, bench.Count(res.CommandsPerSec()), res.Errors)
+		for _, e := range res.FirstErrors {
+			fmt.Fprintf(stdout, "  error: %s\n", e)
+		}
+	} else {
+		res, err = bench.Load(ctx, o)
+		printLoad(stdout, res)
+	}
 	if err != nil {
 		return err
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -27,9 +28,9 @@ func TestUsageAndErrors(t *testing.T) {
 	if code, stdout, _ := runCLI(t, "help"); code != 0 || !strings.Contains(stdout, "Usage:") {
 		t.Errorf("help: code %d, stdout %q", code, stdout)
 	}
-	for _, cmd := range []string{"load", "run", "wire"} {
+	for _, cmd := range []string{"load", "run", "wire", "events"} {
 		code, _, stderr := runCLI(t, cmd, "--help")
-		if code != 0 || !strings.Contains(stderr, "segd-bench "+cmd) || !strings.Contains(stderr, "-clients") {
+		if code != 0 || !strings.Contains(stderr, "segd-bench "+cmd) || !strings.Contains(stderr, "-clients") && !strings.Contains(stderr, "-track-clients") {
 			t.Errorf("%s --help: code %d, stderr %q", cmd, code, stderr)
 		}
 	}
@@ -69,6 +70,14 @@ func TestLoadAndRunCommands(t *testing.T) {
 	if code != 0 || !strings.Contains(stdout, "loaded 500 entities") || !strings.Contains(stdout, "memory after load") {
 		t.Fatalf("load: code %d\nstdout %s\nstderr %s", code, stdout, stderr)
 	}
+	code, stdout, stderr = runCLI(t, "load", "--addr", srv.Addr(), "--entities", "100", "--clients", "4", "--events")
+	if code != 0 || !strings.Contains(stdout, "events of 100 customers") || !strings.Contains(stdout, " 0 errors") {
+		t.Fatalf("load --events: code %d\nstdout %s\nstderr %s", code, stdout, stderr)
+	}
+	code, stdout, stderr = runCLI(t, "load", "--addr", srv.Addr(), "--entities", "100", "--clients", "4", "--events", "--live", "--spread", "500")
+	if code != 0 || !strings.Contains(stdout, "events of 100 customers") || !strings.Contains(stdout, " 0 errors") {
+		t.Fatalf("load --events --live: code %d\nstdout %s\nstderr %s", code, stdout, stderr)
+	}
 	js := filepath.Join(t.TempDir(), "run.json")
 	code, stdout, stderr = runCLI(t, "run", "--addr", srv.Addr(), "--mix", "all", "--requests", "400",
 		"--clients", "4", "--pipeline", "4", "--json", js)
@@ -103,5 +112,47 @@ func TestCPUAccounting(t *testing.T) {
 	}
 	if !strings.Contains(s.String(), "segd-bench") {
 		t.Fatalf("String = %q", s.String())
+	}
+}
+
+// The events command end to end on a small data set, against a segd built
+// from this module.
+func TestEventsCommand(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds segd")
+	}
+	bin := filepath.Join(t.TempDir(), "segd")
+	if out, err := exec.Command("go", "build", "-o", bin, "segd/cmd/segd").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	js := filepath.Join(t.TempDir(), "events.json")
+	code, stdout, stderr := runCLI(t, "events", "--segd", bin, "--entities", "1500", "--cache", "", "--restarts", "2",
+		"--track-entities", "200", "--track-clients", "4", "--clock", time.Now().UTC().Format(time.RFC3339), "--json", js)
+	if code != 0 {
+		t.Fatalf("events: code %d\nstdout %s\nstderr %s", code, stdout, stderr)
+	}
+	for _, want := range []string{"start-up to ready", "RSS after start", "ENT.TRACK live", "ENT.TRACK year", "events in the engine"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("no %q in\n%s", want, stdout)
+		}
+	}
+	var res struct {
+		Starts []struct {
+			Ready  float64 `json:"ready_seconds"`
+			Memory struct {
+				Entities int64 `json:"entities"`
+			} `json:"memory"`
+		} `json:"starts"`
+		Track []struct {
+			Load struct {
+				Commands int64 `json:"commands"`
+				Errors   int64 `json:"errors"`
+			} `json:"load"`
+		} `json:"track"`
+	}
+	b, err := os.ReadFile(js)
+	if err != nil || json.Unmarshal(b, &res) != nil || len(res.Starts) != 2 || res.Starts[1].Memory.Entities != 1500 ||
+		res.Starts[1].Ready <= 0 || len(res.Track) != 2 || res.Track[0].Load.Commands == 0 || res.Track[1].Load.Errors != 0 {
+		t.Fatalf("events JSON %s: %v %+v", b, err, res)
 	}
 }
