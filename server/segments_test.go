@@ -180,12 +180,14 @@ func TestSegmentNotifications(t *testing.T) {
 func TestSegmentsPersist(t *testing.T) {
 	dir := t.TempDir()
 	clock := newTestClock(eventsNow)
+	var srv *Server
 	boot := func() *redis.Client {
-		srv := bootServer(t, dir, func(c *Config) {
+		srv = bootServer(t, dir, func(c *Config) {
 			c.clock = clock.now
 			c.SaveEvery, c.SaveAfter = 0, 0
 		})
-		t.Cleanup(func() { srv.Close() })
+		s := srv
+		t.Cleanup(func() { s.Close() })
 		return newClient(t, srv, 3)
 	}
 	c := boot()
@@ -217,7 +219,11 @@ func TestSegmentsPersist(t *testing.T) {
 		version := doMap(t, c, 3, "SEGMENT.INFO", "vip")["version"].(int64)
 		// Close through the cleanup of the current server, then boot again.
 		c.Do(context.Background(), "SHUTDOWN", "NOSAVE")
-		waitFor(t, "server down", func() bool { return c.Ping(context.Background()).Err() != nil })
+		select { // fully stopped: the data directory is free again
+		case <-srv.Done():
+		case <-time.After(testTimeout):
+			t.Fatal("segd did not stop after SHUTDOWN NOSAVE")
+		}
 		c = boot()
 		expectEq(t, how+": state after restart", state(), before)
 		do(t, c, "ENT.SET", "u:1", "tier", "gold")
