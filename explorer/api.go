@@ -63,6 +63,14 @@ func (x *Explorer) pageParam(w http.ResponseWriter, r *http.Request, name string
 	return n, true
 }
 
+// optionalPage reads an optional positive page parameter: 0 when absent.
+func (x *Explorer) optionalPage(w http.ResponseWriter, r *http.Request, name string) (int, bool) {
+	if r.URL.Query().Get(name) == "" {
+		return 0, true
+	}
+	return x.pageParam(w, r, name, 0)
+}
+
 // atParam reads the optional at parameter (Unix seconds, RFC 3339 or
 // YYYY-MM-DD); the zero time means now.
 func atParam(w http.ResponseWriter, r *http.Request, name string) (time.Time, bool) {
@@ -165,13 +173,9 @@ func newFieldJSON(fi index.FieldInfo) fieldJSON {
 // with top the n values holding most entities (FIELD.VALUES) of every
 // ENUM, TAGS and EVENT field and a histogram of every INT field.
 func (x *Explorer) fields(w http.ResponseWriter, r *http.Request) {
-	top := 0
-	if r.URL.Query().Get("top") != "" {
-		n, ok := x.pageParam(w, r, "top", 0)
-		if !ok {
-			return
-		}
-		top = n
+	top, ok := x.optionalPage(w, r, "top")
+	if !ok {
+		return
 	}
 	list := x.eng.Fields()
 	out := make([]fieldJSON, 0, len(list))
@@ -409,11 +413,9 @@ func (x *Explorer) queryGroupBy(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	limit := 0
-	if r.URL.Query().Get("limit") != "" {
-		if limit, ok = x.pageParam(w, r, "limit", 0); !ok {
-			return
-		}
+	limit, ok := x.optionalPage(w, r, "limit")
+	if !ok {
+		return
 	}
 	at, ok := atParam(w, r, "at")
 	if !ok {
@@ -562,13 +564,9 @@ func thin(h []index.HistoryPoint, n int) []index.HistoryPoint {
 // GET /api/segments[?history=n]: SEGMENT.LIST with each segment's
 // SEGMENT.INFO and, with history, up to n points of its SEGMENT.HISTORY.
 func (x *Explorer) segments(w http.ResponseWriter, r *http.Request) {
-	points := 0
-	if r.URL.Query().Get("history") != "" {
-		n, ok := x.pageParam(w, r, "history", 0)
-		if !ok {
-			return
-		}
-		points = n
+	points, ok := x.optionalPage(w, r, "history")
+	if !ok {
+		return
 	}
 	names := x.eng.Segments()
 	out := make([]segmentJSON, 0, len(names))
@@ -680,11 +678,9 @@ func (x *Explorer) segmentHistory(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	points := 0
-	if r.URL.Query().Get("points") != "" {
-		if points, ok = x.pageParam(w, r, "points", 0); !ok {
-			return
-		}
+	points, ok := x.optionalPage(w, r, "points")
+	if !ok {
+		return
 	}
 	h, err := x.eng.SegmentHistory(r.PathValue("name"), since)
 	if err != nil {
@@ -746,12 +742,9 @@ func round4(f float64) float64 { return math.Round(f*1e4) / 1e4 }
 // little while the segment is unchanged (see cache.go); fresh=1 computes it
 // again. "as_of" is when it was computed, "cached" whether it was kept.
 func (x *Explorer) segmentProfile(w http.ResponseWriter, r *http.Request) {
-	limit := 0
-	ok := true
-	if r.URL.Query().Get("limit") != "" {
-		if limit, ok = x.pageParam(w, r, "limit", 0); !ok {
-			return
-		}
+	limit, ok := x.optionalPage(w, r, "limit")
+	if !ok {
+		return
 	}
 	var fields []string
 	for _, v := range r.URL.Query()["fields"] {

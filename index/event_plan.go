@@ -23,31 +23,16 @@ func (e *Engine) qctx(at time.Time) *qctx {
 	return q
 }
 
-// cmpHolds applies a comparison to an event sum.
+// eventCmpHolds applies a comparison to an event sum.
 func eventCmpHolds(op CmpOp, n int64, v uint64) bool {
 	if v > 1<<62 {
 		v = 1 << 62
 	}
-	x := int64(v)
-	switch op {
-	case CmpEq:
-		return x == n
-	case CmpNe:
-		return x != n
-	case CmpLt:
-		return x < n
-	case CmpLe:
-		return x <= n
-	case CmpGt:
-		return x > n
-	case CmpGe:
-		return x >= n
-	}
-	return false
+	return cmpInt(op, n, int64(v))
 }
 
-// eventCmpHoldsInt applies a comparison to an integer.
-func eventCmpHoldsInt(op CmpOp, n, x int64) bool {
+// cmpInt applies a comparison "x op n" to an integer.
+func cmpInt(op CmpOp, n, x int64) bool {
 	switch op {
 	case CmpEq:
 		return x == n

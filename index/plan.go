@@ -252,21 +252,7 @@ func (p *intPlan) contains(q *qctx, id uint32) bool {
 	if p.isRange {
 		return v >= p.lo && v <= p.hi
 	}
-	switch p.op {
-	case CmpEq:
-		return v == p.n
-	case CmpNe:
-		return v != p.n
-	case CmpLt:
-		return v < p.n
-	case CmpLe:
-		return v <= p.n
-	case CmpGt:
-		return v > p.n
-	case CmpGe:
-		return v >= p.n
-	}
-	return false
+	return cmpInt(p.op, p.n, v)
 }
 
 func (p *intPlan) estimate() uint64 {

@@ -110,14 +110,9 @@ func (e *Engine) analyse(s *segment, n Node) {
 				s.deps[f] = true
 			}
 			for f, ps := range r.ints {
-				if s.ints == nil {
-					s.ints = map[string]*intPreds{}
-				}
-				if s.ints[f] == nil {
-					s.ints[f] = &intPreds{}
-				}
-				s.ints[f].opaque = s.ints[f].opaque || ps.opaque
-				s.ints[f].preds = append(s.ints[f].preds, ps.preds...)
+				ip := s.intsOf(f)
+				ip.opaque = ip.opaque || ps.opaque
+				ip.preds = append(ip.preds, ps.preds...)
 			}
 			for f, vs := range r.vdeps {
 				for v := range vs {
@@ -302,25 +297,23 @@ type intPreds struct {
 	opaque bool
 }
 
-func (s *segment) addIntPred(p *Pred) {
-	if s.ints == nil {
-		s.ints = map[string]*intPreds{}
-	}
-	if s.ints[p.Field] == nil {
-		s.ints[p.Field] = &intPreds{}
-	}
-	s.ints[p.Field].preds = append(s.ints[p.Field].preds, p)
-}
-
-func (s *segment) intOpaque(field string) {
+// intsOf returns (making it) the predicates of s on an INT field.
+func (s *segment) intsOf(field string) *intPreds {
 	if s.ints == nil {
 		s.ints = map[string]*intPreds{}
 	}
 	if s.ints[field] == nil {
 		s.ints[field] = &intPreds{}
 	}
-	s.ints[field].opaque = true
+	return s.ints[field]
 }
+
+func (s *segment) addIntPred(p *Pred) {
+	ip := s.intsOf(p.Field)
+	ip.preds = append(ip.preds, p)
+}
+
+func (s *segment) intOpaque(field string) { s.intsOf(field).opaque = true }
 
 // intPredHolds evaluates an INT predicate on a value (ok false: no value).
 func intPredHolds(p *Pred, v int64, ok bool) bool {
@@ -340,7 +333,7 @@ func intPredHolds(p *Pred, v int64, ok bool) bool {
 		}
 		return false
 	}
-	return ok && eventCmpHoldsInt(p.Cmp, p.N, v)
+	return ok && cmpInt(p.Cmp, p.N, v)
 }
 
 // intFlips reports whether a change of field from (old, hadOld) to (new,

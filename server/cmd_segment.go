@@ -145,11 +145,10 @@ func cmdSegmentCard(s *Server, c *client, args [][]byte) {
 
 // SEGMENT.MEMBERS name [CURSOR c] [COUNT n]
 func cmdSegmentMembers(s *Server, c *client, args [][]byte) {
-	o, ok := s.parseQueryOpts(c, "SEGMENT.MEMBERS", args[2:], segmentMembersOpts)
+	o, ok := s.parseQueryOpts(c, "SEGMENT.MEMBERS", args[2:], segmentMembersOpts) // runs a due refresh first
 	if !ok {
 		return
 	}
-	s.tickFirst()
 	next, keys, err := s.engine.SegmentMembers(string(args[1]), o.cursor, o.count)
 	if err != nil {
 		replyErr(c, err)

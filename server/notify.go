@@ -63,7 +63,7 @@ func (s *Server) tickFirst() {
 }
 
 // tickLoop refreshes time-relative segments at their boundaries without
-// waiting for a command, and drops expired event buckets every minute.
+// waiting for a command (expireEvents drops expired buckets).
 func (s *Server) tickLoop(stop <-chan struct{}) {
 	t := time.NewTicker(250 * time.Millisecond)
 	defer t.Stop()
