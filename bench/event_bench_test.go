@@ -74,12 +74,14 @@ func BenchmarkEventCount(b *testing.B) {
 			}
 			b.Run(sizeName(n)+"/"+q.name, func(b *testing.B) {
 				var c uint64
+				stop := cpuPerOp(b)
 				for i := 0; i < b.N; i++ {
 					var err error
 					if c, err = le.Engine.Count(q.expr, time.Time{}); err != nil {
 						b.Fatal(err)
 					}
 				}
+				stop()
 				b.ReportMetric(float64(c), "matches")
 			})
 		}

@@ -141,11 +141,8 @@ func (p *eventPlan) eval(q *qctx, filter *roaring.Bitmap) (*roaring.Bitmap, bool
 	if p.atLeastOne {
 		return anyOf(pcs, filter)
 	}
-	var sat, exists *roaring.Bitmap
-	anyBm, _ := anyOf(pcs, filter)
-	if s, ok := compareCounters(pcs, anyBm, p.op, p.n); ok {
-		sat, exists = s, anyBm
-	} else {
+	sat, exists, ok := compareDense(pcs, filter, p.op, p.n, p.zeroSat)
+	if !ok {
 		sum := sumPieces(pcs, filter)
 		sat, exists = sum.Compare(p.op, p.n, nil), sum.exists
 	}
