@@ -29,6 +29,7 @@ type Engine struct {
 	segs        map[string]*segment
 	order       []*segment // segs, references first; nil when stale
 	segIx       *segIndex  // built with order
+	memo        *pointMemo // point reads of the entity segments are re-evaluated for
 	touched     []touched  // what the current write changed
 	globalsDue  bool       // a delete happened: TOP segments must be recomputed
 	outbox      []Change   // changes not yet drained, in commit order
@@ -47,7 +48,7 @@ type Engine struct {
 
 // New returns an empty engine.
 func New() *Engine {
-	return &Engine{
+	e := &Engine{
 		dict:      NewDict(),
 		live:      roaring.New(),
 		fields:    map[string]*field{},
@@ -58,6 +59,8 @@ func New() *Engine {
 		changeLog: DefaultChangeLog,
 		cache:     newExprCache(4096),
 	}
+	e.reorder() // built, so that readers never build it
+	return e
 }
 
 // SetClock replaces the clock that relative windows, retention and ENT.TRACK

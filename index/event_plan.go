@@ -12,6 +12,61 @@ import (
 // and the clock, which sets the retention. Both are Unix seconds.
 type qctx struct {
 	at, now int64
+	memo    *pointMemo // nil but in saved segment maintenance
+}
+
+// pointMemo keeps, while saved segments are re-evaluated for one entity,
+// what its plans have read: many segments test the same values (country:FR,
+// the live set, an INT field), and each read of a large bitmap or BSI is a
+// cache miss.
+type pointMemo struct {
+	id   uint32
+	bms  map[*roaring.Bitmap]bool
+	ints map[*BSI]memoInt
+}
+
+type memoInt struct {
+	v  int64
+	ok bool
+}
+
+func newPointMemo() *pointMemo {
+	return &pointMemo{bms: map[*roaring.Bitmap]bool{}, ints: map[*BSI]memoInt{}}
+}
+
+// reset starts the memo over for entity id.
+func (m *pointMemo) reset(id uint32) {
+	m.id = id
+	clear(m.bms)
+	clear(m.ints)
+}
+
+// contains is bm.Contains(id), remembered when q has a memo for id.
+func (q *qctx) contains(bm *roaring.Bitmap, id uint32) bool {
+	m := q.memo
+	if m == nil || m.id != id {
+		return bm.Contains(id)
+	}
+	in, ok := m.bms[bm]
+	if !ok {
+		in = bm.Contains(id)
+		m.bms[bm] = in
+	}
+	return in
+}
+
+// intValue is b.Get(id), remembered when q has a memo for id.
+func (q *qctx) intValue(b *BSI, id uint32) (int64, bool) {
+	m := q.memo
+	if m == nil || m.id != id {
+		return b.Get(id)
+	}
+	r, ok := m.ints[b]
+	if !ok {
+		r.v, r.ok = b.Get(id)
+		m.ints[b] = r
+	}
+	return r.v, r.ok
 }
 
 func (e *Engine) qctx(at time.Time) *qctx {

@@ -158,7 +158,8 @@ func (e *Engine) apply(m *Mutation, replay bool) (Result, error) {
 		e.live = roaring.New()
 		e.sample = NewBSI()
 		e.fields = map[string]*field{}
-		e.segs, e.order = map[string]*segment{}, nil
+		e.segs = map[string]*segment{}
+		e.reorder()
 		e.resetTick()
 		e.schema++
 		return Result{Changed: true}, nil

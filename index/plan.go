@@ -183,7 +183,7 @@ type bitmapPlan struct {
 }
 
 func (p *bitmapPlan) eval(*qctx, *roaring.Bitmap) (*roaring.Bitmap, bool) { return p.bm, false }
-func (p *bitmapPlan) contains(q *qctx, id uint32) bool                    { return p.bm.Contains(id) }
+func (p *bitmapPlan) contains(q *qctx, id uint32) bool                    { return q.contains(p.bm, id) }
 func (p *bitmapPlan) estimate() uint64                                    { return p.bm.GetCardinality() }
 func (p *bitmapPlan) label() string                                       { return label(p.src) }
 func (p *bitmapPlan) children() []plan                                    { return nil }
@@ -217,7 +217,7 @@ func (p *valuePlan) bm() *roaring.Bitmap {
 	return emptyBitmap
 }
 func (p *valuePlan) eval(*qctx, *roaring.Bitmap) (*roaring.Bitmap, bool) { return p.bm(), false }
-func (p *valuePlan) contains(q *qctx, id uint32) bool                    { return p.bm().Contains(id) }
+func (p *valuePlan) contains(q *qctx, id uint32) bool                    { return q.contains(p.bm(), id) }
 func (p *valuePlan) estimate() uint64                                    { return p.bm().GetCardinality() }
 func (p *valuePlan) label() string {
 	if p.src == nil {
@@ -245,7 +245,7 @@ func (p *intPlan) eval(q *qctx, filter *roaring.Bitmap) (*roaring.Bitmap, bool) 
 }
 
 func (p *intPlan) contains(q *qctx, id uint32) bool {
-	v, ok := p.b.Get(id)
+	v, ok := q.intValue(p.b, id)
 	if !ok {
 		return false
 	}
@@ -487,7 +487,7 @@ func (p *notPlan) eval(q *qctx, filter *roaring.Bitmap) (*roaring.Bitmap, bool) 
 	return roaring.AndNot(base, bm), true
 }
 func (p *notPlan) contains(q *qctx, id uint32) bool {
-	return p.live.Contains(id) && !p.x.contains(q, id)
+	return q.contains(p.live, id) && !p.x.contains(q, id)
 }
 func (p *notPlan) estimate() uint64 { return p.live.GetCardinality() }
 func (p *notPlan) label() string    { return "NOT" }

@@ -257,7 +257,15 @@ func (e *Engine) segPlan(s *segment) plan {
 	return s.plan
 }
 
-// segOrder returns the segments with every segment after those it references.
+// reorder rebuilds the segment order and index after segments changed. It
+// runs under the write lock, so that readers (SEGMENT.OF) find them built.
+func (e *Engine) reorder() {
+	e.order = nil
+	e.segOrder()
+}
+
+// segOrder returns the segments with every segment after those it
+// references. Writers keep it built (reorder); readers only read it.
 func (e *Engine) segOrder() []*segment {
 	if e.order != nil {
 		return e.order
@@ -268,7 +276,7 @@ func (e *Engine) segOrder() []*segment {
 	}
 	sort.Strings(names)
 	seen := map[string]bool{}
-	var out []*segment
+	out := make([]*segment, 0, len(names))
 	var visit func(n string)
 	visit = func(n string) {
 		if seen[n] {
@@ -370,6 +378,8 @@ type segIndex struct {
 	refs    [][]int                     // position -> positions of the segments it references
 	mark    []bool                      // scratch: candidates of the entity being maintained
 	changed []bool                      // scratch: segments whose membership just changed
+	cand    []*segment                  // scratch: the candidates, in order
+	was     []bool                      // scratch: their memberships before the write
 }
 
 func (e *Engine) buildSegIndex() {
@@ -503,7 +513,11 @@ func (e *Engine) maintain(now int64) {
 	if len(e.touched) == 0 && !e.globalsDue {
 		return
 	}
-	q := &qctx{at: now, now: now}
+	q := &qctx{at: now, now: now, memo: e.memo}
+	if q.memo == nil {
+		q.memo = newPointMemo()
+		e.memo = q.memo
+	}
 	order := e.segOrder()
 	ix := e.segIx
 	var globals map[*segment]bool
@@ -559,6 +573,8 @@ func (e *Engine) maintain(now int64) {
 			continue
 		}
 		key, ok := e.dict.Key(id)
+		q.memo.reset(id)
+		cand := ix.cand[:0]
 		for i := lo; i <= hi; i++ {
 			if !ix.mark[i] {
 				continue
@@ -575,11 +591,22 @@ func (e *Engine) maintain(now int64) {
 				globals[s] = true
 				continue
 			}
+			cand = append(cand, s)
+		}
+		// The old memberships first, in one tight loop: the reads are
+		// independent cache misses the processor overlaps.
+		was := ix.was[:0]
+		for _, s := range cand {
+			was = append(was, s.members.Contains(id))
+		}
+		for k, s := range cand {
 			in := e.segPlan(s).contains(q, id)
-			if in != s.members.Contains(id) {
+			if in != was[k] {
 				e.record(s, id, key, in, now)
+				delete(q.memo.bms, s.members) // read by the segments that refer to s
 			}
 		}
+		ix.cand, ix.was = cand, was
 	}
 	e.touched = e.touched[:0]
 	if len(globals) > 0 {
@@ -769,13 +796,13 @@ func (e *Engine) createSegment(name, text string, replace bool, now int64) (Resu
 		}
 		e.recomputeFrom(map[*segment]bool{s: true}, q)
 	}
-	e.order = nil
+	e.reorder()
 	e.resetTick()
 	return Result{N: int64(s.members.GetCardinality()), Changed: true}, nil
 }
 
 // reanalyse refreshes what a segment reads after a segment it references
-// was replaced. Callers reset e.order afterwards.
+// was replaced. Callers reorder afterwards.
 func (e *Engine) reanalyse(s *segment) {
 	s.fields, s.deps, s.vdeps, s.ints, s.refs, s.timeRel, s.gran, s.global = map[string]bool{}, map[string]bool{}, nil, nil, nil, false, 0, false
 	e.analyse(s, s.node)
@@ -803,7 +830,7 @@ func (e *Engine) dropSegment(name string) (Result, error) {
 		return Result{}, errorf("segment '%s' is referenced by segment '%s': drop or replace that first", name, users[0])
 	}
 	delete(e.segs, name)
-	e.order = nil
+	e.reorder()
 	e.resetTick()
 	e.schema++ // plans holding @name must be recompiled
 	return Result{N: 1, Changed: true}, nil

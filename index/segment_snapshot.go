@@ -59,6 +59,7 @@ func (e *Engine) marshalSegments() ([]byte, error) {
 func (e *Engine) loadSegments(data []byte) error {
 	e.segs, e.order = map[string]*segment{}, nil
 	if data == nil {
+		e.reorder()
 		e.resetTick()
 		return nil
 	}
@@ -122,7 +123,7 @@ func (e *Engine) loadSegments(data []byte) error {
 	for _, s := range e.segs {
 		s.log.resize(e.changeLog)
 	}
-	e.order = nil // the index was built before the analysis above
+	e.reorder() // the index was built before the analysis above
 	e.resetTick()
 	return nil
 }
