@@ -58,9 +58,12 @@ bench-wire: build
 	$(BIN)/segd-bench wire --entities $(ENTITIES) --clients 50 --pipeline 16 --duration 10s
 
 # segd and a redis-server (started by the tool, no persistence) side by side:
-# the same population, equivalent queries, memory and load time.
+# the same population (with the saved segments and 30 days of events for the
+# classes that need them), equivalent queries, memory and load time.
+# CLASSES=ismember-1,ismember-3,count-3 runs some classes only.
+CLASSES ?= all
 bench-redis: build
-	$(BIN)/segd-bench redis --entities $(ENTITIES) --clients 50 --pipeline 16 --duration 10s
+	$(BIN)/segd-bench redis --entities $(ENTITIES) --clients 50 --pipeline 16 --duration 10s --classes $(CLASSES)
 
 # Redis's own redis-benchmark against an in-memory segd: PING, QUERY.ISMEMBER,
 # ENT.SET and QUERY.COUNT with 50 clients pipelining 16.

@@ -9,6 +9,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"time"
 )
@@ -282,6 +283,28 @@ type TrackOptions struct {
 	// population: the i-th customer sent is u:(i·7919 mod Spread), so that a
 	// short run touches customers all over a loaded data set.
 	Spread int
+	// Fields, when not empty, sends only the events of these fields.
+	Fields []string
+	// Days, when above 0, sends only the events of the last Days UTC days
+	// of the year (the day holding End included).
+	Days int
+}
+
+// keeper says which of a customer's events TrackOptions send.
+func (t TrackOptions) keeper() func(ev *Event) bool {
+	from := int64(math.MinInt64)
+	if t.Days > 0 {
+		from = DayStart(t.End, t.Days-1)
+	}
+	return func(ev *Event) bool {
+		return ev.At >= from && (len(t.Fields) == 0 || slices.Contains(t.Fields, ev.Field))
+	}
+}
+
+// DayStart is the start (Unix seconds) of the UTC day back days before
+// the one holding end.
+func DayStart(end time.Time, back int) int64 {
+	return (floorDiv(end.Unix(), 86400) - int64(back)) * 86400
 }
 
 func (t TrackOptions) key(i int) int {
@@ -307,20 +330,26 @@ func LoadEvents(ctx context.Context, o LoadOptions, t TrackOptions) (LoadResult,
 	if t.Live {
 		what = "track live"
 	}
+	keep := t.keeper()
 	return loadCustomers(ctx, o, what, func() customerWriter {
 		var buf []Event
 		return func(c *Conn, i int) int {
 			k := t.key(i)
 			buf = pop.Events(k, t.EventOptions, buf[:0])
 			now := time.Now().Unix()
+			n := 0
 			for j := range buf {
+				if !keep(&buf[j]) {
+					continue
+				}
 				at := buf[j].At
 				if t.Live {
 					at = now
 				}
 				writeTrack(c, k, &buf[j], at)
+				n++
 			}
-			return len(buf)
+			return n
 		}
 	})
 }

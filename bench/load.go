@@ -247,15 +247,34 @@ type op struct {
 // IsMemberExpr is the 3-term expression of the ismember mix.
 const IsMemberExpr = "country:" + TopCountry + " AND gender:F AND interests:" + TopInterest
 
-// queryExprs are the 3-term ANDs that the count and members mixes pick from:
-// the most common countries, both main genders and the most common interests.
-var queryExprs = func() []string {
-	var out []string
-	for c := 1; c <= 8; c++ {
-		for _, g := range []string{"F", "M"} {
-			for i := 1; i <= 4; i++ {
-				out = append(out, fmt.Sprintf("country:c%d AND gender:%s AND interests:i%d", c, g, i))
+// countExprs are the 2-, 3- and 5-term ANDs that the count mix picks from
+// (the queries of the count-2, count-3 and count-5 classes), queryExprs the
+// 3-term ones that the members mix pages.
+var countExprs, queryExprs = func() (all, three []string) {
+	for _, c := range qCountries {
+		for _, g := range qGenders {
+			all = append(all, terms(c, g))
+			for _, i := range qInterests {
+				all = append(all, terms(c, g, i))
+				three = append(three, terms(c, g, i))
+				for _, t := range qTiers {
+					for _, d := range qDevices {
+						all = append(all, terms(c, g, i, t, d))
+					}
+				}
 			}
+		}
+	}
+	return all, three
+}()
+
+// windowExprs are the event-window counts of the window mix, evaluated now:
+// those of the window-not and window-30d classes.
+var windowExprs = func() []string {
+	var out []string
+	for _, cl := range windowClasses(EventClock) {
+		for _, q := range cl.Queries {
+			out = append(out, q.Expr)
 		}
 	}
 	return out
@@ -266,6 +285,12 @@ var (
 		c.Begin(3)
 		c.Arg("QUERY.ISMEMBER")
 		c.Arg(IsMemberExpr)
+		c.ArgKey("u:", r.Int64N(int64(n)))
+	}}
+	opIsMember1 = op{"QUERY.ISMEMBER 1 term", 1, func(c *Conn, r *rand.Rand, n int) {
+		c.Begin(3)
+		c.Arg("QUERY.ISMEMBER")
+		c.Arg("interests:" + TopInterest)
 		c.ArgKey("u:", r.Int64N(int64(n)))
 	}}
 	opSet = op{"ENT.SET", 1, func(c *Conn, r *rand.Rand, n int) {
@@ -280,7 +305,17 @@ var (
 	opCount = op{"QUERY.COUNT", 1, func(c *Conn, r *rand.Rand, _ int) {
 		c.Begin(2)
 		c.Arg("QUERY.COUNT")
-		c.Arg(queryExprs[r.IntN(len(queryExprs))])
+		c.Arg(countExprs[r.IntN(len(countExprs))])
+	}}
+	opWindow = op{"QUERY.COUNT window", 1, func(c *Conn, r *rand.Rand, _ int) {
+		c.Begin(2)
+		c.Arg("QUERY.COUNT")
+		c.Arg(windowExprs[r.IntN(len(windowExprs))])
+	}}
+	opSegmentOf = op{"SEGMENT.OF", 1, func(c *Conn, r *rand.Rand, n int) {
+		c.Begin(2)
+		c.Arg("SEGMENT.OF")
+		c.ArgKey("u:", r.Int64N(int64(n)))
 	}}
 	opMembers = op{"QUERY.MEMBERS", 1, func(c *Conn, r *rand.Rand, _ int) {
 		c.Begin(4)
@@ -292,27 +327,34 @@ var (
 )
 
 // Mixes are the mixes Run knows, by name.
+// The segment-of mix needs the saved segments (CreateSegments, or load
+// --segments), the window mix events (LoadEvents); all needs both.
 var Mixes = map[string][]op{
-	"ismember": {opIsMember},
-	"set":      {opSet},
-	"count":    {opCount},
-	"members":  {opMembers},
+	"ismember":   {opIsMember},
+	"ismember-1": {opIsMember1},
+	"set":        {opSet},
+	"count":      {opCount},
+	"members":    {opMembers},
+	"segment-of": {opSegmentOf},
+	"window":     {opWindow},
 	"all": {
 		{opIsMember.name, 4, opIsMember.write},
+		{opSegmentOf.name, 2, opSegmentOf.write},
 		{opSet.name, 4, opSet.write},
 		{opCount.name, 1, opCount.write},
+		{opWindow.name, 1, opWindow.write},
 		{opMembers.name, 1, opMembers.write},
 	},
 }
 
 // MixNames lists the mixes in a stable order.
-var MixNames = []string{"ismember", "set", "count", "members", "all"}
+var MixNames = []string{"ismember", "ismember-1", "segment-of", "set", "count", "window", "members", "all"}
 
 func (o *RunOptions) check() error {
 	switch {
 	case Mixes[o.Mix] == nil:
 		return fmt.Errorf("unknown mix %q: use one of %v", o.Mix, MixNames)
-	case o.Entities < 1 && o.Mix != "count" && o.Mix != "members":
+	case o.Entities < 1 && o.Mix != "count" && o.Mix != "members" && o.Mix != "window":
 		return errors.New("entities must be at least 1 (keys are drawn from 0..entities-1)")
 	case o.Clients < 1:
 		return errors.New("clients must be at least 1")
@@ -332,111 +374,23 @@ func Run(ctx context.Context, o RunOptions) (RunResult, error) {
 	if err := o.check(); err != nil {
 		return RunResult{}, err
 	}
-	limit := o.Duration
-	if limit <= 0 || limit > MaxRunTime {
-		limit = MaxRunTime
-	}
-	parent := ctx
-	ctx, cancel := context.WithTimeout(ctx, limit+30*time.Second)
-	defer cancel()
 	ops := Mixes[o.Mix]
 	var pick []int // op index by weight
+	names := make([]string, len(ops))
 	for i, p := range ops {
+		names[i] = p.name
 		for range p.weight {
 			pick = append(pick, i)
 		}
 	}
-	var prog *Progress
-	if o.Requests > 0 {
-		prog = NewProgress(o.Progress, "run "+o.Mix, "cmds", o.Requests)
-	} else {
-		prog = NewProgress(o.Progress, "run "+o.Mix, "cmds", 0)
-		prog.Duration = o.Duration
-	}
-
-	stats := make([][]*opStats, o.Clients)
-	var remaining atomic.Int64
-	remaining.Store(o.Requests)
-	failed := make(chan error, o.Clients)
-	conns := make([]*Conn, o.Clients)
-	for i := range conns { // connect everyone before the clock starts
-		c, err := Dial(ctx, o.Addr)
-		if err != nil {
-			for _, c := range conns[:i] {
-				c.Close()
+	elapsed, stats, err := drive(ctx, driveOptions{Addr: o.Addr, Label: "run " + o.Mix, Names: names,
+		Clients: o.Clients, Pipeline: o.Pipeline, Duration: o.Duration, Requests: o.Requests, Seed: o.Seed,
+		Progress: o.Progress, NewWriter: func() opWriter {
+			return func(c *Conn, r *rand.Rand) (int, int) {
+				k := pick[r.IntN(len(pick))]
+				ops[k].write(c, r, o.Entities)
+				return k, 1
 			}
-			return RunResult{}, fmt.Errorf("run: %w", err)
-		}
-		conns[i] = c
-	}
-	prog.Start()
-	defer prog.Stop()
-	start := time.Now()
-	deadline := start.Add(limit)
-	var wg sync.WaitGroup
-	for w, c := range conns {
-		st := make([]*opStats, len(ops))
-		for i := range st {
-			st[i] = newOpStats(ops[i].name)
-		}
-		stats[w] = st
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer c.Close()
-			stop := context.AfterFunc(ctx, func() { c.Close() })
-			defer stop()
-			r := rand.New(rand.NewPCG(o.Seed, uint64(w)+1))
-			batch := make([]int, o.Pipeline)
-			for ctx.Err() == nil && time.Now().Before(deadline) {
-				n := o.Pipeline
-				if o.Requests > 0 {
-					left := remaining.Add(-int64(n))
-					if left < 0 {
-						n += int(left)
-					}
-					if n <= 0 {
-						return
-					}
-				}
-				for j := 0; j < n; j++ {
-					k := pick[r.IntN(len(pick))]
-					batch[j] = k
-					ops[k].write(c, r, o.Entities)
-				}
-				t0 := time.Now()
-				if err := c.Flush(); err != nil {
-					failed <- err
-					cancel()
-					return
-				}
-				for j := 0; j < n; j++ {
-					msg, err := c.SkipReply()
-					if err != nil {
-						failed <- err
-						cancel()
-						return
-					}
-					st[batch[j]].record(time.Since(t0), msg)
-				}
-				prog.Add(int64(n))
-			}
-		}()
-	}
-	wg.Wait()
-	elapsed := time.Since(start)
-	prog.Stop()
-	res := newRunResult(o, elapsed, ops, stats)
-	if err := parent.Err(); err != nil {
-		return res, fmt.Errorf("run %s interrupted: %w", o.Mix, err)
-	}
-	select {
-	case err := <-failed:
-		return res, fmt.Errorf("run %s: %w", o.Mix, err)
-	default:
-	}
-	if err := ctx.Err(); err != nil && !errors.Is(err, context.DeadlineExceeded) {
-		return res, fmt.Errorf("run %s: %w", o.Mix, err)
-	}
-	return res, nil
+		}})
+	return newRunResult(o, elapsed, names, stats), err
 }

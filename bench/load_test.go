@@ -44,6 +44,15 @@ func TestLoadAndRunMixes(t *testing.T) {
 		t.Fatalf("memory = %+v, %v", m, err)
 	}
 
+	// The segment-of and window mixes need the saved segments and events.
+	if sum, err := CreateSegments(ctx, addr, SegmentCount); err != nil || sum == 0 {
+		t.Fatalf("CreateSegments = %d, %v", sum, err)
+	}
+	ev, err := LoadEvents(ctx, LoadOptions{Addr: addr, Entities: n, Seed: 1, Clients: 8, Pipeline: 64},
+		TrackOptions{Fields: WindowFields, Days: WindowDays})
+	if err != nil || ev.Errors != 0 || ev.Commands == 0 {
+		t.Fatalf("events: %+v %v", ev, err)
+	}
 	for _, mix := range MixNames {
 		t.Run(mix, func(t *testing.T) {
 			const requests = 1000
@@ -79,7 +88,14 @@ func TestLoadAndRunMixes(t *testing.T) {
 func TestRunDuration(t *testing.T) {
 	addr := startServer(t)
 	ctx := context.Background()
-	if _, err := Load(ctx, LoadOptions{Addr: addr, Entities: 100, Seed: 1, Clients: 2, Pipeline: 4}); err != nil {
+	lo := LoadOptions{Addr: addr, Entities: 100, Seed: 1, Clients: 2, Pipeline: 4}
+	if _, err := Load(ctx, lo); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LoadEvents(ctx, lo, TrackOptions{Fields: WindowFields, Days: WindowDays}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := CreateSegments(ctx, addr, 10); err != nil {
 		t.Fatal(err)
 	}
 	start := time.Now()
@@ -90,7 +106,7 @@ func TestRunDuration(t *testing.T) {
 	if el := time.Since(start); el > 5*time.Second {
 		t.Fatalf("a 300ms run took %s", el)
 	}
-	if rr.Total == 0 || rr.Errors != 0 || len(rr.Ops) != 4 {
+	if rr.Total == 0 || rr.Errors != 0 || len(rr.Ops) != len(Mixes["all"]) {
 		t.Fatalf("run = %+v", rr)
 	}
 }

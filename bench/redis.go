@@ -17,8 +17,10 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // RedisCommands are the Redis writes that load customer c: an SADD per SET
@@ -55,6 +57,14 @@ const (
 	KindIsMember = "ismember" // 1/0 for one key
 	KindCount    = "count"    // a cardinality
 	KindMembers  = "members"  // a list of keys
+	KindList     = "list"     // a list of names, compared as a whole
+)
+
+// How the replies of a query's Redis commands make its answer.
+const (
+	CombineDefault = iota // sum the integers (AND them for a keyed query); count array elements
+	CombineUnion          // count the distinct elements of every array reply
+	CombineNames          // keyed: the Names of the commands that answered 1
 )
 
 // Query is one query of a class, as segd and Redis commands. When Keyed, the
@@ -64,6 +74,10 @@ type Query struct {
 	Segd  []string   // the segd command
 	Redis [][]string // the Redis commands of the one logical operation
 	Keyed bool
+	// Combine says how the Redis replies make the answer; Names name the
+	// Redis commands for CombineNames.
+	Combine int
+	Names   []string
 }
 
 // Class is a set of equivalent queries run on both servers.
@@ -73,6 +87,7 @@ type Class struct {
 	Segd    string // what segd is sent, for tables
 	Redis   string // what Redis is sent
 	Heavy   bool   // computes over whole sets: run with the query pipeline
+	Needs   string // data beyond the profiles: NeedsSegments, NeedsEvents or ""
 	Queries []Query
 }
 
@@ -98,8 +113,10 @@ const (
 	RangeHi = 34
 )
 
-// Classes are the query classes, in the order they run.
-func Classes() []Class {
+// Classes are the query classes, in the order they run; the event-window
+// classes evaluate their windows as of end (segd: AT end; Redis: the day sets
+// of the days ending with end's UTC day).
+func Classes(end time.Time) []Class {
 	var c2, c3, c5, rng, mem []Query
 	for _, c := range qCountries {
 		for _, g := range qGenders {
@@ -127,7 +144,7 @@ func Classes() []Class {
 		Redis: [][]string{{"SISMEMBER", "interests:" + TopInterest}}, Keyed: true}
 	three := Query{Expr: IsMemberExpr, Segd: []string{"QUERY.ISMEMBER", IsMemberExpr}, Keyed: true,
 		Redis: [][]string{{"SISMEMBER", "country:" + TopCountry}, {"SISMEMBER", "gender:F"}, {"SISMEMBER", "interests:" + TopInterest}}}
-	return []Class{
+	return append([]Class{
 		{Name: "ismember-1", Kind: KindIsMember, Segd: `QUERY.ISMEMBER "interests:i1" u:K`,
 			Redis: "SISMEMBER interests:i1 u:K", Queries: []Query{one}},
 		{Name: "ismember-3", Kind: KindIsMember, Segd: `QUERY.ISMEMBER "<3 terms>" u:K`,
@@ -142,12 +159,13 @@ func Classes() []Class {
 			Redis: "10 × SINTERCARD 2 country age:Y", Queries: rng},
 		{Name: "members", Kind: KindMembers, Heavy: true, Segd: "QUERY.MEMBERS country AND gender COUNT 100",
 			Redis: "SINTER country gender (whole set)", Queries: mem},
-	}
+		segmentOfClass(),
+	}, windowClasses(end)...)
 }
 
-// ClassByName finds a class.
-func ClassByName(name string) (Class, bool) {
-	for _, c := range Classes() {
+// ClassByName finds a class (see Classes for end).
+func ClassByName(name string, end time.Time) (Class, bool) {
+	for _, c := range Classes(end) {
 		if c.Name == name {
 			return c, true
 		}
@@ -207,6 +225,7 @@ func (q Query) Answer(c *Conn, redis bool, key int64) (int64, []string, error) {
 	var total int64
 	var keys []string
 	all := int64(1)
+	distinct := map[string]bool{}
 	for i := 0; i < n; i++ {
 		r, err := c.ReadReply()
 		if err == nil {
@@ -216,10 +235,26 @@ func (q Query) Answer(c *Conn, redis bool, key int64) (int64, []string, error) {
 			return 0, nil, err
 		}
 		switch {
+		case redis && q.Combine == CombineNames:
+			if r.Type != ':' {
+				return 0, nil, fmt.Errorf("unexpected reply type %q", r.Type)
+			}
+			if r.Int == 1 {
+				keys = append(keys, q.Names[i])
+				total++
+			}
+		case redis && q.Combine == CombineUnion:
+			if r.Type != '*' && r.Type != '~' {
+				return 0, nil, fmt.Errorf("unexpected reply type %q", r.Type)
+			}
+			for _, e := range r.Elems {
+				distinct[e.Str] = true
+			}
+			total = int64(len(distinct))
 		case r.Type == ':':
 			total += r.Int
 			all &= r.Int
-		case !redis && len(r.Elems) == 2: // QUERY.MEMBERS: [cursor, [keys]]
+		case !redis && q.Segd[0] == "QUERY.MEMBERS" && len(r.Elems) == 2: // [cursor, [keys]]
 			keys = strs(r.Elems[1].Elems)
 			total += int64(len(keys))
 		case r.Type == '*' || r.Type == '~':
@@ -229,7 +264,7 @@ func (q Query) Answer(c *Conn, redis bool, key int64) (int64, []string, error) {
 			return 0, nil, fmt.Errorf("unexpected reply type %q", r.Type)
 		}
 	}
-	if q.Keyed && redis {
+	if q.Keyed && redis && q.Combine == CombineDefault {
 		return all, nil, nil
 	}
 	return total, keys, nil
@@ -246,12 +281,13 @@ func strs(rs []Reply) []string {
 // ErrNotEquivalent is returned by CheckEquivalence when the servers disagree.
 var ErrNotEquivalent = errors.New("segd and Redis disagree")
 
-// CheckEquivalence asks both servers every query of every class (keyed ones
+// CheckEquivalence asks both servers every query of the classes (keyed ones
 // for the given customers) and fails on the first differing answer. For the
 // members class segd's QUERY.COUNT is compared with the size of SINTER and
-// every key of segd's first page must be in it.
-func CheckEquivalence(segd, redis *Conn, keys []int64) (checked int, err error) {
-	for _, cl := range Classes() {
+// every key of segd's first page must be in it; for SEGMENT.OF the lists of
+// segment names must be equal.
+func CheckEquivalence(segd, redis *Conn, classes []Class, keys []int64) (checked int, err error) {
+	for _, cl := range classes {
 		for _, q := range cl.Queries {
 			ks := []int64{0}
 			if q.Keyed {
@@ -262,7 +298,7 @@ func CheckEquivalence(segd, redis *Conn, keys []int64) (checked int, err error) 
 				if cl.Kind == KindMembers {
 					sq = Query{Segd: []string{"QUERY.COUNT", q.Expr}}
 				}
-				a, _, err := sq.Answer(segd, false, k)
+				a, skeys, err := sq.Answer(segd, false, k)
 				if err != nil {
 					return checked, fmt.Errorf("segd %s: %w", q.Expr, err)
 				}
@@ -272,6 +308,11 @@ func CheckEquivalence(segd, redis *Conn, keys []int64) (checked int, err error) 
 				}
 				if a != b {
 					return checked, fmt.Errorf("%w on %s (key u:%d): segd %d, Redis %d", ErrNotEquivalent, q.Expr, k, a, b)
+				}
+				if cl.Kind == KindList {
+					if !slices.Equal(skeys, rkeys) {
+						return checked, fmt.Errorf("%w on %s u:%d: segd %v, Redis %v", ErrNotEquivalent, q.Expr, k, skeys, rkeys)
+					}
 				}
 				if cl.Kind == KindMembers {
 					_, page, err := q.Answer(segd, false, 0)

@@ -13,8 +13,6 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
-	"sync"
-	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -54,104 +52,19 @@ func RunClass(ctx context.Context, o ClassRunOptions) (RunResult, error) {
 	if o.Redis {
 		server = "redis"
 	}
-	limit := o.Duration
-	if limit <= 0 || limit > MaxRunTime {
-		limit = MaxRunTime
-	}
-	parent := ctx
-	ctx, cancel := context.WithTimeout(ctx, limit+classReplyTimeout+30*time.Second)
-	defer cancel()
 	label := o.Class.Name + " " + server
-	prog := NewProgress(o.Progress, label, "ops", o.Requests)
-	if o.Requests <= 0 {
-		prog.Duration = o.Duration
-	}
-	conns := make([]*Conn, o.Clients)
-	for i := range conns {
-		c, err := Dial(ctx, o.Addr)
-		if err != nil {
-			for _, c := range conns[:i] {
-				c.Close()
+	names := []string{label}
+	elapsed, stats, err := drive(ctx, driveOptions{Addr: o.Addr, Label: label, Names: names,
+		Clients: o.Clients, Pipeline: o.Pipeline, Duration: o.Duration, Requests: o.Requests, Seed: o.Seed,
+		ReplyTimeout: classReplyTimeout, Progress: o.Progress, NewWriter: func() opWriter {
+			return func(c *Conn, r *rand.Rand) (int, int) {
+				q, k := o.Class.pick(r, o.Entities)
+				return 0, q.write(c, o.Redis, k)
 			}
-			return RunResult{}, fmt.Errorf("%s: %w", label, err)
-		}
-		c.Timeout = classReplyTimeout
-		conns[i] = c
-	}
-	ops := []op{{name: label, weight: 1}}
-	stats := make([][]*opStats, o.Clients)
-	var remaining atomic.Int64
-	remaining.Store(o.Requests)
-	failed := make(chan error, o.Clients)
-	prog.Start()
-	defer prog.Stop()
-	start := time.Now()
-	deadline := start.Add(limit)
-	var wg sync.WaitGroup
-	for w, c := range conns {
-		st := newOpStats(label)
-		stats[w] = []*opStats{st}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer c.Close()
-			stop := context.AfterFunc(ctx, func() { c.Close() })
-			defer stop()
-			r := rand.New(rand.NewPCG(o.Seed, uint64(w)+1))
-			replies := make([]int, o.Pipeline)
-			for ctx.Err() == nil && time.Now().Before(deadline) {
-				n := o.Pipeline
-				if o.Requests > 0 {
-					if left := remaining.Add(-int64(n)); left < 0 {
-						n += int(left)
-					}
-					if n <= 0 {
-						return
-					}
-				}
-				for j := 0; j < n; j++ {
-					q, k := o.Class.pick(r, o.Entities)
-					replies[j] = q.write(c, o.Redis, k)
-				}
-				t0 := time.Now()
-				if err := c.Flush(); err != nil {
-					failed <- err
-					cancel()
-					return
-				}
-				for j := 0; j < n; j++ {
-					first := ""
-					for range replies[j] {
-						msg, err := c.SkipReply()
-						if err != nil {
-							failed <- err
-							cancel()
-							return
-						}
-						if first == "" {
-							first = msg
-						}
-					}
-					st.record(time.Since(t0), first)
-				}
-				prog.Add(int64(n))
-			}
-		}()
-	}
-	wg.Wait()
-	elapsed := time.Since(start)
-	prog.Stop()
+		}})
 	res := newRunResult(RunOptions{Mix: o.Class.Name, Entities: o.Entities, Clients: o.Clients, Pipeline: o.Pipeline},
-		elapsed, ops, stats)
-	if err := parent.Err(); err != nil {
-		return res, fmt.Errorf("%s interrupted: %w", label, err)
-	}
-	select {
-	case err := <-failed:
-		return res, fmt.Errorf("%s: %w", label, err)
-	default:
-	}
-	return res, nil
+		elapsed, names, stats)
+	return res, err
 }
 
 // RedisServer is a redis-server child process.

@@ -91,11 +91,11 @@ func (r RunResult) Op(name string) (OpResult, bool) {
 	return OpResult{}, false
 }
 
-func newRunResult(o RunOptions, elapsed time.Duration, ops []op, stats [][]*opStats) RunResult {
+func newRunResult(o RunOptions, elapsed time.Duration, names []string, stats [][]*opStats) RunResult {
 	res := RunResult{Mix: o.Mix, Entities: o.Entities, Clients: o.Clients, Pipeline: o.Pipeline, Seconds: elapsed.Seconds()}
-	for i, p := range ops {
+	for i, name := range names {
 		h := hdrhistogram.New(histMin, histMax, histSigFigs)
-		or := OpResult{Command: p.name}
+		or := OpResult{Command: name}
 		for _, st := range stats {
 			if st == nil {
 				continue

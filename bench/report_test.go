@@ -23,7 +23,7 @@ func TestRunResultMergesClients(t *testing.T) {
 		}
 		stats[c] = []*opStats{s}
 	}
-	r := newRunResult(RunOptions{Mix: "ismember", Clients: 3, Pipeline: 1}, time.Second, ops, stats)
+	r := newRunResult(RunOptions{Mix: "ismember", Clients: 3, Pipeline: 1}, time.Second, []string{ops[0].name}, stats)
 	o, ok := r.Op("QUERY.ISMEMBER")
 	if !ok || o.Count != 3001 || o.Errors != 1 || len(o.FirstErrors) != 1 || r.Total != 3001 || r.PerSec != 3001 {
 		t.Fatalf("result = %+v", r)

@@ -126,6 +126,9 @@ func cmdLoad(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	pageViews := fs.Bool("page-views", false, "with --events: page views too (~40 a customer)")
 	live := fs.Bool("live", false, "with --events: every event AT the current second (live traffic) instead of\nat its time in the year (a backfill)")
 	spread := fs.Int("spread", 0, "with --events: send customer i as u:(i*7919 mod N), spreading the customers\nover a loaded population of N (0: u:0 … u:entities-1)")
+	fields := fs.String("fields", "", "with --events: only these event fields, comma-separated (default all)")
+	days := fs.Int("days", 0, "with --events: only the events of the last N days of the year (0: all)")
+	segments := fs.Bool("segments", false, fmt.Sprintf("after the load, save the %d segments of the segment benchmarks (s000 …)\nwith SEGMENT.CREATE … REPLACE, for the segment-of mix", bench.SegmentCount))
 	jsonPath := fs.String("json", "", "also write the result as JSON to this file (- for stdout)")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -133,8 +136,14 @@ func cmdLoad(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	var res bench.LoadResult
 	var err error
 	if *events {
+		var fl []string
+		if *fields != "" {
+			if fl, err = bench.ParseEventFields(*fields); err != nil {
+				return err
+			}
+		}
 		res, err = bench.LoadEvents(ctx, o, bench.TrackOptions{EventOptions: bench.EventOptions{PageViews: *pageViews},
-			Live: *live, Spread: *spread})
+			Live: *live, Spread: *spread, Fields: fl, Days: *days})
 		fmt.Fprintf(stdout, "tracked %d events of %d customers in %.1fs: %s events/s, %d errors\n",
 			res.Commands, res.Entities, res.Seconds, bench.Count(res.CommandsPerSec()), res.Errors)
 		for _, e := range res.FirstErrors {
@@ -146,6 +155,14 @@ func cmdLoad(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	if err != nil {
 		return err
+	}
+	if *segments {
+		start := time.Now()
+		members, err := bench.CreateSegments(ctx, o.Addr, bench.SegmentCount)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "saved %d segments in %.1fs (%d members in all)\n", bench.SegmentCount, time.Since(start).Seconds(), members)
 	}
 	mem, err := readMemory(ctx, o.Addr)
 	if err != nil {
@@ -180,11 +197,15 @@ func readMemory(ctx context.Context, addr string) (bench.Memory, error) {
 func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("run", "Runs a command mix with C connections each keeping P commands in flight, for a\n"+
 		"duration or a request count, and prints throughput and latency percentiles\nper command. Mixes:\n"+
-		"  ismember  QUERY.ISMEMBER \""+bench.IsMemberExpr+"\" u:K\n"+
-		"  set       ENT.SET u:K tier <tier> age <n>\n"+
-		"  count     QUERY.COUNT of a 3-term AND (country, gender, interests)\n"+
-		"  members   QUERY.MEMBERS of a 3-term AND COUNT 100\n"+
-		"  all       40% ismember, 40% set, 10% count, 10% members", stderr)
+		"  ismember    QUERY.ISMEMBER \""+bench.IsMemberExpr+"\" u:K\n"+
+		"  ismember-1  QUERY.ISMEMBER \"interests:"+bench.TopInterest+"\" u:K (one term: Redis's SISMEMBER)\n"+
+		"  segment-of  SEGMENT.OF u:K (needs the saved segments: load --segments)\n"+
+		"  set         ENT.SET u:K tier <tier> age <n>\n"+
+		"  count       QUERY.COUNT of a 2-, 3- or 5-term AND (country, gender, interests, tier, device)\n"+
+		"  window      QUERY.COUNT \"cart_add IN Nd AND NOT purchase IN Nd\" or \"purchase:<category> IN 30d\"\n"+
+		"              (needs events: load --events)\n"+
+		"  members     QUERY.MEMBERS of a 3-term AND COUNT 100\n"+
+		"  all         4 ismember : 2 segment-of : 4 set : 1 count : 1 window : 1 members", stderr)
 	o := bench.RunOptions{Progress: stderr}
 	fs.StringVar(&o.Addr, "addr", "127.0.0.1:6479", "segd address")
 	fs.IntVar(&o.Entities, "entities", 0, "keys are u:0 … u:N-1 (0: the server's ENT.COUNT)")
@@ -192,7 +213,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fs.IntVar(&o.Pipeline, "pipeline", 16, "commands in flight per connection")
 	fs.DurationVar(&o.Duration, "duration", 10*time.Second, "how long to run (capped at 10m)")
 	fs.Int64Var(&o.Requests, "requests", 0, "run this many commands instead of a duration")
-	fs.StringVar(&o.Mix, "mix", "ismember", "ismember, set, count, members or all")
+	fs.StringVar(&o.Mix, "mix", "ismember", strings.Join(bench.MixNames, ", "))
 	fs.Uint64Var(&o.Seed, "seed", 1, "seed of the clients' key choices")
 	jsonPath := fs.String("json", "", "also write the result as JSON to this file (- for stdout)")
 	if err := parse(fs, args); err != nil {

@@ -66,8 +66,9 @@ func TestLoadAndRunCommands(t *testing.T) {
 	if code != 1 || !strings.Contains(stderr, "no entities") {
 		t.Fatalf("run on an empty server: code %d, stderr %q", code, stderr)
 	}
-	code, stdout, stderr = runCLI(t, "load", "--addr", srv.Addr(), "--entities", "500", "--clients", "4")
-	if code != 0 || !strings.Contains(stdout, "loaded 500 entities") || !strings.Contains(stdout, "memory after load") {
+	code, stdout, stderr = runCLI(t, "load", "--addr", srv.Addr(), "--entities", "500", "--clients", "4", "--segments")
+	if code != 0 || !strings.Contains(stdout, "loaded 500 entities") || !strings.Contains(stdout, "memory after load") ||
+		!strings.Contains(stdout, "saved 200 segments") {
 		t.Fatalf("load: code %d\nstdout %s\nstderr %s", code, stdout, stderr)
 	}
 	code, stdout, stderr = runCLI(t, "load", "--addr", srv.Addr(), "--entities", "100", "--clients", "4", "--events")
@@ -78,10 +79,16 @@ func TestLoadAndRunCommands(t *testing.T) {
 	if code != 0 || !strings.Contains(stdout, "events of 100 customers") || !strings.Contains(stdout, " 0 errors") {
 		t.Fatalf("load --events --live: code %d\nstdout %s\nstderr %s", code, stdout, stderr)
 	}
+	code, stdout, stderr = runCLI(t, "load", "--addr", srv.Addr(), "--entities", "100", "--clients", "4", "--events",
+		"--fields", "purchase,cart_add", "--days", "30")
+	if code != 0 || !strings.Contains(stdout, "events of 100 customers") || !strings.Contains(stdout, " 0 errors") {
+		t.Fatalf("load --events --fields --days: code %d\nstdout %s\nstderr %s", code, stdout, stderr)
+	}
 	js := filepath.Join(t.TempDir(), "run.json")
 	code, stdout, stderr = runCLI(t, "run", "--addr", srv.Addr(), "--mix", "all", "--requests", "400",
 		"--clients", "4", "--pipeline", "4", "--json", js)
-	if code != 0 || !strings.Contains(stdout, "QUERY.MEMBERS") {
+	if code != 0 || !strings.Contains(stdout, "QUERY.MEMBERS") || !strings.Contains(stdout, "SEGMENT.OF") ||
+		!strings.Contains(stdout, "QUERY.COUNT window") {
 		t.Fatalf("run: code %d\nstdout %s\nstderr %s", code, stdout, stderr)
 	}
 	var res struct {

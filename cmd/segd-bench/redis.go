@@ -42,8 +42,11 @@ func cmdRedis(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs := newFlags("redis", "Runs segd and Redis side by side: starts bin/segd and redis-server (--save \"\"\n"+
 		"--appendonly no) on free loopback ports, loads the same N customers into both\n"+
 		"(Redis: a SET per attribute value, a ZSET per INT field, a SET per age year),\n"+
-		"checks that both answer every query of every class alike, runs each class on\n"+
-		"both, restarts segd to read its resident memory, and prints both with ratios.\n"+
+		"then for the classes that need them the 200 saved segments (Redis: a SET per\n"+
+		"segment) and the last 30 days of purchases and cart adds (Redis: a SET per\n"+
+		"event term per UTC day), checks that both answer every query of every class\n"+
+		"alike, runs each class on both, restarts segd to read its resident memory, and\n"+
+		"prints both with ratios.\n"+
 		"Classes: "+classNames(), stderr)
 	var o redisOptions
 	fs.IntVar(&o.entities, "entities", 1000000, "customers to load")
@@ -72,28 +75,31 @@ func cmdRedis(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	case o.duration <= 0:
 		return errors.New("--duration must be positive")
 	}
-	classes, err := pickClasses(o.classes)
+	// The events' year ends now; the window classes ask AT this second, so
+	// their answers do not move while the run goes on.
+	end := time.Now().UTC().Truncate(time.Second)
+	classes, err := pickClasses(o.classes, end)
 	if err != nil {
 		return err
 	}
-	return sideBySide(ctx, o, classes, stdout)
+	return sideBySide(ctx, o, classes, end, stdout)
 }
 
 func classNames() string {
 	var names []string
-	for _, c := range bench.Classes() {
+	for _, c := range bench.Classes(bench.EventClock) {
 		names = append(names, c.Name)
 	}
 	return strings.Join(names, ", ")
 }
 
-func pickClasses(s string) ([]bench.Class, error) {
+func pickClasses(s string, end time.Time) ([]bench.Class, error) {
 	if s == "" || s == "all" {
-		return bench.Classes(), nil
+		return bench.Classes(end), nil
 	}
 	var out []bench.Class
 	for _, name := range strings.Split(s, ",") {
-		c, ok := bench.ClassByName(strings.TrimSpace(name))
+		c, ok := bench.ClassByName(strings.TrimSpace(name), end)
 		if !ok {
 			return nil, fmt.Errorf("unknown class %q: use some of %s", name, classNames())
 		}
@@ -126,11 +132,31 @@ type redisResult struct {
 	SegdRestartSecs float64          `json:"segd_restart_seconds,omitempty"`
 	SegdAfterRest   *bench.Memory    `json:"segd_memory_after_restart,omitempty"`
 	RedisMemory     map[string]int64 `json:"redis_memory"`
-	Checked         int              `json:"equivalence_checked"`
-	Classes         []classResult    `json:"classes"`
+	// With the classes that need them: the saved segments and the events.
+	SegdSegments  *phaseResult  `json:"segd_segments,omitempty"`
+	RedisSegments *phaseResult  `json:"redis_segments,omitempty"`
+	SegdEvents    *phaseResult  `json:"segd_events,omitempty"`
+	RedisEvents   *phaseResult  `json:"redis_events,omitempty"`
+	EventDays     int           `json:"event_days,omitempty"`
+	EventFields   []string      `json:"event_fields,omitempty"`
+	Checked       int           `json:"equivalence_checked"`
+	Classes       []classResult `json:"classes"`
 }
 
-func sideBySide(ctx context.Context, o redisOptions, classes []bench.Class, out io.Writer) error {
+// phaseResult is the loading of the segments or the events on one server:
+// its time, and the memory it added (segd: the engine's estimate of its
+// bitmaps, BSIs and buckets, as the Go heap's swings with the collector would
+// drown it; Redis: used_memory).
+type phaseResult struct {
+	Seconds  float64 `json:"seconds"`
+	Commands int64   `json:"commands"`
+	Events   int64   `json:"events,omitempty"`
+	Members  int64   `json:"members,omitempty"`
+	Memory   int64   `json:"memory_added"`
+	RSS      int64   `json:"rss_after"`
+}
+
+func sideBySide(ctx context.Context, o redisOptions, classes []bench.Class, end time.Time, out io.Writer) error {
 	bin, err := findSegd(o.segd)
 	if err != nil {
 		return err
@@ -208,7 +234,23 @@ func sideBySide(ctx context.Context, o redisOptions, classes []bench.Class, out 
 		bench.Bytes(m["used_memory_rss"]), bench.PerEntity(m["used_memory_rss"], int64(o.entities)),
 		bench.Bytes(m["age_year_sets"]), bench.Bytes(m["int_zsets"]))
 
-	// Same answers on both, before timing anything.
+	needs := map[string]bool{}
+	for _, cl := range classes {
+		needs[cl.Needs] = true
+	}
+	if needs[bench.NeedsSegments] {
+		if err := loadSegments(ctx, lo, srv.addr, redisAddr, rc, res, out); err != nil {
+			return err
+		}
+	}
+	if needs[bench.NeedsEvents] {
+		if err := loadEvents(ctx, lo, srv.addr, redisAddr, rc, end, res, out); err != nil {
+			return err
+		}
+	}
+
+	// Same answers on both, before timing anything: every class whose data
+	// is loaded.
 	sc, err := bench.Dial(ctx, srv.addr)
 	if err != nil {
 		return err
@@ -218,7 +260,13 @@ func sideBySide(ctx context.Context, o redisOptions, classes []bench.Class, out 
 	for k := int64(0); k < int64(o.entities); k += max(1, int64(o.entities)/100) {
 		keys = append(keys, k)
 	}
-	if res.Checked, err = bench.CheckEquivalence(sc, rc, keys); err != nil {
+	var check []bench.Class
+	for _, cl := range bench.Classes(end) {
+		if cl.Needs == "" || needs[cl.Needs] {
+			check = append(check, cl)
+		}
+	}
+	if res.Checked, err = bench.CheckEquivalence(sc, rc, check, keys); err != nil {
 		return err
 	}
 	fmt.Fprintf(out, "equivalence: %d answers checked, segd and Redis agree on all\n", res.Checked)
@@ -284,6 +332,101 @@ func sideBySide(ctx context.Context, o redisOptions, classes []bench.Class, out 
 	if o.jsonPath != "" {
 		return bench.WriteJSON(o.jsonPath, res)
 	}
+	return nil
+}
+
+// memoryNow reads segd's Go heap and RSS and Redis's used_memory and RSS.
+func memoryNow(ctx context.Context, segdAddr string, rc *bench.Conn) (bench.Memory, map[string]int64, error) {
+	sm, err := readMemory(ctx, segdAddr)
+	if err != nil {
+		return sm, nil, err
+	}
+	info, err := rc.Info("memory")
+	if err != nil {
+		return sm, nil, err
+	}
+	rm := map[string]int64{}
+	for _, k := range []string{"used_memory", "used_memory_rss"} {
+		rm[k], _ = strconv.ParseInt(strings.TrimSpace(info[k]), 10, 64)
+	}
+	return sm, rm, nil
+}
+
+// loadSegments saves the segments on segd and builds their sets in Redis,
+// timing both and reading the memory each added.
+func loadSegments(ctx context.Context, lo bench.LoadOptions, segdAddr, redisAddr string, rc *bench.Conn,
+	res *redisResult, out io.Writer) error {
+	sm0, rm0, err := memoryNow(ctx, segdAddr, rc)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "segd: SEGMENT.CREATE of %d segments\n", bench.SegmentCount)
+	start := time.Now()
+	members, err := bench.CreateSegments(ctx, segdAddr, bench.SegmentCount)
+	if err != nil {
+		return err
+	}
+	el := time.Since(start)
+	lo.Addr = redisAddr
+	rl, err := bench.RedisLoadSegments(ctx, lo, bench.SegmentCount)
+	if err != nil {
+		return err
+	}
+	if rl.Errors > 0 {
+		return fmt.Errorf("redis segments: %d error replies, first %v", rl.Errors, rl.FirstErrors)
+	}
+	sm1, rm1, err := memoryNow(ctx, segdAddr, rc)
+	if err != nil {
+		return err
+	}
+	res.SegdSegments = &phaseResult{Seconds: el.Seconds(), Commands: bench.SegmentCount, Members: members,
+		Memory: sm1.Bitmaps - sm0.Bitmaps, RSS: sm1.RSS}
+	res.RedisSegments = &phaseResult{Seconds: rl.Seconds, Commands: rl.Commands, Members: rl.Commands,
+		Memory: rm1["used_memory"] - rm0["used_memory"], RSS: rm1["used_memory_rss"]}
+	fmt.Fprintf(out, "segments: segd %d SEGMENT.CREATEs in %.1fs (%d members in all, engine +%s); redis %d SADDs in %.1fs (used_memory +%s)\n",
+		bench.SegmentCount, el.Seconds(), members, bench.Bytes(res.SegdSegments.Memory), rl.Commands, rl.Seconds,
+		bench.Bytes(res.RedisSegments.Memory))
+	if members != rl.Commands {
+		return fmt.Errorf("%w: the segments hold %d members in segd, %d in Redis", bench.ErrNotEquivalent, members, rl.Commands)
+	}
+	return nil
+}
+
+// loadEvents sends the last WindowDays days of WindowFields' events, the
+// year ending at end, to both servers, timing both and reading the memory
+// each added.
+func loadEvents(ctx context.Context, lo bench.LoadOptions, segdAddr, redisAddr string, rc *bench.Conn,
+	end time.Time, res *redisResult, out io.Writer) error {
+	sm0, rm0, err := memoryNow(ctx, segdAddr, rc)
+	if err != nil {
+		return err
+	}
+	tr := bench.TrackOptions{EventOptions: bench.EventOptions{End: end}, Fields: bench.WindowFields, Days: bench.WindowDays}
+	res.EventDays, res.EventFields = bench.WindowDays, bench.WindowFields
+	lo.Addr = segdAddr
+	sl, err := bench.LoadEvents(ctx, lo, tr)
+	if err != nil {
+		return err
+	}
+	lo.Addr = redisAddr
+	rl, err := bench.RedisLoadEvents(ctx, lo, tr)
+	if err != nil {
+		return err
+	}
+	if sl.Errors+rl.Errors > 0 {
+		return fmt.Errorf("events: error replies: segd %v, redis %v", sl.FirstErrors, rl.FirstErrors)
+	}
+	sm1, rm1, err := memoryNow(ctx, segdAddr, rc)
+	if err != nil {
+		return err
+	}
+	res.SegdEvents = &phaseResult{Seconds: sl.Seconds, Commands: sl.Commands, Events: sl.Commands,
+		Memory: sm1.Bitmaps - sm0.Bitmaps, RSS: sm1.RSS}
+	res.RedisEvents = &phaseResult{Seconds: rl.Seconds, Commands: rl.Commands, Events: sl.Commands,
+		Memory: rm1["used_memory"] - rm0["used_memory"], RSS: rm1["used_memory_rss"]}
+	fmt.Fprintf(out, "events (%s, last %d days): segd %d ENT.TRACKs in %.1fs (%s/s, engine +%s); redis %d SADDs in %.1fs (%s/s, used_memory +%s)\n",
+		strings.Join(bench.WindowFields, ", "), bench.WindowDays, sl.Commands, sl.Seconds, bench.Count(sl.CommandsPerSec()),
+		bench.Bytes(res.SegdEvents.Memory), rl.Commands, rl.Seconds, bench.Count(rl.CommandsPerSec()), bench.Bytes(res.RedisEvents.Memory))
 	return nil
 }
 
@@ -363,11 +506,36 @@ func (r *redisResult) writeTable(w io.Writer, o redisOptions) {
 	rss, used := float64(r.RedisMemory["used_memory_rss"]), float64(r.RedisMemory["used_memory"])
 	fmt.Fprintf(tw, "RSS after load\t%s\t%s\t%s\t\n", mem(r.SegdAfterLoad.RSS), mem(int64(rss)), ratio(float64(r.SegdAfterLoad.RSS), rss))
 	if r.SegdAfterRest != nil {
-		fmt.Fprintf(tw, "segd RSS after restart vs Redis RSS\t%s\t%s\t%s\t\n", mem(r.SegdAfterRest.RSS), mem(int64(rss)),
-			ratio(float64(r.SegdAfterRest.RSS), rss))
+		// Against Redis holding everything segd holds at its restart.
+		all, what := rss, ""
+		var loaded []string
+		if r.RedisSegments != nil {
+			all, loaded = float64(r.RedisSegments.RSS), append(loaded, "segments")
+		}
+		if r.RedisEvents != nil {
+			all, loaded = float64(r.RedisEvents.RSS), append(loaded, "events")
+		}
+		if len(loaded) > 0 {
+			what = " (both + " + strings.Join(loaded, ", ") + ")"
+		}
+		fmt.Fprintf(tw, "segd RSS after restart vs Redis RSS%s\t%s\t%s\t%s\t\n", what, mem(r.SegdAfterRest.RSS), mem(int64(all)),
+			ratio(float64(r.SegdAfterRest.RSS), all))
 	}
 	fmt.Fprintf(tw, "heap / used_memory\t%s\t%s\t%s\t\n", mem(r.SegdAfterLoad.Heap), mem(int64(used)), ratio(float64(r.SegdAfterLoad.Heap), used))
 	age := r.RedisMemory["age_year_sets"]
 	fmt.Fprintf(tw, "Redis used_memory without the age-year sets\t\t%s\t\t\n", mem(int64(used)-age))
+	if s, rd := r.SegdSegments, r.RedisSegments; s != nil && rd != nil {
+		fmt.Fprintf(tw, "%d saved segments: build time\t%.1fs (SEGMENT.CREATE)\t%.1fs (%s SADDs)\t%s\t\n", bench.SegmentCount,
+			s.Seconds, rd.Seconds, bench.Count(float64(rd.Commands)), ratio(s.Seconds, rd.Seconds))
+		fmt.Fprintf(tw, "segments: engine estimate / used_memory added\t%s\t%s\t%s\t\n", bench.Bytes(s.Memory), bench.Bytes(rd.Memory),
+			ratio(float64(s.Memory), float64(rd.Memory)))
+	}
+	if s, rd := r.SegdEvents, r.RedisEvents; s != nil && rd != nil {
+		fmt.Fprintf(tw, "events (last %d days): load time\t%.1fs (%s ENT.TRACKs)\t%.1fs (%s SADDs)\t%s\t\n", r.EventDays,
+			s.Seconds, bench.Count(float64(s.Commands)), rd.Seconds, bench.Count(float64(rd.Commands)), ratio(s.Seconds, rd.Seconds))
+		fmt.Fprintf(tw, "events: engine estimate / used_memory added\t%s\t%s\t%s\t\n", bench.Bytes(s.Memory), bench.Bytes(rd.Memory),
+			ratio(float64(s.Memory), float64(rd.Memory)))
+		fmt.Fprintf(tw, "RSS after the events\t%s\t%s\t%s\t\n", mem(s.RSS), mem(rd.RSS), ratio(float64(s.RSS), float64(rd.RSS)))
+	}
 	tw.Flush()
 }

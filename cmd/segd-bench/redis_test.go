@@ -20,7 +20,7 @@ func TestRedisCommandFlags(t *testing.T) {
 	if code, _, stderr := runCLI(t, "redis", "--entities", "0"); code != 1 || !strings.Contains(stderr, "entities") {
 		t.Errorf("no entities: code %d, stderr %q", code, stderr)
 	}
-	if cs, err := pickClasses("all"); err != nil || len(cs) != len(bench.Classes()) {
+	if cs, err := pickClasses("all", bench.EventClock); err != nil || len(cs) != len(bench.Classes(bench.EventClock)) {
 		t.Errorf("all classes: %d, %v", len(cs), err)
 	}
 }
