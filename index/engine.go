@@ -30,6 +30,7 @@ type Engine struct {
 	order       []*segment // segs, references first; nil when stale
 	segIx       *segIndex  // built with order
 	memo        *pointMemo // point reads of the entity segments are re-evaluated for
+	sig         sigIndex   // membership signatures (segment_sig.go)
 	touched     []touched  // what the current write changed
 	globalsDue  bool       // a delete happened: TOP segments must be recomputed
 	outbox      []Change   // changes not yet drained, in commit order

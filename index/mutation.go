@@ -160,6 +160,7 @@ func (e *Engine) apply(m *Mutation, replay bool) (Result, error) {
 		e.fields = map[string]*field{}
 		e.segs = map[string]*segment{}
 		e.reorder()
+		e.sigRebuild()
 		e.resetTick()
 		e.schema++
 		return Result{Changed: true}, nil

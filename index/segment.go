@@ -63,6 +63,7 @@ type segment struct {
 	log       changeRing
 	history   []HistoryPoint // see segment_history.go
 	histDirty bool
+	sigGroup  int // see segment_sig.go
 }
 
 // changeRing is a segment's bounded change log.
@@ -428,8 +429,10 @@ func (e *Engine) dependsOn(s *segment, t string) bool {
 func (e *Engine) record(s *segment, id uint32, key string, enter bool, now int64) {
 	if enter {
 		s.members.Add(id)
+		e.sigEnter(s, id)
 	} else {
 		s.members.Remove(id)
+		e.sigRecheck(s.sigGroup, id)
 	}
 	s.version++
 	s.updated = now
@@ -597,7 +600,7 @@ func (e *Engine) maintain(now int64) {
 		// independent cache misses the processor overlaps.
 		was := ix.was[:0]
 		for _, s := range cand {
-			was = append(was, s.members.Contains(id))
+			was = append(was, e.sigMay(s, id) && s.members.Contains(id))
 		}
 		for k, s := range cand {
 			in := e.segPlan(s).contains(q, id)
@@ -780,6 +783,7 @@ func (e *Engine) createSegment(name, text string, replace bool, now int64) (Resu
 		s.log.max = e.changeLog
 		s.note(now)
 		e.segs[name] = s
+		e.sigAdd(s)
 	} else {
 		// REPLACE keeps the segment (plans that reference it stay valid),
 		// its version and change log, and records the difference as
@@ -829,6 +833,7 @@ func (e *Engine) dropSegment(name string) (Result, error) {
 		sort.Strings(users)
 		return Result{}, errorf("segment '%s' is referenced by segment '%s': drop or replace that first", name, users[0])
 	}
+	e.sigRemove(e.segs[name])
 	delete(e.segs, name)
 	e.reorder()
 	e.resetTick()

@@ -135,11 +135,11 @@ func (e *Engine) SegmentsOf(key string) []string {
 	if !ok {
 		return []string{}
 	}
-	out := []string{}
-	for _, s := range e.segOrder() {
-		if s.members.Contains(id) {
-			out = append(out, s.name)
-		}
+	var buf [64]*segment
+	held := e.sigHolding(id, buf[:0])
+	out := make([]string, len(held))
+	for i, s := range held {
+		out[i] = s.name
 	}
 	sort.Strings(out)
 	return out
@@ -158,18 +158,7 @@ func (e *Engine) SegmentOverlap(names []string) ([][]uint64, error) {
 		}
 		bms[i] = s.members
 	}
-	out := make([][]uint64, len(names))
-	for i := range out {
-		out[i] = make([]uint64, len(names))
-	}
-	for i := range bms {
-		out[i][i] = bms[i].GetCardinality()
-		for j := i + 1; j < len(bms); j++ {
-			n := bms[i].AndCardinality(bms[j])
-			out[i][j], out[j][i] = n, n
-		}
-	}
-	return out, nil
+	return overlap(bms), nil
 }
 
 // SegmentChanges returns the changes with a version above since, oldest

@@ -60,6 +60,7 @@ func (e *Engine) loadSegments(data []byte) error {
 	e.segs, e.order = map[string]*segment{}, nil
 	if data == nil {
 		e.reorder()
+		e.sigRebuild()
 		e.resetTick()
 		return nil
 	}
@@ -124,6 +125,7 @@ func (e *Engine) loadSegments(data []byte) error {
 		s.log.resize(e.changeLog)
 	}
 	e.reorder() // the index was built before the analysis above
+	e.sigRebuild()
 	e.resetTick()
 	return nil
 }
