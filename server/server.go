@@ -57,11 +57,12 @@ type Server struct {
 	closeOnce sync.Once
 	done      chan struct{}
 
-	disk      diskGuard
-	dirty     atomic.Int64 // logged writes since the last snapshot
-	saving    sync.Mutex   // one snapshot at a time
-	bgsaving  atomic.Bool
-	lastSaveE atomic.Pointer[error] // error of the last background save; nil once one succeeds
+	disk         diskGuard
+	dirty        atomic.Int64 // logged writes since the last snapshot
+	saving       sync.Mutex   // one snapshot at a time
+	bgsaving     atomic.Bool
+	lastSaveE    atomic.Pointer[error] // error of the last background save; nil once one succeeds
+	lastSaveCost atomic.Int64          // duration of the last snapshot, serialising and writing, ns
 
 	transfers transfers     // open BACKUP/RESTORE transfers (cmd_backup.go)
 	restores  atomic.Uint64 // bumped when RESTORE.COMMIT replaces the data set
@@ -253,6 +254,20 @@ func (s *Server) WaitReady(ctx context.Context) error {
 	return nil
 }
 
+// saveSpacing: periodic snapshots start at least this many times the
+// previous snapshot's duration apart (at most ~10% of the time spent on them).
+const saveSpacing = 10
+
+// saveDue reports whether a periodic snapshot is due, dirty writes and since
+// after the last one, which took cost. Snapshots are paced: at least
+// saveSpacing times cost apart, so that serialising a large engine (writers
+// wait while it is copied out) takes a bounded share of the time.
+func saveDue(cfg *Config, dirty int64, since, cost time.Duration) bool {
+	due := (cfg.SaveAfter > 0 && dirty >= int64(cfg.SaveAfter)) ||
+		(cfg.SaveEvery > 0 && dirty > 0 && since >= cfg.SaveEvery)
+	return due && since >= saveSpacing*cost
+}
+
 // housekeeping takes periodic snapshots and runs value-log GC.
 func (s *Server) housekeeping() {
 	tick := time.NewTicker(time.Second)
@@ -275,9 +290,7 @@ func (s *Server) housekeeping() {
 			releaseMemory()
 			busy = false
 		}
-		dirty := s.dirty.Load()
-		due := (s.cfg.SaveAfter > 0 && dirty >= int64(s.cfg.SaveAfter)) ||
-			(s.cfg.SaveEvery > 0 && dirty > 0 && time.Since(lastSave) >= s.cfg.SaveEvery)
+		due := saveDue(&s.cfg, s.dirty.Load(), time.Since(lastSave), time.Duration(s.lastSaveCost.Load()))
 		if due && !s.bgsaving.Load() && s.disk.refusal() == nil {
 			if err := s.save(true); err != nil {
 				s.log.Error("periodic snapshot failed", "err", err)
@@ -327,6 +340,7 @@ func (s *Server) save(background bool) error {
 	var seq uint64
 	var dirty int64
 	var restores uint64
+	began := time.Now()
 	err := s.commits.exclusive(func() error {
 		var err error
 		parts, err = s.engine.Snapshot()
@@ -356,6 +370,7 @@ func (s *Server) save(background bool) error {
 			return fmt.Errorf("write snapshot: %w", err)
 		}
 		s.dirty.Add(-dirty)
+		s.lastSaveCost.Store(int64(time.Since(began)))
 		s.metrics.snapshotSeconds.Observe(time.Since(start).Seconds())
 		s.log.Info("snapshot saved", "seq", seq, "parts", len(parts), "seconds", time.Since(start).Seconds())
 		parts = nil
