@@ -50,12 +50,17 @@ func (c *counts) get(id uint32) uint64 {
 }
 
 func (c *counts) add(id uint32, a uint64) {
-	old := c.get(id)
-	var oldX uint64
-	if old > 0 {
+	// The common case, an entity new to the bucket, needs no read of the
+	// planes: its count was 0.
+	var old, oldX uint64
+	if !c.has.CheckedAdd(id) {
+		old = 1
+		for i, p := range c.extra {
+			if p.Contains(id) {
+				old += 1 << uint(i)
+			}
+		}
 		oldX = old - 1
-	} else {
-		c.has.Add(id)
 	}
 	newX := old + a - 1
 	for diff := oldX ^ newX; diff != 0; diff &= diff - 1 {
