@@ -1,7 +1,6 @@
 package index
 
 import (
-	"fmt"
 	"math"
 	"math/rand/v2"
 	"sort"
@@ -37,7 +36,9 @@ type profileValue struct {
 	field, value string
 	bm           *roaring.Bitmap
 	f            *field
-	lo, hi       int64 // INT bucket
+	lo, hi       int64      // INT bucket
+	ranges       [][2]int64 // INT: the field's buckets, this one at bucket
+	bucket       int
 	ord          uint32
 }
 
@@ -131,53 +132,6 @@ func intRanges(b *BSI) [][2]int64 {
 	return out
 }
 
-// ordinalWalkMax is the largest segment whose ENUM values are counted by
-// walking its members' ordinals rather than intersecting every value.
-const ordinalWalkMax = 1 << 21
-
-// countValues returns, per value, the members holding it and all holders.
-func (e *Engine) countValues(fs []*field, members *roaring.Bitmap) (vals []profileValue, in, all []uint64) {
-	card := members.GetCardinality()
-	for _, f := range fs {
-		switch f.kind {
-		case KindEnum, KindTags:
-			var byOrd []uint64
-			if f.ord != nil && card <= ordinalWalkMax && uint64(len(f.bms)) > 64 {
-				// Many values (cities): one pass over the members' ordinals.
-				byOrd = make([]uint64, len(f.bms)+1)
-				it := members.ManyIterator()
-				buf := make([]uint32, 4096)
-				for n := it.NextMany(buf); n > 0; n = it.NextMany(buf) {
-					for _, id := range buf[:n] {
-						byOrd[f.ord.get(id)]++
-					}
-				}
-			}
-			for i, bm := range f.bms {
-				if bm.IsEmpty() {
-					continue
-				}
-				var k uint64
-				if byOrd != nil {
-					k = byOrd[i+1]
-				} else {
-					k = bm.AndCardinality(members)
-				}
-				vals = append(vals, profileValue{field: f.name, value: f.values[i], bm: bm, f: f})
-				in = append(in, k)
-				all = append(all, 0) // filled below, only for values with support
-			}
-		case KindInt:
-			for _, r := range quantiles.ranges(f.bsi) {
-				vals = append(vals, profileValue{field: f.name, value: fmt.Sprintf("[%d TO %d]", r[0], r[1]), f: f, lo: r[0], hi: r[1]})
-				in = append(in, f.bsi.Range(r[0], r[1], members).GetCardinality())
-				all = append(all, 0)
-			}
-		}
-	}
-	return vals, in, all
-}
-
 // Profile is the persona of a segment: for every value with enough support,
 // its share inside the segment, overall, and the lift, best lift first.
 func (e *Engine) Profile(name string, limit int, fields []string) ([]ProfileEntry, error) {
@@ -197,9 +151,9 @@ func (e *Engine) Profile(name string, limit int, fields []string) ([]ProfileEntr
 	return entries, nil
 }
 
-// profile computes the entries of members, sorted, with each entry's
-// holders (built only for the entries returned).
-func (e *Engine) profile(members *roaring.Bitmap, fields []string) ([]ProfileEntry, []*roaring.Bitmap, error) {
+// profile computes the entries of members, sorted, with each entry's value
+// (whose holders, for an INT bucket, are built by holdersOf when needed).
+func (e *Engine) profile(members *roaring.Bitmap, fields []string) ([]ProfileEntry, []*profileValue, error) {
 	fs, err := e.profileFields(fields)
 	if err != nil {
 		return nil, nil, err
@@ -208,7 +162,7 @@ func (e *Engine) profile(members *roaring.Bitmap, fields []string) ([]ProfileEnt
 	if card == 0 || total == 0 {
 		return []ProfileEntry{}, nil, nil
 	}
-	vals, in, _ := e.countValues(fs, members)
+	vals, in := e.countValues(fs, members)
 	support := minSupport(card)
 	type entry struct {
 		ProfileEntry
@@ -220,10 +174,12 @@ func (e *Engine) profile(members *roaring.Bitmap, fields []string) ([]ProfileEnt
 			continue
 		}
 		v := &vals[i]
-		if v.bm == nil {
-			v.bm = e.rangeBitmap(v.f.bsi, v.lo, v.hi)
+		var holders uint64
+		if v.bm != nil {
+			holders = v.bm.GetCardinality()
+		} else {
+			holders = e.holderCounts(v.f.bsi, v.ranges)[v.bucket]
 		}
-		holders := v.bm.GetCardinality()
 		shareIn := float64(in[i]) / float64(card)
 		shareAll := float64(holders) / float64(total)
 		out = append(out, entry{ProfileEntry{Field: v.field, Value: v.value, InSegment: in[i], ShareInSegment: shareIn,
@@ -243,18 +199,26 @@ func (e *Engine) profile(members *roaring.Bitmap, fields []string) ([]ProfileEnt
 		return a.Value < b.Value
 	})
 	entries := make([]ProfileEntry, len(out))
-	bms := make([]*roaring.Bitmap, len(out))
+	pvs := make([]*profileValue, len(out))
 	for i, x := range out {
-		entries[i], bms[i] = x.ProfileEntry, x.v.bm
+		entries[i], pvs[i] = x.ProfileEntry, x.v
 	}
-	return entries, bms, nil
+	return entries, pvs, nil
+}
+
+// holdersOf is the entities holding v.
+func (e *Engine) holdersOf(v *profileValue) *roaring.Bitmap {
+	if v.bm == nil {
+		v.bm = e.rangeBitmap(v.f.bsi, v.lo, v.hi)
+	}
+	return v.bm
 }
 
 // lookalikeTerms is how many of the most distinguishing values score.
 const lookalikeTerms = 32
 
-// scaleScore turns a log-lift into the integer weights the bit-sliced sum
-// adds: twentieths (5 bits for a lift of 1,000), few planes to add.
+// scaleScore turns a log-lift into the integer weights the scores add:
+// twentieths (138 for a lift of 1,000).
 const scaleScore = LookalikeScale
 
 // LookalikeScale is what a LOOKALIKE score is divided by to read as a sum of
@@ -294,9 +258,8 @@ type rangeEntry struct {
 // Lookalike ranks the non-members (within where, when given) by how much
 // they look like the members: the score of an entity is the sum of log(lift)
 // over the segment's most distinguishing values it holds (the up to 32
-// values of PROFILE with lift above 1), in twentieths. The sum is bit-sliced:
-// each value's bitmap is added to a BSI with its weight, so the work is
-// bitmap operations, not a walk over entities. Best first, ties by key.
+// values of PROFILE with lift above 1), in twentieths (see topScores).
+// Best first, ties by key.
 func (e *Engine) Lookalike(name string, count int, where string) ([]Ranked, error) {
 	e.rlock()
 	defer e.mu.RUnlock()
@@ -315,15 +278,13 @@ func (e *Engine) Lookalike(name string, count int, where string) ([]Ranked, erro
 	if count <= 0 || candidates.IsEmpty() {
 		return []Ranked{}, nil
 	}
-	entries, bms, err := e.profile(s.members, nil)
+	entries, pvs, err := e.profile(s.members, nil)
 	if err != nil {
 		return nil, err
 	}
-	var acc []*roaring.Bitmap
-	exists := roaring.New()
-	terms := 0
+	var terms []scoreTerm
 	for i, pe := range entries {
-		if terms == lookalikeTerms || pe.Lift <= 1 {
+		if len(terms) == lookalikeTerms || pe.Lift <= 1 {
 			break
 		}
 		w := uint64(math.Round(math.Log(pe.Lift) * scaleScore))
@@ -331,33 +292,16 @@ func (e *Engine) Lookalike(name string, count int, where string) ([]Ranked, erro
 			continue
 		}
 		// Scores are summed over every holder; only candidates are ranked.
-		x := bms[i]
-		if x.AndCardinality(candidates) == 0 {
+		x := e.holdersOf(pvs[i])
+		if !x.Intersects(candidates) {
 			continue
 		}
-		terms++
-		exists.Or(x)
-		for j := 0; w>>uint(j) != 0; j++ {
-			if w>>uint(j)&1 == 1 {
-				acc = addPlane(acc, x, j)
-			}
-		}
+		terms = append(terms, scoreTerm{bm: x, w: w})
 	}
-	exists.And(candidates)
-	if exists.IsEmpty() {
+	if len(terms) == 0 {
 		return []Ranked{}, nil
 	}
-	scores := &BSI{exists: exists, planes: append(acc, roaring.New())}
-	above, atCut := scores.TopCut(uint64(count), candidates)
-	out := e.ranked(scores, above)
-	sortRanked(out)
-	if rest := count - len(out); rest > 0 && !atCut.IsEmpty() {
-		v, _ := scores.Get(atCut.Minimum())
-		for _, key := range e.smallestKeys(atCut, rest) {
-			out = append(out, Ranked{Key: key, Value: v})
-		}
-	}
-	return out, nil
+	return e.topScores(terms, candidates, count), nil
 }
 
 // SegmentSample draws count members uniformly without replacement: the
