@@ -584,7 +584,7 @@ func (x *Explorer) segments(w http.ResponseWriter, r *http.Request) {
 		}
 		out = append(out, s)
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"segments": out})
+	writeJSON(w, http.StatusOK, map[string]any{"segments": out, "time": x.eng.Now().Unix()})
 }
 
 // POST /api/segments {"name": n, "expr": e, "replace": false}:
@@ -790,14 +790,11 @@ func (x *Explorer) analyticsAnswer(w http.ResponseWriter, r *http.Request, name,
 			return
 		}
 	}
-	body, err := compute()
+	body, err := x.analytics.compute(key, info, r.URL.Query().Get("fresh") != "", compute, func() (index.SegmentInfo, error) { return x.eng.SegmentInfo(name) })
 	if err != nil {
 		fail(w, err)
 		return
 	}
-	body["micros"] = micros(now)
-	body["as_of"] = now.Unix()
-	x.analytics.put(key, info, now, body)
 	out := make(map[string]any, len(body)+1)
 	for k, v := range body {
 		out[k] = v
@@ -871,11 +868,34 @@ const maxOverlap = 64
 // GET /api/overlap?name=a&name=b[…]: SEGMENT.OVERLAP, the k×k matrix of
 // intersection sizes in the order of the names (the diagonal holds each
 // cardinality).
+//
+// others=n adds the first n other segments (in SEGMENT.LIST order) to the
+// names: the page's default choice, so that it can be asked for before the
+// list is read.
 func (x *Explorer) overlap(w http.ResponseWriter, r *http.Request) {
 	names := r.URL.Query()["name"]
 	if len(names) == 0 {
 		writeError(w, http.StatusBadRequest, "ERR", "name at least one segment: /api/overlap?name=a&name=b")
 		return
+	}
+	others, ok := x.optionalPage(w, r, "others")
+	if !ok {
+		return
+	}
+	if others > 0 {
+		named := map[string]bool{}
+		for _, n := range names {
+			named[n] = true
+		}
+		for _, n := range x.eng.Segments() {
+			if others == 0 || len(names) >= maxOverlap {
+				break
+			}
+			if !named[n] {
+				names = append(names, n)
+				others--
+			}
+		}
 	}
 	if len(names) > maxOverlap {
 		writeError(w, http.StatusBadRequest, "ERR", "at most "+strconv.Itoa(maxOverlap)+" segments in one overlap, not "+strconv.Itoa(len(names)))

@@ -16,7 +16,9 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
+	"time"
 
 	"segd/index"
 )
@@ -168,7 +170,8 @@ func (x *Explorer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // time-relative refresh through the write path first (as the RESP reads
 // do, so that the log records it), and answers JSON.
 func (x *Explorer) guard(h http.HandlerFunc) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		w := &timedWriter{ResponseWriter: rw, start: time.Now()}
 		w.Header().Set("Cache-Control", "no-store")
 		if !x.auth.allowed(r) {
 			writeError(w, http.StatusUnauthorized, "NOAUTH", "authentication required: log in with the server's password (--requirepass), or send it with HTTP Basic auth")
@@ -186,6 +189,36 @@ func (x *Explorer) guard(h http.HandlerFunc) http.Handler {
 		h(w, r)
 	})
 }
+
+// timedWriter says in a Server-Timing header how long the server took to
+// answer (from the request to the answer's header: the engine's work and
+// the refresh before it, not the sending), which a browser shows next to
+// the request's round trip (the page's timings read it).
+type timedWriter struct {
+	http.ResponseWriter
+	start time.Time
+	wrote bool
+}
+
+func (t *timedWriter) WriteHeader(code int) {
+	if !t.wrote {
+		t.wrote = true
+		d := time.Since(t.start)
+		t.Header().Set("Server-Timing", "app;dur="+strconv.FormatFloat(float64(d.Microseconds())/1000, 'f', 2, 64))
+	}
+	t.ResponseWriter.WriteHeader(code)
+}
+
+func (t *timedWriter) Write(b []byte) (int, error) {
+	if !t.wrote {
+		t.WriteHeader(http.StatusOK)
+	}
+	return t.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the connection (the live
+// feed flushes each event).
+func (t *timedWriter) Unwrap() http.ResponseWriter { return t.ResponseWriter }
 
 // tickFirst applies a due refresh of time-relative segments through Write.
 // Without Write the engine refreshes by itself on read.

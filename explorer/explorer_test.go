@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"compress/gzip"
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -350,6 +352,11 @@ func TestQueriesMirrorTheEngine(t *testing.T) {
 	if !reflect.DeepEqual(ov.Matrix, wantOv) || !reflect.DeepEqual(ov.Names, []string{"gold", "pt"}) {
 		t.Errorf("overlap %+v, want %v", ov, wantOv)
 	}
+	// others=n: with the first n other segments, as the page asks first.
+	r.get("/api/overlap?name=pt&others=3", &ov)
+	if wantOv, _ := r.eng.SegmentOverlap([]string{"pt", "gold"}); !reflect.DeepEqual(ov.Names, []string{"pt", "gold"}) || !reflect.DeepEqual(ov.Matrix, wantOv) {
+		t.Errorf("overlap with others %+v, want pt, gold: %v", ov, wantOv)
+	}
 	var prof struct{ Profile []profileJSON }
 	r.get("/api/segments/gold/profile?limit=3", &prof)
 	wantProf, _ := r.eng.Profile("gold", 3, nil)
@@ -600,6 +607,14 @@ func TestAssets(t *testing.T) {
 	if resp.StatusCode != 200 || !strings.Contains(string(body), `<main id="view"`) ||
 		!strings.Contains(resp.Header.Get("Content-Security-Policy"), "default-src 'none'") || resp.Header.Get("ETag") == "" {
 		t.Fatalf("page: %d %v", resp.StatusCode, resp.Header)
+	}
+	// boot.js is written into the page, allowed by its hash alone.
+	boot, _ := webFS.ReadFile("web/boot.js")
+	sum := sha256.Sum256(boot)
+	if !strings.Contains(string(body), "<script>"+string(boot)+"</script>") ||
+		!strings.Contains(resp.Header.Get("Content-Security-Policy"), "script-src 'self' 'sha256-"+base64.StdEncoding.EncodeToString(sum[:])+"';") ||
+		strings.Contains(resp.Header.Get("Content-Security-Policy"), "unsafe-inline") {
+		t.Errorf("boot.js in the page and its hash in the policy: %s", resp.Header.Get("Content-Security-Policy"))
 	}
 	// The page names its assets under this build's version, kept for good.
 	ref := "/assets/" + r.x.assetVersion + "/app.js"
@@ -860,12 +875,16 @@ func TestAnalyticsAreKeptWhileTheSegmentIsUnchanged(t *testing.T) {
 	type answer struct {
 		Profile []profileJSON
 		Cached  bool
-		AsOf    int64 `json:"as_of"`
+		AsOf    int64   `json:"as_of"`
+		Version *uint64 `json:"version"`
 	}
 	var a answer
 	r.get("/api/segments/gold/profile?limit=5", &a)
 	if a.Cached || len(a.Profile) == 0 || a.AsOf == 0 {
 		t.Fatalf("first answer %+v", a)
+	}
+	if info, _ := r.eng.SegmentInfo("gold"); a.Version == nil || *a.Version != info.Version {
+		t.Errorf("answer for version %v, the segment is at %d", a.Version, info.Version)
 	}
 	r.get("/api/segments/gold/profile?limit=5", &a)
 	if !a.Cached {
@@ -903,5 +922,104 @@ func TestAnalyticsAreKeptWhileTheSegmentIsUnchanged(t *testing.T) {
 	r.get("/api/segments/pt/lookalike?count=3", &l)
 	if l.Cached {
 		t.Error("a segment made again under the same name answered from the old one's cache")
+	}
+}
+
+// A persona or lookalikes asked for again while being computed for the
+// same segment state wait for that computation; computations run at most
+// a slot at a time each.
+func TestAnalyticsComputedOnce(t *testing.T) {
+	var c analyticsCache
+	info := index.SegmentInfo{Name: "s", Expr: "tier:gold", Version: 3}
+	release := make(chan struct{})
+	var runs, running, most atomic.Int64
+	run := func() (map[string]any, error) {
+		runs.Add(1)
+		n := running.Add(1)
+		for {
+			m := most.Load()
+			if n <= m || most.CompareAndSwap(m, n) {
+				break
+			}
+		}
+		<-release
+		running.Add(-1)
+		return map[string]any{"profile": []profileJSON{}}, nil
+	}
+	type result struct {
+		body map[string]any
+		err  error
+	}
+	out := make(chan result, 8)
+	ask := func(key string, info index.SegmentInfo, fresh bool) {
+		go func() {
+			b, err := c.compute(key, info, fresh, run, func() (index.SegmentInfo, error) { return info, nil })
+			out <- result{b, err}
+		}()
+	}
+	ask("k", info, false)
+	deadline := time.Now().Add(testTimeout)
+	for runs.Load() == 0 { // the first one computes
+		if time.Now().After(deadline) {
+			t.Fatal("the first computation did not start")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	for i := 0; i < 4; i++ {
+		ask("k", info, false) // join it
+	}
+	for joined := 0; joined < 4; {
+		c.mu.Lock()
+		joined = c.flights["k"].waiters
+		c.mu.Unlock()
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of 4 requests joined the computation", joined)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	other := info
+	other.Version++
+	ask("k", other, false) // another state of the segment: its own computation
+	ask("k", info, true)   // fresh: its own
+	close(release)
+	var first map[string]any
+	for i := 0; i < 7; i++ {
+		select {
+		case r := <-out:
+			if r.err != nil || r.body["as_of"] == nil {
+				t.Fatalf("answer %v, %v", r.body, r.err)
+			}
+			if first == nil {
+				first = r.body
+			}
+		case <-time.After(testTimeout):
+			t.Fatal("an answer never came")
+		}
+	}
+	if n := runs.Load(); n != 3 {
+		t.Errorf("%d computations for 7 requests (5 alike), want 3", n)
+	}
+	if m, slots := most.Load(), int64(cap(c.slots)); m > slots {
+		t.Errorf("%d computations at once, more than the %d slots", m, slots)
+	}
+	_, kept := c.get("k", info, time.Now())
+	_, keptOther := c.get("k", other, time.Now())
+	if !kept && !keptOther {
+		t.Error("no answer was kept")
+	}
+}
+
+// Every API answer says in Server-Timing how long the server took.
+func TestServerTiming(t *testing.T) {
+	r := newRig(t, nil)
+	resp, err := http.Get(r.srv.URL + "/api/segments/gold/profile?limit=3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if st := resp.Header.Get("Server-Timing"); !strings.HasPrefix(st, "app;dur=") {
+		t.Errorf("Server-Timing %q", st)
+	} else if d, err := strconv.ParseFloat(strings.TrimPrefix(st, "app;dur="), 64); err != nil || d < 0 {
+		t.Errorf("Server-Timing %q: %v", st, err)
 	}
 }

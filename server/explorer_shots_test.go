@@ -11,6 +11,7 @@ package server
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -115,6 +116,7 @@ func TestExplorerScreenshots(t *testing.T) {
 		t.Helper()
 		b.do("size the window", chromedp.EmulateViewport(1280, height))
 		b.open(url)
+		pollJS[bool](b, "every section", `!!document.querySelector("#view").dataset.complete`)
 		if prepare != nil {
 			prepare()
 		}
@@ -175,8 +177,11 @@ func urlQuery(s string) string {
 // TestExplorerTimings loads SEGD_EXPLORER_TIMING customers of the bench
 // population (with a year of cart adds and purchases for a third and a
 // quarter of them) into an in-memory server, and measures the explorer:
-// each API route over HTTP, each view in Chromium from navigation to its
-// data shown, and the live count's round trip.
+// each API route over HTTP; each view in Chromium, from the navigation (a
+// full load) and from a click (a move), until it is usable (its main
+// content shown) and complete (every section), with each section's time
+// and each API request's round trip and server time; and the live count's
+// round trip.
 func TestExplorerTimings(t *testing.T) {
 	n, _ := strconv.Atoi(os.Getenv("SEGD_EXPLORER_TIMING"))
 	if n <= 0 {
@@ -233,26 +238,114 @@ func TestExplorerTimings(t *testing.T) {
 	}
 	t.Logf("API over HTTP, %d runs each:\n| route | median | max |\n|---|---|---|\n%s", runs, strings.Join(rows, "\n"))
 
-	// Each view in Chromium: a full load (page, scripts and data), and a
-	// move from another view (data only).
+	// Each view in Chromium: full loads (page, scripts and data) and moves
+	// from another view (data only), each timed by the page itself
+	// (window.segdTiming): when it is usable (its main content shown), when
+	// it is complete (every section), each section, and each API request
+	// with the server's time (Server-Timing).
 	b := newBrowser(t, 1280, 900)
-	views := []string{"#/fields", "#/builder?expr=" + urlQuery("country:c1 AND age:[25 TO 40] AND interests:*"), "#/segments", "#/segment/young_fitness", "#/customer/u:42"}
-	rows = rows[:0]
-	for _, v := range views {
-		var full, moved []float64
-		for i := 0; i < 7; i++ {
+	const loads = 9
+	seg := "young_fitness"
+	inside := false
+	// moveSegment changes the segment (a customer enters or leaves), so
+	// that its persona and lookalikes must be computed again.
+	moveSegment := func() {
+		if inside {
+			do(t, c, "ENT.SET", "u:timing", "age", "50")
+		} else {
+			do(t, c, "ENT.SET", "u:timing", "age", "20")
+			do(t, c, "ENT.ADD", "u:timing", "interests", "i1")
+		}
+		inside = !inside
+	}
+	type viewCase struct {
+		label, hash string
+		before      func() // before each full load
+	}
+	cases := []viewCase{
+		{"fields", "#/fields", nil},
+		{"builder with an expression", "#/builder?expr=" + urlQuery("country:c1 AND age:[25 TO 40] AND interests:*"), nil},
+		{"segments", "#/segments", nil},
+		{"one segment, changed since its last opening (persona and lookalikes computed)", "#/segment/" + seg, moveSegment},
+		{"one segment, unchanged (persona and lookalikes kept)", "#/segment/" + seg, nil},
+		{"one customer", "#/customer/u:42", nil},
+	}
+	var summary, sections, requests []string
+	for _, vc := range cases {
+		var full, moved []pageTiming
+		for i := 0; i < loads; i++ {
+			if vc.before != nil {
+				vc.before()
+			}
 			b.do("blank", chromedp.Navigate("about:blank"))
-			b.open(base + "/" + v)
-			full = append(full, pollJS[float64](b, "the load time", `+document.querySelector("#view").dataset.loadMs`))
+			b.do("open "+vc.hash, chromedp.Navigate(base+"/"+vc.hash))
+			full = append(full, b.pageTiming(vc.hash))
 			b.do("another view", chromedp.Evaluate[chromedp.Void](`location.hash = "#/nothing"`))
 			pollJS[bool](b, "the other view", `document.querySelector("#view").dataset.route === "#/nothing" && document.querySelector("#view").dataset.state === "ready"`)
-			b.do("back", chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`location.hash = %s`, jsString(v))))
-			moved = append(moved, pollJS[float64](b, "the load time of "+v, `(() => { const m = document.querySelector("#view");
-				return m.dataset.route !== "#/nothing" && m.dataset.route === location.hash && m.dataset.state === "ready" && +m.dataset.loadMs; })()`))
+			if vc.before != nil {
+				vc.before()
+			}
+			b.do("back", chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`location.hash = %s`, jsString(vc.hash))))
+			moved = append(moved, b.pageTiming(vc.hash))
 		}
-		rows = append(rows, fmt.Sprintf("| `%s` | %.0f ms | %.0f ms | %.0f ms | %.0f ms |", v, full[0], medianF(full[1:]), slices.Max(full[1:]), medianF(moved)))
+		for _, tm := range full {
+			if d := tm.duplicates(); d != "" {
+				t.Errorf("%s: the page asked for %s more than once", vc.hash, d)
+			}
+		}
+		pick := func(ts []pageTiming, f func(pageTiming) float64) string {
+			v := make([]float64, len(ts))
+			for i, tm := range ts {
+				v[i] = f(tm)
+			}
+			return fmt.Sprintf("%.0f", medianF(v))
+		}
+		shell := "–"
+		if _, ok := full[0].Sections["shell"]; ok {
+			shell = pick(full, func(p pageTiming) float64 { return p.Sections["shell"] })
+		}
+		summary = append(summary, fmt.Sprintf("| %s | %s | %s | %s | **%s** | %s | %s | **%s** | %s |", vc.label,
+			pick(full, func(p pageTiming) float64 { return p.HTML }), pick(full, func(p pageTiming) float64 { return p.App }), shell,
+			pick(full, func(p pageTiming) float64 { return p.Ready }), pick(full, func(p pageTiming) float64 { return p.Ready - p.App }),
+			pick(full, func(p pageTiming) float64 { return p.Complete }),
+			pick(moved, func(p pageTiming) float64 { return p.Ready }), pick(moved, func(p pageTiming) float64 { return p.Complete })))
+		var names []string
+		for n := range full[0].Sections {
+			names = append(names, n)
+		}
+		sort.Slice(names, func(i, j int) bool { return full[0].Sections[names[i]] < full[0].Sections[names[j]] })
+		var parts []string
+		for _, n := range names {
+			parts = append(parts, fmt.Sprintf("%s %s", n, pick(full, func(p pageTiming) float64 { return p.Sections[n] })))
+		}
+		sections = append(sections, fmt.Sprintf("| %s | %s |", vc.label, strings.Join(parts, ", ")))
+		// Each request of a full load: when it was asked, its round trip and the server's time.
+		byPath := map[string][]apiTiming{}
+		var order []string
+		for _, tm := range full {
+			for _, r := range tm.API {
+				if _, ok := byPath[r.Path]; !ok {
+					order = append(order, r.Path)
+				}
+				byPath[r.Path] = append(byPath[r.Path], r)
+			}
+		}
+		var reqs []string
+		for _, p := range order {
+			rs := byPath[p]
+			st, rt, sv := make([]float64, len(rs)), make([]float64, len(rs)), make([]float64, len(rs))
+			for i, r := range rs {
+				st[i], rt[i], sv[i] = r.Start, r.End-r.Start, r.Server
+			}
+			reqs = append(reqs, fmt.Sprintf("`%s` at %.0f: %.0f (server %.1f)", p, medianF(st), medianF(rt), medianF(sv)))
+		}
+		requests = append(requests, fmt.Sprintf("| %s | %s |", vc.label, strings.Join(reqs, "; ")))
 	}
-	t.Logf("Views in Chromium, from navigation to every section shown; 7 full loads each (the first one first, when the persona and the lookalikes are computed, later ones from the explorer's cache), then a move from another view:\n| view | first full load | full load, median | max | from another view, median |\n|---|---|---|---|---|\n%s", strings.Join(rows, "\n"))
+	t.Logf("Views in Chromium, milliseconds, medians of %d full loads (from the navigation) and %d moves from another view (from the click):\n"+
+		"| view | page received | scripts run | shell | **usable** | usable − scripts run | complete | **usable, moved** | complete, moved |\n|---|---|---|---|---|---|---|---|---|\n%s",
+		loads, loads, strings.Join(summary, "\n"))
+	t.Logf("Each section, full loads, ms from the navigation (medians):\n| view | sections |\n|---|---|\n%s", strings.Join(sections, "\n"))
+	t.Logf("The API requests of a full load (medians, ms: asked at, round trip, server time):\n| view | requests |\n|---|---|\n%s", strings.Join(requests, "\n"))
 
 	// The live count: the round trip of each count as the builder asks it.
 	b.open(base + "/#/builder")
@@ -309,6 +402,59 @@ func loadDirect(t testing.TB, e *index.Engine, n int) {
 	if _, err := e.TrackMany("purchase", buys); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// pageTiming is what the page measured of one load (window.segdTiming and
+// the browser's navigation and resource timings), in ms from the
+// navigation's start (a full load) or from the click (a move).
+type pageTiming struct {
+	HTML     float64            `json:"html"` // the page received
+	App      float64            `json:"app"`  // the modules loaded, the first view starts
+	Ready    float64            `json:"ready"`
+	Complete float64            `json:"complete"`
+	Sections map[string]float64 `json:"sections"`
+	API      []apiTiming        `json:"api"`
+}
+
+type apiTiming struct {
+	Path   string  `json:"path"`
+	Start  float64 `json:"start"`
+	End    float64 `json:"end"`
+	Server float64 `json:"server"` // the Server-Timing header
+}
+
+// duplicates names the API requests asked twice (an early answer of
+// boot.js not taken), or "".
+func (p pageTiming) duplicates() string {
+	seen := map[string]bool{}
+	var dup []string
+	for _, r := range p.API {
+		if seen[r.Path] && !strings.Contains(r.Path, "/sample") && !strings.Contains(r.Path, "/members") {
+			dup = append(dup, r.Path)
+		}
+		seen[r.Path] = true
+	}
+	return strings.Join(dup, ", ")
+}
+
+// pageTiming waits until the view of hash (any view but #/nothing) is
+// complete and reads its timings.
+func (b *browser) pageTiming(hash string) pageTiming {
+	b.t.Helper()
+	js := (`(() => { const m = document.querySelector("#view"); const t = window.segdTiming;
+		if (!t || t.route === "#/nothing" || t.complete === null || !m.dataset.complete) return "";
+		const n = performance.getEntriesByType("navigation")[0];
+		const api = performance.getEntriesByType("resource").filter((e) => e.startTime >= t.start && new URL(e.name).pathname.startsWith("/api/") && !e.name.includes("/events"))
+			.map((e) => { const u = new URL(e.name); u.searchParams.delete("seed"); u.searchParams.delete("cursor");
+				const s = e.serverTiming.find((x) => x.name === "app");
+				return { path: decodeURIComponent(u.pathname + u.search), start: e.startTime - t.start, end: e.responseEnd - t.start, server: s ? s.duration : -1 }; });
+		return JSON.stringify({ html: t.first ? n.responseEnd : 0, app: t.first ? t.app : 0, ready: t.ready, complete: t.complete, sections: t.sections, api }); })()`)
+	s := pollJS[string](b, "the timings of "+hash, js)
+	var p pageTiming
+	if err := json.Unmarshal([]byte(s), &p); err != nil {
+		b.t.Fatalf("timings of %s: %v", hash, err)
+	}
+	return p
 }
 
 func median(ds []time.Duration) time.Duration {

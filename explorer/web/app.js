@@ -2,7 +2,10 @@
 // (#/fields, #/builder?expr=…, #/segments, #/segment/NAME, #/customer/KEY).
 // Each view renders into <main id="view"> and returns a function that
 // disposes of what it opened (requests, live feeds, charts). A view marks
-// <main data-state="ready"> once its first data is shown.
+// <main data-state="ready"> once its main content is shown (the page is
+// usable), and <main data-complete> once every section is; the times of
+// both, and of each section, are in window.segdTiming (docs/explorer.md,
+// "Performance").
 
 import { h, fill, api, auth, num, bytes, errorBox, hrefs } from "./lib.js";
 import { fieldsView } from "./fields.js";
@@ -11,6 +14,7 @@ import { segmentsView } from "./segments.js";
 import { segmentView } from "./segment.js";
 import { customerView } from "./customer.js";
 
+const appStart = +performance.now().toFixed(1); // the modules are loaded
 const view = document.getElementById("view");
 let dispose = () => {};
 let generation = 0;
@@ -38,26 +42,53 @@ async function render() {
   dispose = () => {};
   const gen = ++generation;
   // How long a view takes to show its data: from the navigation's start
-  // for the first view (scripts included), else from the click.
+  // for the first view (the page and its scripts included), else from the
+  // click.
   const t0 = firstRender ? 0 : performance.now();
+  if (!firstRender) window.segdBoot?.drop(); // early answers are the first view's only
+  const timing = { route: location.hash, first: firstRender, start: t0, app: appStart, sections: {}, ready: null, complete: null };
+  window.segdTiming = timing;
   firstRender = false;
   const { path, query } = parseHash();
   view.dataset.state = "loading";
   view.dataset.route = location.hash;
+  delete view.dataset.complete;
+  delete view.dataset.loadMs;
+  delete view.dataset.completeMs;
+  const since = () => +(performance.now() - t0).toFixed(1);
   for (const a of document.querySelectorAll("nav a")) a.classList.remove("active");
   for (const [re, nav, get] of routes) {
     const m = path.match(re);
     if (!m) continue;
     document.querySelector(`nav a[data-nav="${nav}"]`)?.classList.add("active");
     const ctl = new AbortController();
+    let info = null;
     const ctx = {
       signal: ctl.signal,
       params: m.slice(1).map(decodeURIComponent),
       query,
+      // info is /api/info, asked once per view (the header shows it too).
+      info: () => info || (info = api("/api/info", { signal: ctl.signal })),
+      // section records when one part of the view is shown.
+      section: (name) => {
+        if (gen !== generation || name in timing.sections) return;
+        timing.sections[name] = since();
+      },
+      // ready: the main content is shown, the view is usable.
       ready: () => {
-        if (gen !== generation || view.dataset.state === "ready") return;
-        view.dataset.loadMs = (performance.now() - t0).toFixed(1);
+        if (gen !== generation || timing.ready !== null) return;
+        timing.ready = since();
+        view.dataset.loadMs = String(timing.ready);
         view.dataset.state = "ready";
+        refreshInfo(ctx); // the header's counts, after the view's own requests
+      },
+      // complete: every section is shown (implies ready).
+      complete: () => {
+        ctx.ready();
+        if (gen !== generation || timing.complete !== null) return;
+        timing.complete = since();
+        view.dataset.completeMs = String(timing.complete);
+        view.dataset.complete = "true";
       },
       current: () => gen === generation,
     };
@@ -75,17 +106,19 @@ async function render() {
       if (err.status === 401) return; // the login form took over
       fill(view, errorBox(err));
       view.dataset.state = "error";
+      refreshInfo(ctx);
     }
-    refreshInfo();
     return;
   }
+  window.segdTiming.ready = window.segdTiming.complete = since();
+  view.dataset.complete = "true";
   fill(view, h("div", { class: "card" }, h("h1", {}, "Not found"), h("p", {}, "No view at ", h("code", {}, "#" + path), ". ", h("a", { href: "#/segments" }, "Go to the segments."))));
   view.dataset.state = "ready";
 }
 
-async function refreshInfo() {
+async function refreshInfo(ctx) {
   try {
-    const info = await api("/api/info");
+    const info = await ctx.info();
     fill(
       document.getElementById("server-info"),
       `${num(info.entities)} customers · ${num(info.fields)} fields · ${num(info.segments)} segments · ${bytes(info.bytes)}`,

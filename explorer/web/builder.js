@@ -10,8 +10,13 @@ const DEBOUNCE_MS = 150;
 const SAMPLE = 12;
 
 export async function builderView(view, ctx) {
+  // The count of the expression in the address is asked for at once, with
+  // the schema (the text box and the chips need it), not after it.
+  const initial = (ctx.query.get("expr") || "").trim();
+  let early = initial ? api("/api/query/count", { params: { expr: initial }, signal: ctx.signal }) : null;
+  early?.catch(() => {}); // handled when taken
   const [info, fieldsData, segsData] = await Promise.all([
-    api("/api/info", { signal: ctx.signal }),
+    ctx.info(),
     api("/api/fields", { signal: ctx.signal }),
     api("/api/segments", { signal: ctx.signal }),
   ]);
@@ -118,13 +123,15 @@ export async function builderView(view, ctx) {
       countNote.textContent = "Type an expression";
       fill(status);
       input.removeAttribute("aria-invalid");
-      ctx.ready();
+      ctx.complete();
       return;
     }
     countBox.classList.add("pending");
     try {
       const t0 = performance.now();
-      const r = await api("/api/query/count", { params: { expr }, signal: ctl.signal });
+      const asked = early && expr === initial ? early : api("/api/query/count", { params: { expr }, signal: ctl.signal });
+      early = null;
+      const r = await asked;
       if (my !== seq) return;
       countNum.dataset.rttMs = (performance.now() - t0).toFixed(1); // the round trip, for the timing tests
       lastCount = r.count;
@@ -135,14 +142,16 @@ export async function builderView(view, ctx) {
       countBox.classList.remove("pending", "invalid");
       input.removeAttribute("aria-invalid");
       fill(status);
+      ctx.section("count");
       ctx.ready();
       const signal = ctl.signal;
-      loadBreakdown(expr, signal);
-      loadSample(expr, signal);
+      Promise.all([loadBreakdown(expr, signal), loadSample(expr, signal)]).then(() => {
+        if (input.value.trim() === expr) ctx.complete();
+      });
     } catch (err) {
       if (isAbort(err) || my !== seq) return;
       showError(expr, err);
-      ctx.ready();
+      ctx.complete();
     }
   }, DEBOUNCE_MS);
 
@@ -201,6 +210,7 @@ export async function builderView(view, ctx) {
       );
       breakdown.dataset.field = field;
       breakdown.dataset.expr = expr;
+      ctx.section("breakdown");
     } catch (err) {
       if (!isAbort(err)) fill(breakdown, h("div", { class: "error" }, err.message));
     }
@@ -221,6 +231,7 @@ export async function builderView(view, ctx) {
       if (input.value.trim() !== expr) return;
       fill(sampleList, keys.length ? keys.map((k) => h("li", {}, customerLink(k))) : h("li", { class: "muted" }, "Nobody matches."));
       sampleList.dataset.expr = expr;
+      ctx.section("members");
     } catch (err) {
       if (!isAbort(err)) fill(sampleList, h("li", { class: "error" }, err.message));
     }

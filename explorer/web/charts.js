@@ -93,15 +93,28 @@ export function sparkline(points, now, { width = 160, height = 32 } = {}) {
 }
 
 let uPlotLoading = null;
+let bootTried = false;
 
 // loadUPlot loads uPlot and its styles once.
 export function loadUPlot() {
+  if (!document.getElementById("uplot-css")) {
+    const css = document.createElement("link");
+    css.id = "uplot-css";
+    css.rel = "stylesheet";
+    css.href = new URL("./uPlot.min.css", import.meta.url).href;
+    document.head.append(css);
+  }
+  if (!uPlotLoading && window.uPlot) uPlotLoading = Promise.resolve(window.uPlot);
+  if (!uPlotLoading && !bootTried && window.segdBoot?.uPlot()) {
+    // Started with the page (boot.js); on failure, the next call loads it here.
+    bootTried = true;
+    uPlotLoading = window.segdBoot.uPlot().catch((err) => {
+      uPlotLoading = null;
+      throw err;
+    });
+  }
   if (!uPlotLoading) {
     uPlotLoading = new Promise((resolve, reject) => {
-      const css = document.createElement("link");
-      css.rel = "stylesheet";
-      css.href = new URL("./uPlot.min.css", import.meta.url).href;
-      document.head.append(css);
       const js = document.createElement("script");
       js.src = new URL("./uPlot.iife.min.js", import.meta.url).href;
       js.onload = () => resolve(window.uPlot);

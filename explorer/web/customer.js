@@ -9,7 +9,8 @@ export async function customerView(view, ctx) {
   const head = h("div", { class: "page-head" }, h("h1", {}, "Customer ", h("code", { id: "customer-key" }, key)));
   if (!r.found) {
     fill(view, head, h("div", { class: "card empty", id: "customer-missing" }, h("p", {}, "No customer has this key. Keys are exact: ", h("code", {}, "u:42"), " and ", h("code", {}, "U:42"), " are different customers.")));
-    ctx.ready();
+    ctx.section("customer");
+    ctx.complete();
     return;
   }
   const rows = r.fields.map((f) => h("tr", { dataset: { field: f.field } }, h("th", { scope: "row" }, h("code", {}, f.field)), h("td", {}, kindBadge(f.kind)), h("td", { class: "value" }, valueOf(f))));
@@ -35,7 +36,8 @@ export async function customerView(view, ctx) {
       ),
     ),
   );
-  ctx.ready();
+  ctx.section("customer");
+  ctx.complete();
 }
 
 function valueOf(f) {

@@ -15,12 +15,14 @@ export async function fieldsView(view, ctx) {
   );
   if (data.fields.length === 0) {
     fill(view, head, h("div", { class: "card empty" }, h("p", {}, "No fields yet: write customers with ENT.SET, ENT.ADD or ENT.TRACK and their fields appear here.")));
-    ctx.ready();
+    ctx.section("fields");
+    ctx.complete();
     return;
   }
   const cards = data.fields.map((f) => fieldCard(f, total));
   fill(view, head, h("div", { class: "grid fields" }, cards));
-  ctx.ready();
+  ctx.section("fields");
+  ctx.complete();
 }
 
 function fieldCard(f, total) {

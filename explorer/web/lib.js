@@ -61,7 +61,9 @@ export async function api(path, opts = {}) {
     init.headers["Content-Type"] = "application/json";
     init.body = JSON.stringify(opts.body);
   }
-  const res = await fetch(url, init);
+  // The first view's answers may already be on their way (boot.js).
+  const early = init.method === "GET" && window.segdBoot ? window.segdBoot.take(url.href) : undefined;
+  const res = await (early ? abortable(early, opts.signal) : fetch(url, init));
   let body = null;
   try {
     body = await res.json();
@@ -70,10 +72,25 @@ export async function api(path, opts = {}) {
   }
   if (!res.ok) {
     const err = new ApiError(res.status, body);
-    if (res.status === 401 && path !== "/api/login") auth.onAuthNeeded();
+    if (res.status === 401 && path !== "/api/login") {
+      window.segdBoot?.drop();
+      auth.onAuthNeeded();
+    }
     throw err;
   }
   return body;
+}
+
+// abortable settles as p does, or rejects with an AbortError when signal
+// is aborted first.
+function abortable(p, signal) {
+  if (!signal) return p;
+  if (signal.aborted) return Promise.reject(new DOMException("aborted", "AbortError"));
+  return new Promise((resolve, reject) => {
+    const onAbort = () => reject(new DOMException("aborted", "AbortError"));
+    signal.addEventListener("abort", onAbort, { once: true });
+    p.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+  });
 }
 
 // isAbort tells an aborted fetch (a newer request replaced it) from a failure.

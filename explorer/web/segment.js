@@ -11,39 +11,62 @@ const FEED_BACKLOG = 30;
 
 export async function segmentView(view, ctx) {
   const name = ctx.params[0];
-  const [info, all, srv] = await Promise.all([
-    api(`/api/segments/${encodeURIComponent(name)}`, { signal: ctx.signal }),
-    api("/api/segments", { signal: ctx.signal }),
-    api("/api/info", { signal: ctx.signal }),
-  ]);
-  const disposers = [];
   const enc = encodeURIComponent(name);
+  const get = (path, params) => api(path, { params, signal: ctx.signal });
+
+  // Every request at once (the first view's are already on their way,
+  // boot.js); each section is drawn empty now and filled when its answer
+  // comes. The persona and the lookalikes, the slow ones, come last and do
+  // not hold the others back.
+  const infoP = get(`/api/segments/${enc}`);
+  const srvP = ctx.info();
+  const allP = get("/api/segments");
+  const historyP = Promise.all([get(`/api/segments/${enc}/history`), loadUPlot()]);
+  const personaP = get(`/api/segments/${enc}/profile`, { limit: 15 });
+  const lookalikesP = get(`/api/segments/${enc}/lookalike`, { count: 10 });
+  const seed = window.segdBoot?.seed() ?? Math.floor(Math.random() * 1e9); // another sample at each opening
+  const sampleP = get(`/api/segments/${enc}/sample`, { count: 10, seed });
+  const overlapP = get("/api/overlap", { name, others: 3 }); // with the first three other segments
+  for (const p of [infoP, srvP, allP, historyP, personaP, lookalikesP, sampleP, overlapP]) p.catch(() => {}); // each is reported where it is shown
+  const disposers = [];
 
   // ---- header ----
-  let card = info.cardinality;
-  let cardVersion = info.version;
-  const cardEl = h("span", { id: "seg-card", class: "big" }, num(card));
-  const versionEl = h("span", { id: "seg-version" }, num(info.version));
+  const titleEl = h("div", { class: "seg-title" }, h("h1", {}, name));
+  const exprEl = h("pre", { class: "expr-show" }, "\u00a0");
+  const factsEl = h("div", { class: "facts" }, h("span", {}, "Loading…"));
+  const actionsEl = h("div", { class: "actions" });
+  const head = h("section", { class: "card seg-head", id: "seg-head" }, titleEl, exprEl, factsEl, actionsEl);
+  let card = 0;
+  let cardVersion = 0;
+  const cardEl = h("span", { id: "seg-card", class: "big" });
+  const versionEl = h("span", { id: "seg-version" });
   const share = h("span", { class: "muted" });
-  const setShare = () => (share.textContent = srv.entities ? ` ${((100 * card) / srv.entities).toFixed(1)}% of ${num(srv.entities)} customers` : "");
-  setShare();
-  const head = h(
-    "section",
-    { class: "card seg-head" },
-    h("div", { class: "seg-title" }, h("h1", {}, name), info.time_relative ? h("span", { class: "badge moving" }, "time-relative") : null),
-    h("pre", { class: "expr-show" }, info.expr),
-    h(
-      "div",
-      { class: "facts" },
+  let srv = null;
+  const setShare = () => (share.textContent = srv && srv.entities ? ` ${((100 * card) / srv.entities).toFixed(1)}% of ${num(srv.entities)} customers` : "");
+  const changedEl = h("span");
+  let updated = 0;
+  const setChanged = () => (changedEl.textContent = ago(updated, srv ? srv.time : undefined)); // by the server's clock once known
+  const drawHead = (info) => {
+    updated = info.updated;
+    setChanged();
+    card = info.cardinality;
+    cardVersion = info.version;
+    cardEl.textContent = num(card);
+    versionEl.textContent = num(info.version);
+    setShare();
+    if (info.time_relative) titleEl.append(h("span", { class: "badge moving" }, "time-relative"));
+    fill(exprEl, info.expr);
+    fill(
+      factsEl,
       h("span", {}, cardEl, " customers", share),
       h("span", {}, "version ", versionEl),
-      h("span", { title: dateTime(info.updated) }, "changed ", ago(info.updated, srv.time)),
+      h("span", { title: dateTime(info.updated) }, "changed ", changedEl),
       h("span", { title: dateTime(info.created) }, "created ", dateTime(info.created)),
       h("span", {}, bytes(info.bytes), " memory"),
       info.segments.length ? h("span", {}, "uses ", info.segments.map((s, i) => [i ? ", " : "", h("a", { href: hrefs.segment(s) }, "@" + s)])) : null,
-    ),
-    h("div", { class: "actions" }, h("a", { class: "button secondary", href: hrefs.builder(info.expr) }, "Open in builder"), h("a", { class: "button secondary", href: hrefs.builder("@" + name) }, "Break it down")),
-  );
+    );
+    fill(actionsEl, h("a", { class: "button secondary", href: hrefs.builder(info.expr) }, "Open in builder"), h("a", { class: "button secondary", href: hrefs.builder("@" + name) }, "Break it down"));
+  };
 
   // ---- size history ----
   const chartEl = h("div", { id: "history-chart", class: "chart" });
@@ -53,12 +76,13 @@ export async function segmentView(view, ctx) {
     ["All", 0],
   ];
   let history = [];
+  let historyTime = 0; // the server's time when the history was read
   let range = 0;
   let disposeChart = () => {};
   const drawChart = () => {
     disposeChart();
     fill(chartEl);
-    const since = range ? srv.time - range : 0;
+    const since = range ? historyTime - range : 0;
     const pts = history.filter((p) => p[0] >= since);
     // The size just before the range starts holds at its start.
     const before = history.filter((p) => p[0] < since).pop();
@@ -92,34 +116,35 @@ export async function segmentView(view, ctx) {
   const sample = h("ul", { id: "seg-sample", class: "keys" });
 
   // ---- overlap ----
-  const others = all.segments.map((s) => s.name).filter((n) => n !== name);
-  const chosen = new Set(others.slice(0, 3));
-  const overlapOut = h("div", { id: "overlap" });
-  const picks = h(
-    "div",
-    { class: "chips picks" },
-    others.length
-      ? others.map((o) =>
-          h(
-            "label",
-            { class: "chip" },
-            h("input", {
-              type: "checkbox",
-              value: o,
-              checked: chosen.has(o),
-              dataset: { segment: o },
-              onchange: (ev) => {
-                if (ev.target.checked) chosen.add(o);
-                else chosen.delete(o);
-                loadOverlap();
-              },
-            }),
-            " ",
-            o,
-          ),
-        )
-      : h("span", { class: "muted" }, "No other segment to compare with yet."),
-  );
+  let others = [];
+  const chosen = new Set();
+  const overlapOut = h("div", { id: "overlap" }, h("p", { class: "muted" }, "Loading…"));
+  const picks = h("div", { class: "chips picks" });
+  const drawPicks = () =>
+    fill(
+      picks,
+      others.length
+        ? others.map((o) =>
+            h(
+              "label",
+              { class: "chip" },
+              h("input", {
+                type: "checkbox",
+                value: o,
+                checked: chosen.has(o),
+                dataset: { segment: o },
+                onchange: (ev) => {
+                  if (ev.target.checked) chosen.add(o);
+                  else chosen.delete(o);
+                  loadOverlap();
+                },
+              }),
+              " ",
+              o,
+            ),
+          )
+        : h("span", { class: "muted" }, "No other segment to compare with yet."),
+    );
 
   // ---- live feed ----
   const feedStatus = h("span", { id: "feed-status", class: "feed-status", dataset: { state: "connecting" } }, "connecting…");
@@ -149,26 +174,38 @@ export async function segmentView(view, ctx) {
     ),
   );
 
-  // ---- loading ----
-  const guard = (p, el) =>
-    p.catch((err) => {
-      if (!isAbort(err)) fill(el, errorBox(err));
-    });
+  ctx.section("shell");
 
-  const loadHistory = Promise.all([api(`/api/segments/${enc}/history`, { signal: ctx.signal }), loadUPlot()]).then(([r]) => {
+  // ---- loading ----
+  // shown fills a section when its answer comes (or says why not) and
+  // records when.
+  const shown = (part, p, el, draw) =>
+    p.then(
+      async (r) => {
+        if (!ctx.current()) return;
+        await draw(r);
+        ctx.section(part);
+      },
+      (err) => {
+        if (!isAbort(err) && ctx.current()) fill(el, errorBox(err));
+      },
+    );
+
+  const loadHistory = shown("chart", historyP, chartEl, ([r]) => {
+    historyTime = r.time;
     history = r.history;
-    if (ctx.current()) drawChart();
+    drawChart();
   });
 
-  const loadPersona = api(`/api/segments/${enc}/profile`, { params: { limit: 15 }, signal: ctx.signal }).then((r) => {
+  const loadPersona = shown("persona", Promise.all([personaP, infoP]), persona, ([r, info]) => {
     if (r.profile.length === 0) {
-      fill(persona, h("p", { class: "muted" }, card ? "No value stands out (each needs at least 1% of the members)." : "The segment is empty."));
+      fill(persona, h("p", { class: "muted" }, info.cardinality ? "No value stands out (each needs at least 1% of the members)." : "The segment is empty."));
       return;
     }
-    fill(persona, liftBars(r.profile, (e) => hrefs.builder(`@${name} AND ${predicate(e.field, e.value)}`)));
+    fill(persona, liftBars(r.profile, (e) => hrefs.builder(`@${name} AND ${predicate(e.field, e.value)}`)), asOf(r));
   });
 
-  const loadLookalikes = api(`/api/segments/${enc}/lookalike`, { params: { count: 10 }, signal: ctx.signal }).then((r) => {
+  const loadLookalikes = shown("lookalikes", lookalikesP, lookalikes, (r) => {
     if (r.lookalikes.length === 0) {
       fill(lookalikes, h("p", { class: "muted" }, "No lookalike: no non-member holds the values that set the members apart."));
       return;
@@ -176,12 +213,29 @@ export async function segmentView(view, ctx) {
     fill(
       lookalikes,
       h("table", { class: "list compact" }, h("thead", {}, h("tr", {}, h("th", {}, "Customer"), h("th", { class: "num" }, "Score"))), h("tbody", {}, r.lookalikes.map((l) => h("tr", {}, h("td", {}, customerLink(l.key)), h("td", { class: "num" }, l.score.toFixed(2)))))),
+      asOf(r),
     );
   });
 
-  const loadSample = api(`/api/segments/${enc}/sample`, { params: { count: 10, seed: Math.floor(Math.random() * 1e9) }, signal: ctx.signal }).then((r) => {
+  const loadSample = shown("sample", sampleP, sample, (r) => {
     fill(sample, r.keys.length ? r.keys.map((k) => h("li", {}, customerLink(k))) : h("li", { class: "muted" }, "No members."));
   });
+
+  const loadPicks = shown("overlap", Promise.all([allP, overlapP]), overlapOut, ([all, r]) => {
+    others = all.segments.map((s) => s.name).filter((n) => n !== name);
+    for (const o of r.names.slice(1)) chosen.add(o);
+    drawPicks();
+    drawOverlap(r);
+  });
+
+  function drawOverlap(r) {
+    if (r.names.length < 2) {
+      fill(overlapOut, h("p", { class: "muted" }, "Choose segments above to see how many customers they share with this one."));
+    } else {
+      fill(overlapOut, heatmap(r.names, r.matrix, hrefs.segment), h("p", { class: "muted small" }, "Each cell: the customers of the row's segment also in the column's, and their share of the row."));
+    }
+    overlapOut.dataset.state = "ready";
+  }
 
   let overlapSeq = 0;
   async function loadOverlap() {
@@ -196,12 +250,29 @@ export async function segmentView(view, ctx) {
     try {
       const r = await api("/api/overlap", { params: { name: names }, signal: ctx.signal });
       if (my !== overlapSeq) return;
-      fill(overlapOut, heatmap(r.names, r.matrix, hrefs.segment), h("p", { class: "muted small" }, "Each cell: the customers of the row's segment also in the column's, and their share of the row."));
-      overlapOut.dataset.state = "ready";
+      drawOverlap(r);
     } catch (err) {
       if (!isAbort(err)) fill(overlapOut, errorBox(err));
     }
   }
+
+  // The header: without the segment, the view is the error. The share of
+  // all customers follows with /api/info.
+  srvP.then((r) => {
+    srv = srv || r;
+    setShare();
+    if (updated) setChanged();
+  }, () => {});
+  const info = await infoP;
+  drawHead(info);
+  ctx.section("header");
+
+  // Usable once the header, the chart, the overlap and the sample are
+  // shown; complete with the persona and the lookalikes.
+  Promise.allSettled([loadHistory, loadPicks, loadSample]).then(() => {
+    ctx.ready();
+    return Promise.allSettled([loadPersona, loadLookalikes]).then(() => ctx.complete());
+  });
 
   // ---- the live feed ----
   let lastShown = 0;
@@ -214,7 +285,10 @@ export async function segmentView(view, ctx) {
     feedStatus.dataset.state = state;
     feedStatus.textContent = text;
   };
-  es.addEventListener("ready", () => setStatus("live", "● live"));
+  es.addEventListener("ready", () => {
+    setStatus("live", "● live");
+    ctx.section("feed");
+  });
   es.addEventListener("dropped", () => setStatus("reconnecting", "fell behind, catching up…"));
   es.addEventListener("reset", (ev) => {
     const r = JSON.parse(ev.data);
@@ -247,7 +321,13 @@ export async function segmentView(view, ctx) {
   };
   disposers.push(() => es.close());
 
-  await Promise.allSettled([guard(loadHistory, chartEl), guard(loadPersona, persona), guard(loadLookalikes, lookalikes), guard(loadSample, sample), loadOverlap()]);
-  ctx.ready();
   return () => disposers.forEach((d) => d());
+}
+
+// asOf says which version of the segment an answer of the persona or the
+// lookalikes is exact for, and when it was computed (they are kept while
+// the segment is unchanged, docs/explorer.md).
+function asOf(r) {
+  if (r.version === null || r.version === undefined) return null;
+  return h("p", { class: "muted small as-of" }, `For version ${num(r.version)}, computed at ${clock(r.as_of)}.`);
 }

@@ -5,11 +5,8 @@ import { h, fill, api, num, ago, dateTime, hrefs } from "./lib.js";
 import { sparkline } from "./charts.js";
 
 export async function segmentsView(view, ctx) {
-  const [data, info] = await Promise.all([
-    api("/api/segments", { params: { history: 80 }, signal: ctx.signal }),
-    api("/api/info", { signal: ctx.signal }),
-  ]);
-  const now = info.time;
+  const data = await api("/api/segments", { params: { history: 80 }, signal: ctx.signal });
+  const now = data.time;
   const head = h(
     "div",
     { class: "page-head" },
@@ -18,7 +15,8 @@ export async function segmentsView(view, ctx) {
   );
   if (data.segments.length === 0) {
     fill(view, head, h("div", { class: "card empty" }, h("p", {}, "No saved segments yet. ", h("a", { href: hrefs.builder("") }, "Open the builder"), " to make one.")));
-    ctx.ready();
+    ctx.section("segments");
+    ctx.complete();
     return;
   }
   const table = h(
@@ -52,5 +50,6 @@ export async function segmentsView(view, ctx) {
     ),
   );
   fill(view, head, h("section", { class: "card flush" }, table));
-  ctx.ready();
+  ctx.section("segments");
+  ctx.complete();
 }
