@@ -45,6 +45,7 @@ func BenchmarkSegmentWrite(b *testing.B) {
 			b.Run(name, func(b *testing.B) {
 				p := NewPopulation(7)
 				r := rand.New(rand.NewSource(3))
+				defer cpuPerOp(b)()
 				for i := 0; i < b.N; i++ {
 					c := p.Customer(r.Intn(n))
 					m := &index.Mutation{Op: index.OpSet, Key: Key(r.Intn(n)), Pairs: []index.Pair{
@@ -68,6 +69,7 @@ func BenchmarkSegment(b *testing.B) {
 			keys[i] = Key(r.Intn(n))
 		}
 		b.Run(sizeName(n)+"/ismember", func(b *testing.B) {
+			defer cpuPerOp(b)()
 			for i := 0; i < b.N; i++ {
 				if _, err := e.SegmentIsMember("s7", keys[i%len(keys)]); err != nil {
 					b.Fatal(err)
@@ -75,6 +77,7 @@ func BenchmarkSegment(b *testing.B) {
 			}
 		})
 		b.Run(sizeName(n)+"/card", func(b *testing.B) {
+			defer cpuPerOp(b)()
 			for i := 0; i < b.N; i++ {
 				if _, err := e.SegmentCard("s7"); err != nil {
 					b.Fatal(err)
@@ -82,6 +85,7 @@ func BenchmarkSegment(b *testing.B) {
 			}
 		})
 		b.Run(sizeName(n)+"/of200", func(b *testing.B) {
+			defer cpuPerOp(b)()
 			for i := 0; i < b.N; i++ {
 				e.SegmentsOf(keys[i%len(keys)])
 			}
@@ -91,6 +95,7 @@ func BenchmarkSegment(b *testing.B) {
 			names[i] = fmt.Sprintf("s%d", i)
 		}
 		b.Run(sizeName(n)+"/overlap10", func(b *testing.B) {
+			defer cpuPerOp(b)()
 			for i := 0; i < b.N; i++ {
 				if _, err := e.SegmentOverlap(names); err != nil {
 					b.Fatal(err)
