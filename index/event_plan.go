@@ -21,24 +21,77 @@ type qctx struct {
 // cache miss.
 type pointMemo struct {
 	id   uint32
-	bms  map[*roaring.Bitmap]bool
-	ints map[*BSI]memoInt
+	bms  []memoBit // few: a linear scan beats a map
+	ints []memoInt
+}
+
+type memoBit struct {
+	bm *roaring.Bitmap
+	in bool
 }
 
 type memoInt struct {
+	b  *BSI
 	v  int64
 	ok bool
 }
 
-func newPointMemo() *pointMemo {
-	return &pointMemo{bms: map[*roaring.Bitmap]bool{}, ints: map[*BSI]memoInt{}}
-}
+func newPointMemo() *pointMemo { return &pointMemo{} }
 
 // reset starts the memo over for entity id.
 func (m *pointMemo) reset(id uint32) {
 	m.id = id
-	clear(m.bms)
-	clear(m.ints)
+	m.bms = m.bms[:0]
+	m.ints = m.ints[:0]
+}
+
+func (m *pointMemo) bit(bm *roaring.Bitmap) (in, ok bool) {
+	for i := range m.bms {
+		if m.bms[i].bm == bm {
+			return m.bms[i].in, true
+		}
+	}
+	return false, false
+}
+
+func (m *pointMemo) setBit(bm *roaring.Bitmap, in bool) {
+	for i := range m.bms {
+		if m.bms[i].bm == bm {
+			m.bms[i].in = in
+			return
+		}
+	}
+	m.bms = append(m.bms, memoBit{bm, in})
+}
+
+// forget drops what the memo holds of bm (a segment's members that changed).
+func (m *pointMemo) forget(bm *roaring.Bitmap) {
+	for i := range m.bms {
+		if m.bms[i].bm == bm {
+			m.bms[i] = m.bms[len(m.bms)-1]
+			m.bms = m.bms[:len(m.bms)-1]
+			return
+		}
+	}
+}
+
+func (m *pointMemo) intOf(b *BSI) (memoInt, bool) {
+	for _, r := range m.ints {
+		if r.b == b {
+			return r, true
+		}
+	}
+	return memoInt{}, false
+}
+
+func (m *pointMemo) setInt(b *BSI, v int64, ok bool) {
+	for i := range m.ints {
+		if m.ints[i].b == b {
+			m.ints[i] = memoInt{b, v, ok}
+			return
+		}
+	}
+	m.ints = append(m.ints, memoInt{b, v, ok})
 }
 
 // contains is bm.Contains(id), remembered when q has a memo for id.
@@ -47,12 +100,30 @@ func (q *qctx) contains(bm *roaring.Bitmap, id uint32) bool {
 	if m == nil || m.id != id {
 		return bm.Contains(id)
 	}
-	in, ok := m.bms[bm]
+	in, ok := m.bit(bm)
 	if !ok {
 		in = bm.Contains(id)
-		m.bms[bm] = in
+		m.setBit(bm, in)
 	}
 	return in
+}
+
+// known answers t.contains for the memo's entity from what the memo holds,
+// without reading anything; ok is false when it does not know.
+func (q *qctx) known(t plan) (in, ok bool) {
+	m := q.memo
+	switch t := t.(type) {
+	case *valuePlan:
+		in, ok = m.bit(t.bm())
+	case *bitmapPlan:
+		in, ok = m.bit(t.bm)
+	case *intPlan:
+		var r memoInt
+		if r, ok = m.intOf(t.b); ok {
+			in = r.ok && t.holds(r.v)
+		}
+	}
+	return in, ok
 }
 
 // intValue is b.Get(id), remembered when q has a memo for id.
@@ -61,10 +132,10 @@ func (q *qctx) intValue(b *BSI, id uint32) (int64, bool) {
 	if m == nil || m.id != id {
 		return b.Get(id)
 	}
-	r, ok := m.ints[b]
+	r, ok := m.intOf(b)
 	if !ok {
 		r.v, r.ok = b.Get(id)
-		m.ints[b] = r
+		m.setInt(b, r.v, r.ok)
 	}
 	return r.v, r.ok
 }

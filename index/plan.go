@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/RoaringBitmap/roaring/v2"
 )
@@ -206,12 +207,19 @@ type valuePlan struct {
 	src   Node // nil inside f:(a,b)
 	f     *field
 	value string
+	found atomic.Pointer[roaring.Bitmap] // the value's bitmap once it exists
 }
 
 var emptyBitmap = roaring.New()
 
+// bm is the value's bitmap. A value that exists keeps its bitmap until the
+// schema changes (and plans are recompiled), so it is looked up once.
 func (p *valuePlan) bm() *roaring.Bitmap {
+	if bm := p.found.Load(); bm != nil {
+		return bm
+	}
 	if bm := p.f.valueBitmap(p.value); bm != nil {
+		p.found.Store(bm)
 		return bm
 	}
 	return emptyBitmap
@@ -246,9 +254,11 @@ func (p *intPlan) eval(q *qctx, filter *roaring.Bitmap) (*roaring.Bitmap, bool) 
 
 func (p *intPlan) contains(q *qctx, id uint32) bool {
 	v, ok := q.intValue(p.b, id)
-	if !ok {
-		return false
-	}
+	return ok && p.holds(v)
+}
+
+// holds applies the comparison or range to a value.
+func (p *intPlan) holds(v int64) bool {
 	if p.isRange {
 		return v >= p.lo && v <= p.hi
 	}
@@ -366,6 +376,21 @@ func (p *andPlan) contains(q *qctx, id uint32) bool {
 	terms := p.point
 	if len(terms) != len(p.pos) {
 		terms = p.pos
+	}
+	if q.memo != nil && q.memo.id == id {
+		// What is already known of the entity first (the values a write
+		// just changed, the reads of earlier segments): most candidates
+		// of a write fail on the value it changed, and need no other read.
+		for _, t := range terms {
+			if v, ok := q.known(t); ok && !v {
+				return false
+			}
+		}
+		for _, t := range p.neg {
+			if v, ok := q.known(t); ok && v {
+				return false
+			}
+		}
 	}
 	for _, t := range terms {
 		if !t.contains(q, id) {

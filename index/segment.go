@@ -502,6 +502,28 @@ type touched struct {
 	old, new       int64
 }
 
+// memoTouched starts the memo over for the entity of ts (its touches) with
+// what the write changed: whether it now holds each ENUM or TAGS value it
+// changed, and the new value of each INT field.
+func (e *Engine) memoTouched(m *pointMemo, ts []touched) {
+	m.reset(ts[0].id)
+	for i := range ts {
+		t := &ts[i]
+		f := e.fields[t.field]
+		switch {
+		case f == nil || t.isNew:
+		case t.isInt:
+			if f.bsi != nil {
+				m.setInt(f.bsi, t.new, t.hasNew)
+			}
+		case t.value != "" && (f.kind == KindEnum || f.kind == KindTags):
+			if bm := f.valueBitmap(t.value); bm != nil {
+				m.setBit(bm, bm.Contains(t.id))
+			}
+		}
+	}
+}
+
 // touchInt notes that a write changed INT field of entity id.
 func (e *Engine) touchInt(id uint32, field string, old int64, hadOld bool, new int64, hasNew bool) {
 	if len(e.segs) > 0 {
@@ -538,7 +560,7 @@ func (e *Engine) maintain(now int64) {
 		// The touches of one entity are adjacent: writes touch one entity,
 		// except ENT.DEL, which touches none.
 		id := touched[start].id
-		end := start
+		start0, end := start, start
 		lo, hi := len(order), -1
 		mark := func(list []int) {
 			for _, i := range list {
@@ -576,7 +598,7 @@ func (e *Engine) maintain(now int64) {
 			continue
 		}
 		key, ok := e.dict.Key(id)
-		q.memo.reset(id)
+		e.memoTouched(q.memo, touched[start0:end])
 		cand := ix.cand[:0]
 		for i := lo; i <= hi; i++ {
 			if !ix.mark[i] {
@@ -606,7 +628,7 @@ func (e *Engine) maintain(now int64) {
 			in := e.segPlan(s).contains(q, id)
 			if in != was[k] {
 				e.record(s, id, key, in, now)
-				delete(q.memo.bms, s.members) // read by the segments that refer to s
+				q.memo.forget(s.members) // read by the segments that refer to s
 			}
 		}
 		ix.cand, ix.was = cand, was
