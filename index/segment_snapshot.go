@@ -50,7 +50,8 @@ func (e *Engine) marshalSegments() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := binary.AppendUvarint(make([]byte, 0, len(meta)+len(packed)+10), uint64(len(meta)))
+	// The bitmaps start at a multiple of 8, as packBitmaps keeps them.
+	out := appendAlignedLen(make([]byte, 0, len(meta)+len(packed)+10), uint64(len(meta)), len(meta))
 	out = append(out, meta...)
 	return append(out, packed...), nil
 }

@@ -94,10 +94,31 @@ func packBitmaps(bms []*roaring.Bitmap) ([]byte, error) {
 		if err != nil {
 			return nil, err
 		}
-		out = binary.AppendUvarint(out, uint64(len(b)))
+		out = appendAlignedLen(out, uint64(len(b)), 0)
 		out = append(out, b...)
 	}
 	return out, nil
+}
+
+// appendAlignedLen appends n as a uvarint, padded with redundant
+// continuation bytes (which every uvarint reader accepts) so that what
+// starts skip bytes after it is at a multiple of 8 from the start of out: a
+// part loaded at an aligned address then hands its bitmaps to FromBuffer in
+// place, with no copy (see aligned). Lengths too long to pad enough stay
+// minimal.
+func appendAlignedLen(out []byte, n uint64, skip int) []byte {
+	m := len(binary.AppendUvarint(nil, n))
+	k := m
+	for (len(out)+k+skip)%8 != 0 {
+		k++
+	}
+	if k > binary.MaxVarintLen64 || n>>(7*uint(k)) != 0 {
+		return binary.AppendUvarint(out, n)
+	}
+	for i := 0; i < k-1; i++ {
+		out = append(out, byte(n>>(7*uint(i)))&0x7f|0x80)
+	}
+	return append(out, byte(n>>(7*uint(k-1)))&0x7f)
 }
 
 // unpackBitmaps reads bitmaps zero-copy: they reference data, which the
