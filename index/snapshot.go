@@ -97,7 +97,10 @@ func packBitmaps(bms []*roaring.Bitmap) ([]byte, error) {
 		out = appendAlignedLen(out, uint64(len(b)), 0)
 		out = append(out, b...)
 	}
-	return out, nil
+	// Slack after the last bitmap (readers ignore it): roaring's FromBuffer
+	// may form an empty slice just past a bitmap's last byte, which must
+	// still point into the part's allocation.
+	return append(out, make([]byte, 8)...), nil
 }
 
 // appendAlignedLen appends n as a uvarint, padded with redundant
