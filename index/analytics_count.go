@@ -284,15 +284,15 @@ func countOrdinals(o *ordinals, members *roaring.Bitmap, idx []int, in []uint64,
 // biased order. A group whose interval lies within one range is counted
 // whole, one that meets no range is dropped, and only the groups across a
 // range's edge are split further (at most two per range and plane).
-func (b *BSI) bucketCounts(filter *roaring.Bitmap, ranges [][2]int64) []uint64 {
-	out := make([]uint64, len(ranges))
-	if len(b.planes) == 0 {
-		return out
-	}
-	type brange struct {
-		lo, hi uint64
-		i      int
-	}
+// brange is a range of biased values and the position of the range asked.
+type brange struct {
+	lo, hi uint64
+	i      int
+}
+
+// biasedRanges clips ranges to the values b can represent and biases them;
+// ranges outside it are left out.
+func (b *BSI) biasedRanges(ranges [][2]int64) []brange {
 	rlo, rhi := b.reprRange()
 	var rs []brange
 	for i, r := range ranges {
@@ -301,6 +301,15 @@ func (b *BSI) bucketCounts(filter *roaring.Bitmap, ranges [][2]int64) []uint64 {
 			rs = append(rs, brange{b.biased(lo), b.biased(hi), i})
 		}
 	}
+	return rs
+}
+
+func (b *BSI) bucketCounts(filter *roaring.Bitmap, ranges [][2]int64) []uint64 {
+	out := make([]uint64, len(ranges))
+	if len(b.planes) == 0 {
+		return out
+	}
+	rs := b.biasedRanges(ranges)
 	// place reports the range holding all of [a, z], and whether [a, z]
 	// meets any range.
 	place := func(a, z uint64) (int, bool) {
@@ -365,18 +374,7 @@ func (b *BSI) memberBuckets(members *roaring.Bitmap, m uint64, ranges [][2]int64
 		return b.bucketCounts(members, ranges)
 	}
 	out := make([]uint64, len(ranges))
-	type brange struct {
-		lo, hi uint64
-		i      int
-	}
-	rlo, rhi := b.reprRange()
-	var rs []brange
-	for i, r := range ranges {
-		lo, hi := max(r[0], rlo), min(r[1], rhi)
-		if lo <= hi {
-			rs = append(rs, brange{b.biased(lo), b.biased(hi), i})
-		}
-	}
+	rs := b.biasedRanges(ranges)
 	sort.Slice(rs, func(i, j int) bool { return rs[i].lo < rs[j].lo })
 	ids := roaring.And(b.exists, members).ToArray()
 	vals := make([]uint64, len(ids))

@@ -29,7 +29,7 @@ type Engine struct {
 	segs        map[string]*segment
 	order       []*segment // segs, references first; nil when stale
 	segIx       *segIndex  // built with order
-	memo        *pointMemo // point reads of the entity segments are re-evaluated for
+	memo        pointMemo  // point reads of the entity segments are re-evaluated for
 	sig         sigIndex   // membership signatures (segment_sig.go)
 	touched     []touched  // what the current write changed
 	globalsDue  bool       // a delete happened: TOP segments must be recomputed

@@ -36,8 +36,6 @@ type memoInt struct {
 	ok bool
 }
 
-func newPointMemo() *pointMemo { return &pointMemo{} }
-
 // reset starts the memo over for entity id.
 func (m *pointMemo) reset(id uint32) {
 	m.id = id

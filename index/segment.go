@@ -538,11 +538,7 @@ func (e *Engine) maintain(now int64) {
 	if len(e.touched) == 0 && !e.globalsDue {
 		return
 	}
-	q := &qctx{at: now, now: now, memo: e.memo}
-	if q.memo == nil {
-		q.memo = newPointMemo()
-		e.memo = q.memo
-	}
+	q := &qctx{at: now, now: now, memo: &e.memo}
 	order := e.segOrder()
 	ix := e.segIx
 	var globals map[*segment]bool
