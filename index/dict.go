@@ -416,6 +416,21 @@ const (
 	dictHeader = 8 + 4 + 4 + 8
 )
 
+// freeze returns a copy of d that MarshalBinary can serialise while d
+// goes on changing: the id tables are copied, and the key arena is shared,
+// since its chunks are only ever appended to (compaction makes new ones).
+// The copy has no hash table: it serves MarshalBinary and Key only.
+func (d *Dict) freeze() *Dict {
+	return &Dict{
+		chunks: append([][]byte(nil), d.chunks...),
+		offLo:  append([]uint32(nil), d.offLo...),
+		offHi:  append([]uint8(nil), d.offHi...),
+		free:   append([]uint32(nil), d.free...),
+		live:   d.live,
+		used:   d.used,
+	}
+}
+
 // MarshalBinary encodes the live keys with their ids and the free list.
 func (d *Dict) MarshalBinary() ([]byte, error) {
 	size := dictHeader + 4*len(d.free) + int(d.used) + 8

@@ -16,6 +16,28 @@ import (
 // of stored counts and, for each, its level, key and number of extra planes.
 // Bitmaps follow in the same order, each counts' has then its planes.
 
+// freeze returns a copy of ev for a snapshot whose counts are frozen
+// bitmaps (see freezeBitmap); the caller holds the write lock.
+func (ev *events) freeze() *events {
+	out := &events{spec: ev.spec, newest: ev.newest, oldest: ev.oldest, any: ev.any.freeze(),
+		ser: make([]*series, len(ev.ser))}
+	for i, s := range ev.ser {
+		out.ser[i] = s.freeze()
+	}
+	return out
+}
+
+func (s *series) freeze() *series {
+	out := &series{}
+	for lvl, m := range s.levels {
+		out.levels[lvl] = make(map[int64]*counts, len(m))
+		for k, c := range m {
+			out.levels[lvl][k] = &counts{has: freezeBitmap(c.has), extra: freezeAll(c.extra)}
+		}
+	}
+	return out
+}
+
 func (ev *events) marshal() ([]byte, error) {
 	var meta []byte
 	meta = binary.AppendVarint(meta, ev.newest)

@@ -12,7 +12,10 @@ import (
 // its name, expression, version, created, updated, the bucket it was last
 // refreshed in, and its kept change log; then the members bitmaps, packed.
 
-func (e *Engine) marshalSegments() ([]byte, error) {
+// freezeSegments encodes the segments' metadata at once and returns the
+// serialiser of the part, which packs frozen copies of the members
+// bitmaps; the caller holds the write lock.
+func (e *Engine) freezeSegments() func() ([]byte, error) {
 	names := make([]string, 0, len(e.segs))
 	for n := range e.segs {
 		names = append(names, n)
@@ -44,16 +47,18 @@ func (e *Engine) marshalSegments() ([]byte, error) {
 			meta = binary.AppendVarint(meta, h.Time)
 			meta = binary.AppendUvarint(meta, h.Cardinality)
 		}
-		bms = append(bms, s.members)
+		bms = append(bms, freezeBitmap(s.members))
 	}
-	packed, err := packBitmaps(bms)
-	if err != nil {
-		return nil, err
+	return func() ([]byte, error) {
+		packed, err := packBitmaps(bms)
+		if err != nil {
+			return nil, err
+		}
+		// The bitmaps start at a multiple of 8, as packBitmaps keeps them.
+		out := appendAlignedLen(make([]byte, 0, len(meta)+len(packed)+10), uint64(len(meta)), len(meta))
+		out = append(out, meta...)
+		return append(out, packed...), nil
 	}
-	// The bitmaps start at a multiple of 8, as packBitmaps keeps them.
-	out := appendAlignedLen(make([]byte, 0, len(meta)+len(packed)+10), uint64(len(meta)), len(meta))
-	out = append(out, meta...)
-	return append(out, packed...), nil
 }
 
 // loadSegments restores the segments part into e, whose fields are loaded.

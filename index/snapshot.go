@@ -21,11 +21,61 @@ type Part struct {
 
 const snapshotVersion = 1
 
-// Snapshot serialises the whole engine into parts, consistently, under the
-// read lock (writers wait; readers go on). The parts own their bytes.
+// Snapshot serialises the whole engine into parts, consistently. The parts
+// own their bytes. It is Freeze followed by every part's serialisation.
 func (e *Engine) Snapshot() ([]Part, error) {
-	e.mu.RLock()
-	defer e.mu.RUnlock()
+	fz := e.Freeze()
+	parts := make([]Part, 0, fz.Len())
+	err := fz.Parts(func(p Part) error {
+		parts = append(parts, p)
+		return nil
+	})
+	return parts, err
+}
+
+// A Frozen is a consistent image of the engine at one instant, to be
+// serialised part by part while the engine goes on (see Freeze).
+type Frozen struct {
+	parts []frozenPart
+}
+
+type frozenPart struct {
+	name string
+	data func() ([]byte, error)
+}
+
+// Len is the number of parts the image serialises to.
+func (fz *Frozen) Len() int { return len(fz.parts) }
+
+// Parts serialises the image one part at a time, in order, handing each to
+// fn, which owns its bytes; it stops at fn's first error and returns it.
+// Each part's memory is garbage once fn has let go of it, so a snapshot
+// written as it is serialised never holds the whole engine twice. Parts
+// must be called once, by one goroutine.
+func (fz *Frozen) Parts(fn func(Part) error) error {
+	for i, p := range fz.parts {
+		data, err := p.data()
+		fz.parts[i].data = nil // let the frozen bitmaps go as we pass
+		if err != nil {
+			return fmt.Errorf("snapshot %s: %w", p.name, err)
+		}
+		if err := fn(Part{Name: p.name, Data: data}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Freeze takes a consistent image of the engine for a snapshot, under the
+// write lock, in time that grows with the number of bitmaps and not with
+// their size: every bitmap is cloned copy-on-write (the clone shares the
+// containers, and the engine copies a container the first time it next
+// writes it), the dictionary's id table is copied (its key arena is
+// append-only) and the small metadata is encoded at once. Serialising the
+// image (Frozen.Parts) then runs without any lock, while writes go on.
+func (e *Engine) Freeze() *Frozen {
+	e.mu.Lock()
+	defer e.mu.Unlock()
 	names := make([]string, 0, len(e.fields))
 	for name := range e.fields {
 		names = append(names, name)
@@ -34,7 +84,7 @@ func (e *Engine) Snapshot() ([]Part, error) {
 
 	schema := []byte{snapshotVersion}
 	schema = binary.AppendUvarint(schema, uint64(len(names)))
-	parts := make([]Part, 0, len(names)+3)
+	fz := &Frozen{parts: make([]frozenPart, 0, len(names)+5)}
 	for _, name := range names {
 		f := e.fields[name]
 		schema = appendString(schema, f.name)
@@ -43,11 +93,8 @@ func (e *Engine) Snapshot() ([]Part, error) {
 		if f.kind == KindEvent {
 			schema = binary.AppendVarint(schema, f.ev.spec.gran)
 			schema = binary.AppendVarint(schema, f.ev.spec.retention*f.ev.spec.gran)
-			data, err := f.ev.marshal()
-			if err != nil {
-				return nil, fmt.Errorf("snapshot field %s: %w", name, err)
-			}
-			parts = append(parts, Part{Name: "f:" + name, Data: data})
+			ev := f.ev.freeze()
+			fz.parts = append(fz.parts, frozenPart{"f:" + name, ev.marshal})
 			continue
 		}
 		var bms []*roaring.Bitmap
@@ -56,30 +103,44 @@ func (e *Engine) Snapshot() ([]Part, error) {
 		} else {
 			bms = append([]*roaring.Bitmap{f.has}, f.bms...)
 		}
-		data, err := packBitmaps(bms)
-		if err != nil {
-			return nil, fmt.Errorf("snapshot field %s: %w", name, err)
-		}
-		parts = append(parts, Part{Name: "f:" + name, Data: data})
+		fz.parts = append(fz.parts, frozenPart{"f:" + name, packer(freezeAll(bms))})
 	}
-	dict, err := e.dict.MarshalBinary()
-	if err != nil {
-		return nil, fmt.Errorf("snapshot dictionary: %w", err)
+	dict := e.dict.freeze()
+	live := freezeBitmap(e.live)
+	segs := e.freezeSegments()
+	fz.parts = append(fz.parts,
+		frozenPart{"schema", func() ([]byte, error) { return schema, nil }},
+		frozenPart{"dict", dict.MarshalBinary},
+		frozenPart{"live", live.ToBytes},
+		frozenPart{"sample", packer(freezeAll(e.sample.Bitmaps()))},
+		frozenPart{"segments", segs})
+	return fz
+}
+
+// freezeBitmap returns a copy-on-write clone of bm: it shares bm's
+// containers, and both copy a shared container before they write it. bm
+// stays in plain (non copy-on-write) mode for every later clone and
+// operation; only its per-container marks remain, as on a bitmap loaded
+// zero-copy from a buffer. The caller holds the write lock: the marks are
+// written on bm.
+func freezeBitmap(bm *roaring.Bitmap) *roaring.Bitmap {
+	bm.SetCopyOnWrite(true)
+	c := bm.Clone()
+	bm.SetCopyOnWrite(false)
+	c.SetCopyOnWrite(false)
+	return c
+}
+
+func freezeAll(bms []*roaring.Bitmap) []*roaring.Bitmap {
+	out := make([]*roaring.Bitmap, len(bms))
+	for i, bm := range bms {
+		out[i] = freezeBitmap(bm)
 	}
-	live, err := e.live.ToBytes()
-	if err != nil {
-		return nil, fmt.Errorf("snapshot live set: %w", err)
-	}
-	sample, err := packBitmaps(e.sample.Bitmaps())
-	if err != nil {
-		return nil, fmt.Errorf("snapshot sample slots: %w", err)
-	}
-	segs, err := e.marshalSegments()
-	if err != nil {
-		return nil, fmt.Errorf("snapshot segments: %w", err)
-	}
-	return append(parts, Part{Name: "schema", Data: schema}, Part{Name: "dict", Data: dict}, Part{Name: "live", Data: live},
-		Part{Name: "sample", Data: sample}, Part{Name: "segments", Data: segs}), nil
+	return out
+}
+
+func packer(bms []*roaring.Bitmap) func() ([]byte, error) {
+	return func() ([]byte, error) { return packBitmaps(bms) }
 }
 
 func packBitmaps(bms []*roaring.Bitmap) ([]byte, error) {

@@ -336,44 +336,40 @@ func (s *Server) save(background bool) error {
 	if background && !s.bgsaving.CompareAndSwap(false, true) {
 		return errors.New("a background save is already in progress")
 	}
-	var parts []index.Part
+	var fz *index.Frozen
 	var seq uint64
 	var dirty int64
 	var restores uint64
 	began := time.Now()
-	err := s.commits.exclusive(func() error {
-		var err error
-		parts, err = s.engine.Snapshot()
+	// Only the freeze holds the writers back; the parts are serialised
+	// one at a time as they are written, while writes go on.
+	_ = s.commits.exclusive(func() error {
+		fz = s.engine.Freeze()
 		seq = s.store.LastSeq()
 		dirty = s.dirty.Load()
 		restores = s.restores.Load()
-		return err
+		return nil
 	})
-	if err != nil {
-		if background {
-			s.bgsaving.Store(false)
-		}
-		return err
-	}
+	frozen := time.Since(began)
 	write := func() error {
 		s.saving.Lock()
 		defer s.saving.Unlock()
 		if s.restores.Load() != restores {
 			return errors.New("the data set was replaced by a restore while saving; this snapshot is stale and was dropped")
 		}
-		sp := make([]storage.Part, len(parts))
-		for i, p := range parts {
-			sp[i] = storage.Part{Name: p.Name, Data: p.Data}
-		}
 		start := time.Now()
-		if err := s.store.WriteSnapshot(seq, sp); err != nil {
+		parts := fz.Len()
+		err := s.store.WriteSnapshotFrom(seq, func(yield func(storage.Part) error) error {
+			return fz.Parts(func(p index.Part) error { return yield(storage.Part{Name: p.Name, Data: p.Data}) })
+		})
+		fz = nil
+		if err != nil {
 			return fmt.Errorf("write snapshot: %w", err)
 		}
 		s.dirty.Add(-dirty)
 		s.lastSaveCost.Store(int64(time.Since(began)))
 		s.metrics.snapshotSeconds.Observe(time.Since(start).Seconds())
-		s.log.Info("snapshot saved", "seq", seq, "parts", len(parts), "seconds", time.Since(start).Seconds())
-		parts = nil
+		s.log.Info("snapshot saved", "seq", seq, "parts", parts, "frozen_seconds", frozen.Seconds(), "seconds", time.Since(start).Seconds())
 		go releaseMemory()
 		return nil
 	}

@@ -204,7 +204,7 @@ func TestSnapshotCrashBeforeSwitch(t *testing.T) {
 	s.snapMu.Lock()
 	gen := s.nextGen
 	s.nextGen++
-	if _, err := s.writeGeneration(gen, 10, newParts, time.Now()); err != nil {
+	if _, err := s.writeGeneration(gen, 10, partsOf(newParts), time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	s.snapMu.Unlock()
@@ -254,13 +254,13 @@ func TestSnapshotCrashBeforeSwitch(t *testing.T) {
 	s.snapMu.Lock()
 	staleGen := s.nextGen
 	s.nextGen++
-	if _, err := s.writeGeneration(staleGen, 10, stale, time.Now()); err != nil {
+	if _, err := s.writeGeneration(staleGen, 10, partsOf(stale), time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	s.snapMu.Unlock()
 	appendN(t, s, 3) // seqs 11..13
 	// Switch meta to staleGen at seq 12 by hand, without deleting anything.
-	m, err := s.writeGeneration(staleGen+1, 12, []Part{{"z", []byte("final")}}, time.Now())
+	m, err := s.writeGeneration(staleGen+1, 12, partsOf([]Part{{"z", []byte("final")}}), time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -393,4 +393,39 @@ func TestSnapshotManySmallParts(t *testing.T) {
 	}
 	_, _, got := loadAll(t, s)
 	checkParts(t, got, parts)
+}
+
+// TestSnapshotFromSource: parts produced one at a time are stored as a
+// slice of them would be, and a source that fails part-way leaves the
+// current snapshot in place and nothing of the abandoned generation.
+func TestSnapshotFromSource(t *testing.T) {
+	s := openT(t, t.TempDir(), FsyncNo)
+	defer s.Close()
+	appendN(t, s, 10)
+	parts := testParts(t)
+	if err := s.WriteSnapshotFrom(5, partsOf(parts)); err != nil {
+		t.Fatal(err)
+	}
+	gen := s.meta.Load().Gen
+	boom := errors.New("serialising failed")
+	err := s.WriteSnapshotFrom(10, func(yield func(Part) error) error {
+		if err := yield(Part{Name: "first", Data: randomBytes(3*chunkSize, 1)}); err != nil {
+			return err
+		}
+		return boom
+	})
+	if !errors.Is(err, boom) {
+		t.Fatalf("WriteSnapshotFrom = %v, want the source's error", err)
+	}
+	seq, found, got := loadAll(t, s)
+	if !found || seq != 5 || s.meta.Load().Gen != gen {
+		t.Fatalf("after a failed source: seq %d found %v gen %d, want the snapshot at 5 (gen %d)", seq, found, s.meta.Load().Gen, gen)
+	}
+	checkParts(t, got, parts)
+	if keys := keysWithPrefix(t, s, string(snapGenPrefix(gen+1))); len(keys) != 0 {
+		t.Fatalf("%d keys of the abandoned generation remain", len(keys))
+	}
+	if n := len(replayAll(t, s, 5)); n != 5 {
+		t.Fatalf("%d log records after the failed snapshot, want the 5 after seq 5", n)
+	}
 }

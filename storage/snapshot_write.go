@@ -2,6 +2,7 @@ package storage
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -50,6 +51,28 @@ func compressChunk(src []byte, scratch *[]byte) ([]byte, byte) {
 // Appends run concurrently and never wait for it (the snapshot database is
 // separate). One WriteSnapshot or LoadSnapshot runs at a time.
 func (s *Store) WriteSnapshot(seq uint64, parts []Part) error {
+	return s.WriteSnapshotFrom(seq, partsOf(parts))
+}
+
+// partsOf is a part source over a slice.
+func partsOf(parts []Part) func(yield func(Part) error) error {
+	return func(yield func(Part) error) error {
+		for _, p := range parts {
+			if err := yield(p); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+}
+
+// WriteSnapshotFrom is WriteSnapshot with the parts produced one at a time
+// by src, which calls yield for each part in order and returns the first
+// error yield returns (or its own). A part's Data must not be modified
+// after it is yielded; it is garbage once written, so a snapshot produced
+// as it is written never has to be held whole in memory. An error from src
+// abandons the new generation and is returned as is.
+func (s *Store) WriteSnapshotFrom(seq uint64, src func(yield func(Part) error) error) error {
 	start := time.Now()
 	s.rw.RLock()
 	defer s.rw.RUnlock()
@@ -58,7 +81,7 @@ func (s *Store) WriteSnapshot(seq uint64, parts []Part) error {
 	}
 	s.snapMu.Lock()
 	defer s.snapMu.Unlock()
-	m, err := s.writeSnapshot(seq, parts, start)
+	m, err := s.writeSnapshot(seq, src, start)
 	if err != nil {
 		s.stats.snapshotErrors.Add(1)
 		s.logger.Error("snapshot failed", "seq", seq, "err", err)
@@ -72,7 +95,7 @@ func (s *Store) WriteSnapshot(seq uint64, parts []Part) error {
 	return nil
 }
 
-func (s *Store) writeSnapshot(seq uint64, parts []Part, start time.Time) (*snapMeta, error) {
+func (s *Store) writeSnapshot(seq uint64, src func(yield func(Part) error) error, start time.Time) (*snapMeta, error) {
 	old := s.meta.Load()
 	if old != nil && seq < old.Seq {
 		return nil, fmt.Errorf("storage: snapshot seq %d is older than the current snapshot's %d", seq, old.Seq)
@@ -80,13 +103,10 @@ func (s *Store) writeSnapshot(seq uint64, parts []Part, start time.Time) (*snapM
 	if last := s.LastSeq(); seq > last {
 		return nil, fmt.Errorf("storage: snapshot seq %d is beyond the last appended seq %d", seq, last)
 	}
-	if uint64(len(parts)) >= dirPart {
-		return nil, fmt.Errorf("storage: too many snapshot parts (%d)", len(parts))
-	}
 	gen := s.nextGen
 	s.nextGen++ // never reused, even if this attempt fails
 
-	m, err := s.writeGeneration(gen, seq, parts, start)
+	m, err := s.writeGeneration(gen, seq, src, start)
 	if err != nil {
 		if derr := s.dropGens(gen); derr != nil {
 			s.logger.Warn("cleanup of failed snapshot generation failed; Open will retry", "gen", gen, "err", derr)
@@ -124,17 +144,18 @@ func (s *Store) writeSnapshot(seq uint64, parts []Part, start time.Time) (*snapM
 
 // writeGeneration writes all chunks and the directory of generation gen
 // and returns its meta (not yet switched to).
-func (s *Store) writeGeneration(gen, seq uint64, parts []Part, start time.Time) (*snapMeta, error) {
+func (s *Store) writeGeneration(gen, seq uint64, src func(yield func(Part) error) error, start time.Time) (*snapMeta, error) {
 	wb := s.sdb.NewWriteBatch()
 	defer wb.Cancel()
 
 	type job struct {
-		part  int
-		chunk int
-		data  []byte
+		part   int
+		chunk  int
+		data   []byte
+		stored *atomic.Uint64
 	}
-	dir := make([]dirEntry, len(parts))
-	stored := make([]atomic.Uint64, len(parts))
+	var dir []dirEntry
+	var stored []*atomic.Uint64
 	jobs := make(chan job, 8)
 	var (
 		wg       sync.WaitGroup
@@ -160,32 +181,45 @@ func (s *Store) writeGeneration(gen, seq uint64, parts []Part, start time.Time) 
 					fail(fmt.Errorf("storage: write snapshot chunk: %w", err))
 					continue
 				}
-				stored[j.part].Add(uint64(len(val)))
+				j.stored.Add(uint64(len(val)))
 			}
 		}()
 	}
-	for i, p := range parts {
+	errStopped := errors.New("stopped")
+	srcErr := src(func(p Part) error {
 		if failed.Load() {
-			break
+			return errStopped
 		}
-		dir[i] = dirEntry{
+		i := len(dir)
+		if uint64(i) >= dirPart-1 {
+			fail(fmt.Errorf("storage: too many snapshot parts (%d)", i+1))
+			return errStopped
+		}
+		d := dirEntry{
 			Name:   p.Name,
 			RawLen: uint64(len(p.Data)),
 			Chunks: uint32(numChunks(len(p.Data))),
 		}
-		for c := range int(dir[i].Chunks) {
-			jobs <- job{part: i, chunk: c, data: p.Data[c*chunkSize : min((c+1)*chunkSize, len(p.Data))]}
+		st := new(atomic.Uint64)
+		for c := range int(d.Chunks) {
+			jobs <- job{part: i, chunk: c, data: p.Data[c*chunkSize : min((c+1)*chunkSize, len(p.Data))], stored: st}
 		}
 		// Hash while the workers compress.
-		dir[i].Sum = xxhash.Sum64(p.Data)
-	}
+		d.Sum = xxhash.Sum64(p.Data)
+		dir = append(dir, d)
+		stored = append(stored, st)
+		return nil
+	})
 	close(jobs)
 	wg.Wait()
 	if firstErr != nil {
 		return nil, firstErr
 	}
+	if srcErr != nil {
+		return nil, srcErr
+	}
 
-	m := &snapMeta{Gen: gen, Seq: seq, UnixNano: start.UnixNano(), Parts: uint32(len(parts)), ChunkSize: chunkSize}
+	m := &snapMeta{Gen: gen, Seq: seq, UnixNano: start.UnixNano(), Parts: uint32(len(dir)), ChunkSize: chunkSize}
 	for i := range dir {
 		dir[i].StoredLen = stored[i].Load()
 		m.RawBytes += dir[i].RawLen
