@@ -50,14 +50,10 @@ func (e *Engine) freezeSegments() func() ([]byte, error) {
 		bms = append(bms, freezeBitmap(s.members))
 	}
 	return func() ([]byte, error) {
-		packed, err := packBitmaps(bms)
-		if err != nil {
-			return nil, err
-		}
-		// The bitmaps start at a multiple of 8, as packBitmaps keeps them.
-		out := appendAlignedLen(make([]byte, 0, len(meta)+len(packed)+10), uint64(len(meta)), len(meta))
+		// The bitmaps start at a multiple of 8, as appendPacked keeps them.
+		out := appendAlignedLen(make([]byte, 0, len(meta)+10+packedSize(bms)), uint64(len(meta)), len(meta))
 		out = append(out, meta...)
-		return append(out, packed...), nil
+		return appendPacked(out, bms)
 	}
 }
 

@@ -144,24 +144,50 @@ func packer(bms []*roaring.Bitmap) func() ([]byte, error) {
 }
 
 func packBitmaps(bms []*roaring.Bitmap) ([]byte, error) {
-	size := 10
+	return appendPacked(make([]byte, 0, packedSize(bms)), bms)
+}
+
+// packedSize bounds what appendPacked appends for bms.
+func packedSize(bms []*roaring.Bitmap) int {
+	size := 10 + 8
 	for _, bm := range bms {
-		size += int(bm.GetSerializedSizeInBytes()) + 10
+		size += int(bm.GetSerializedSizeInBytes()) + 10 + 7
 	}
-	out := make([]byte, 0, size)
+	return size
+}
+
+// appendPacked appends bms to out: a count, then each bitmap's length and
+// serialisation, every bitmap starting at a multiple of 8 from the start of
+// out. Each bitmap is written straight into out (given the capacity of
+// packedSize, out never grows): serialising through ToBytes would build and
+// regrow a buffer per bitmap and copy it once more, which at gigabytes of
+// bitmaps costs more than everything else a snapshot does.
+func appendPacked(out []byte, bms []*roaring.Bitmap) ([]byte, error) {
 	out = binary.AppendUvarint(out, uint64(len(bms)))
+	w := &appendWriter{b: out}
 	for _, bm := range bms {
-		b, err := bm.ToBytes()
-		if err != nil {
+		n := int(bm.GetSerializedSizeInBytes())
+		w.b = appendAlignedLen(w.b, uint64(n), 0)
+		before := len(w.b)
+		if _, err := bm.WriteTo(w); err != nil {
 			return nil, err
 		}
-		out = appendAlignedLen(out, uint64(len(b)), 0)
-		out = append(out, b...)
+		if len(w.b)-before != n {
+			return nil, fmt.Errorf("bitmap serialised to %d bytes, announced %d", len(w.b)-before, n)
+		}
 	}
 	// Slack after the last bitmap (readers ignore it): roaring's FromBuffer
 	// may form an empty slice just past a bitmap's last byte, which must
 	// still point into the part's allocation.
-	return append(out, make([]byte, 8)...), nil
+	return append(w.b, make([]byte, 8)...), nil
+}
+
+// appendWriter is an io.Writer appending to b.
+type appendWriter struct{ b []byte }
+
+func (w *appendWriter) Write(p []byte) (int, error) {
+	w.b = append(w.b, p...)
+	return len(p), nil
 }
 
 // appendAlignedLen appends n as a uvarint, padded with redundant

@@ -142,6 +142,30 @@ func (s *Store) writeSnapshot(seq uint64, src func(yield func(Part) error) error
 	return m, nil
 }
 
+// partStats follows one part's chunks as the workers store them.
+type partStats struct {
+	stored       atomic.Uint64 // bytes stored
+	tries, saves atomic.Int32  // chunks zstd was tried on, and kept for
+}
+
+// compressProbe is how many chunks of a part zstd is tried on before the
+// part is judged: if none of them saved 10%, the rest are stored raw
+// without trying. Parts are homogeneous (one field's bitmaps, the key
+// arena), and roaring bitmaps mostly do not compress: trying costs a core
+// for nothing while writes wait for it.
+const compressProbe = 3
+
+func (p *partStats) worthTrying() bool {
+	return p.tries.Load() < compressProbe || p.saves.Load() > 0
+}
+
+func (p *partStats) tried(saved bool) {
+	p.tries.Add(1)
+	if saved {
+		p.saves.Add(1)
+	}
+}
+
 // writeGeneration writes all chunks and the directory of generation gen
 // and returns its meta (not yet switched to).
 func (s *Store) writeGeneration(gen, seq uint64, src func(yield func(Part) error) error, start time.Time) (*snapMeta, error) {
@@ -149,13 +173,13 @@ func (s *Store) writeGeneration(gen, seq uint64, src func(yield func(Part) error
 	defer wb.Cancel()
 
 	type job struct {
-		part   int
-		chunk  int
-		data   []byte
-		stored *atomic.Uint64
+		part  int
+		chunk int
+		data  []byte
+		st    *partStats
 	}
 	var dir []dirEntry
-	var stored []*atomic.Uint64
+	var stored []*partStats
 	jobs := make(chan job, 8)
 	var (
 		wg       sync.WaitGroup
@@ -175,13 +199,17 @@ func (s *Store) writeGeneration(gen, seq uint64, src func(yield func(Part) error
 				if failed.Load() {
 					continue
 				}
-				val, flag := compressChunk(j.data, &scratch)
+				val, flag := j.data, chunkRaw
+				if j.st.worthTrying() {
+					val, flag = compressChunk(j.data, &scratch)
+					j.st.tried(flag == chunkZstd)
+				}
 				e := badger.NewEntry(snapKey(gen, uint32(j.part), uint32(j.chunk)), val).WithMeta(flag)
 				if err := wb.SetEntry(e); err != nil {
 					fail(fmt.Errorf("storage: write snapshot chunk: %w", err))
 					continue
 				}
-				j.stored.Add(uint64(len(val)))
+				j.st.stored.Add(uint64(len(val)))
 			}
 		}()
 	}
@@ -200,9 +228,9 @@ func (s *Store) writeGeneration(gen, seq uint64, src func(yield func(Part) error
 			RawLen: uint64(len(p.Data)),
 			Chunks: uint32(numChunks(len(p.Data))),
 		}
-		st := new(atomic.Uint64)
+		st := new(partStats)
 		for c := range int(d.Chunks) {
-			jobs <- job{part: i, chunk: c, data: p.Data[c*chunkSize : min((c+1)*chunkSize, len(p.Data))], stored: st}
+			jobs <- job{part: i, chunk: c, data: p.Data[c*chunkSize : min((c+1)*chunkSize, len(p.Data))], st: st}
 		}
 		// Hash while the workers compress.
 		d.Sum = xxhash.Sum64(p.Data)
@@ -221,7 +249,7 @@ func (s *Store) writeGeneration(gen, seq uint64, src func(yield func(Part) error
 
 	m := &snapMeta{Gen: gen, Seq: seq, UnixNano: start.UnixNano(), Parts: uint32(len(dir)), ChunkSize: chunkSize}
 	for i := range dir {
-		dir[i].StoredLen = stored[i].Load()
+		dir[i].StoredLen = stored[i].stored.Load()
 		m.RawBytes += dir[i].RawLen
 		m.StoredBytes += dir[i].StoredLen
 	}
