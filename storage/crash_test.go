@@ -80,9 +80,9 @@ func TestCrashChild(t *testing.T) {
 // a few MiB derived from it, so a torn snapshot would be detected.
 func snapshotPartsFor(seq uint64) []Part {
 	return []Part{
-		{"seq", binary.BigEndian.AppendUint64(nil, seq)},
-		{"rand", randomBytes(3<<20, seq)},
-		{"text", bytes.Repeat(fmt.Appendf(nil, "state at %d;", seq), 100000)},
+		{Name: "seq", Data: binary.BigEndian.AppendUint64(nil, seq)},
+		{Name: "rand", Data: randomBytes(3<<20, seq)},
+		{Name: "text", Data: bytes.Repeat(fmt.Appendf(nil, "state at %d;", seq), 100000)},
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"sync"
 
+	"github.com/cespare/xxhash/v2"
 	"github.com/dgraph-io/badger/v4"
 	"github.com/klauspost/compress/zstd"
 )
@@ -17,7 +18,16 @@ import (
 type Part struct {
 	Name string
 	Data []byte
+	// Same says the part is unchanged since the current snapshot: the new
+	// snapshot refers to the current one's part of that name, without
+	// rewriting it (Data is ignored). WriteSnapshot fails with
+	// ErrNoBasePart if the current snapshot has no such part.
+	Same bool
 }
+
+// ErrNoBasePart is the error of a snapshot that marks a part Same which
+// the current snapshot does not hold; write it whole instead.
+var ErrNoBasePart = errors.New("storage: a part marked unchanged is not in the current snapshot")
 
 // UserMeta values of snapshot chunk keys.
 const (
@@ -29,11 +39,17 @@ const (
 	dirPart         = 0xFFFFFFFF // part index of a generation's directory
 	minCompressSize = 64         // smaller chunks are stored raw
 	metaMagic       = "SGM1"
-	dirMagic        = "SGD1"
+	dirMagic1       = "SGD1" // every part's chunks in the directory's generation
+	dirMagic        = "SGD2" // each part's chunks where its entry says
 )
 
 func snapGenPrefix(gen uint64) []byte {
 	return binary.BigEndian.AppendUint64([]byte(prefixSnap), gen)
+}
+
+// snapPartPrefix is the prefix of the chunks of part index part of gen.
+func snapPartPrefix(gen uint64, part uint32) []byte {
+	return binary.BigEndian.AppendUint32(snapGenPrefix(gen), part)
 }
 
 func snapKey(gen uint64, part, chunk uint32) []byte {
@@ -62,6 +78,8 @@ type snapMeta struct {
 	DirSum      uint64 // xxhash64 of the raw directory
 	RawBytes    uint64 // sum of raw part sizes
 	StoredBytes uint64 // sum of stored (compressed) part sizes
+
+	WrittenBytes uint64 // raw bytes this snapshot wrote (not carried over); not stored
 }
 
 const metaLen = 4 + 8 + 8 + 8 + 4 + 4 + 8 + 4 + 8 + 8 + 8 + 4
@@ -110,7 +128,18 @@ type dirEntry struct {
 	StoredLen uint64
 	Chunks    uint32
 	Sum       uint64 // xxhash64 of the raw part
+	// Where the chunks are: snapKey(Gen, Index, chunk). A part carried
+	// over unchanged keeps the place it was first written at.
+	Gen   uint64
+	Index uint32
 }
+
+type partLoc struct {
+	gen   uint64
+	index uint32
+}
+
+func (d *dirEntry) loc() partLoc { return partLoc{d.Gen, d.Index} }
 
 func encodeDir(dir []dirEntry) []byte {
 	b := append([]byte(nil), dirMagic...)
@@ -122,15 +151,20 @@ func encodeDir(dir []dirEntry) []byte {
 		b = binary.AppendUvarint(b, d.StoredLen)
 		b = binary.AppendUvarint(b, uint64(d.Chunks))
 		b = binary.BigEndian.AppendUint64(b, d.Sum)
+		b = binary.AppendUvarint(b, d.Gen)
+		b = binary.AppendUvarint(b, uint64(d.Index))
 	}
 	return b
 }
 
-func decodeDir(b []byte, parts uint32) ([]dirEntry, error) {
+// decodeDir decodes the directory of generation gen, which has parts
+// entries.
+func decodeDir(b []byte, gen uint64, parts uint32) ([]dirEntry, error) {
 	bad := fmt.Errorf("storage: snapshot directory is damaged: %w", ErrCorrupt)
-	if len(b) < 4 || string(b[:4]) != dirMagic {
+	if len(b) < 4 || (string(b[:4]) != dirMagic && string(b[:4]) != dirMagic1) {
 		return nil, bad
 	}
+	located := string(b[:4]) == dirMagic
 	b = b[4:]
 	uv := func() (uint64, bool) {
 		v, n := binary.Uvarint(b)
@@ -163,6 +197,15 @@ func decodeDir(b []byte, parts uint32) ([]dirEntry, error) {
 		dir[i].Chunks = uint32(ch)
 		dir[i].Sum = binary.BigEndian.Uint64(b)
 		b = b[8:]
+		dir[i].Gen, dir[i].Index = gen, uint32(i)
+		if located {
+			g, ok1 := uv()
+			x, ok2 := uv()
+			if !ok1 || !ok2 || g > gen || x >= dirPart {
+				return nil, bad
+			}
+			dir[i].Gen, dir[i].Index = g, uint32(x)
+		}
 	}
 	if len(b) != 0 {
 		return nil, bad
@@ -226,36 +269,56 @@ func readMetaTxn(txn *badger.Txn) (*snapMeta, error) {
 	return m, err
 }
 
-// dropGens deletes every key of the given generations. On disk it uses
-// DropPrefix: unlike deletes, it hands the value-log GC the discard
+// readDir reads and checks the directory of snapshot m.
+func readDir(txn *badger.Txn, m *snapMeta) ([]dirEntry, error) {
+	raw, err := readBlob(txn, m.Gen, dirPart, m.DirRawLen, m.DirChunks)
+	if err == nil && xxhash.Sum64(raw) != m.DirSum {
+		err = errors.New("checksum mismatch")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("storage: snapshot gen %d (seq %d) directory is corrupt: %v: %w", m.Gen, m.Seq, err, ErrCorrupt)
+	}
+	dir, err := decodeDir(raw, m.Gen, m.Parts)
+	if err != nil {
+		return nil, fmt.Errorf("storage: snapshot gen %d (seq %d): %w", m.Gen, m.Seq, err)
+	}
+	return dir, nil
+}
+
+// dropGens deletes every key of the given generations.
+func (s *Store) dropGens(gens ...uint64) error {
+	prefixes := make([][]byte, len(gens))
+	for i, g := range gens {
+		prefixes[i] = snapGenPrefix(g)
+	}
+	return s.dropPrefixes(prefixes)
+}
+
+// dropPrefixes deletes every snapshot key under the prefixes. On disk it
+// uses DropPrefix: unlike deletes, it hands the value-log GC the discard
 // statistics it needs to reclaim the chunks (deletes would only do so once
 // compaction happened to merge them, which a quiet LSM never does). It
 // blocks writes to the snapshot database only, and its iterators-unsafe
 // moments are covered by snapMu (LoadSnapshot holds it too).
-func (s *Store) dropGens(gens ...uint64) error {
-	if len(gens) == 0 {
+func (s *Store) dropPrefixes(prefixes [][]byte) error {
+	if len(prefixes) == 0 {
 		return nil
 	}
 	if !s.opts.InMemory {
-		prefixes := make([][]byte, len(gens))
-		for i, g := range gens {
-			prefixes[i] = snapGenPrefix(g)
-		}
 		return s.sdb.DropPrefix(prefixes...)
 	}
-	for _, gen := range gens {
-		if err := s.deleteGen(gen); err != nil {
+	for _, p := range prefixes {
+		if err := s.deletePrefix(p); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// deleteGen deletes every key of generation gen with tombstones.
-func (s *Store) deleteGen(gen uint64) error {
+// deletePrefix deletes every key under prefix with tombstones.
+func (s *Store) deletePrefix(prefix []byte) error {
 	wb := s.sdb.NewWriteBatch()
 	defer wb.Cancel()
-	prefix := snapGenPrefix(gen)
 	err := s.sdb.View(func(txn *badger.Txn) error {
 		opt := badger.DefaultIteratorOptions
 		opt.PrefetchValues = false
@@ -275,12 +338,44 @@ func (s *Store) deleteGen(gen uint64) error {
 	return wb.Flush()
 }
 
-// dropStaleGenerations deletes the keys of every generation but cur (left
-// by a crash during or right after WriteSnapshot) and returns the highest
-// generation number seen.
-func (s *Store) dropStaleGenerations(cur uint64) (uint64, error) {
+// dropUnreferenced deletes the parts of old (the directory of generation
+// oldGen) that dir no longer refers to, and old's directory itself.
+func (s *Store) dropUnreferenced(oldGen uint64, old, dir []dirEntry) error {
+	keep := make(map[partLoc]bool, len(dir))
+	for i := range dir {
+		keep[dir[i].loc()] = true
+	}
+	prefixes := [][]byte{snapPartPrefix(oldGen, dirPart)}
+	for i := range old {
+		if !keep[old[i].loc()] {
+			prefixes = append(prefixes, snapPartPrefix(old[i].Gen, old[i].Index))
+		}
+	}
+	return s.dropPrefixes(prefixes)
+}
+
+// dropStale deletes every snapshot key that the current snapshot m (nil:
+// none) does not use, left by a crash during or right after WriteSnapshot,
+// and returns the highest generation number seen.
+func (s *Store) dropStale(m *snapMeta) (uint64, error) {
+	keep := map[partLoc]bool{}
+	keepUpTo := uint64(0) // with an unreadable directory: every generation up to the current
+	if m != nil {
+		dir, err := s.dirOf(m)
+		if err != nil {
+			// LoadSnapshot reports the damage; delete only what is newer
+			// than the current snapshot, which it cannot refer to.
+			s.logger.Warn("snapshot directory unreadable; keeping every older snapshot part", "err", err)
+			keepUpTo = m.Gen
+		}
+		for i := range dir {
+			keep[dir[i].loc()] = true
+		}
+		keep[partLoc{m.Gen, dirPart}] = true
+	}
 	var maxGen uint64
-	var stale []uint64
+	var stale [][]byte
+	var staleLocs []partLoc
 	err := s.sdb.View(func(txn *badger.Txn) error {
 		opt := badger.DefaultIteratorOptions
 		opt.PrefetchValues = false
@@ -288,17 +383,22 @@ func (s *Store) dropStaleGenerations(cur uint64) (uint64, error) {
 		it := txn.NewIterator(opt)
 		defer it.Close()
 		for it.Rewind(); it.Valid(); {
-			k := it.Item().Key()
-			if len(k) < len(prefixSnap)+8 {
+			k := it.Item().Key()[len(prefixSnap):]
+			if len(k) < 12 {
 				it.Next()
 				continue
 			}
-			gen := binary.BigEndian.Uint64(k[len(prefixSnap):])
-			maxGen = max(maxGen, gen)
-			if gen != cur {
-				stale = append(stale, gen)
+			l := partLoc{binary.BigEndian.Uint64(k), binary.BigEndian.Uint32(k[8:])}
+			maxGen = max(maxGen, l.gen)
+			if !keep[l] && l.gen > keepUpTo {
+				stale = append(stale, snapPartPrefix(l.gen, l.index))
+				staleLocs = append(staleLocs, l)
 			}
-			it.Seek(snapGenPrefix(gen + 1)) // next generation
+			if l.index == dirPart {
+				it.Seek(snapGenPrefix(l.gen + 1))
+			} else {
+				it.Seek(snapPartPrefix(l.gen, l.index+1))
+			}
 		}
 		return nil
 	})
@@ -306,10 +406,21 @@ func (s *Store) dropStaleGenerations(cur uint64) (uint64, error) {
 		return 0, fmt.Errorf("storage: scan snapshot generations: %w", err)
 	}
 	if len(stale) > 0 {
-		s.logger.Warn("deleting leftover snapshot generations", "gens", stale, "current", cur)
-		if err := s.dropGens(stale...); err != nil {
-			return 0, fmt.Errorf("storage: delete leftover snapshot generations %v: %w", stale, err)
+		s.logger.Warn("deleting leftover snapshot parts", "parts", len(stale), "current", m != nil)
+		if err := s.dropPrefixes(stale); err != nil {
+			return 0, fmt.Errorf("storage: delete leftover snapshot parts %v: %w", staleLocs, err)
 		}
 	}
 	return maxGen, nil
+}
+
+// dirOf reads the directory of m.
+func (s *Store) dirOf(m *snapMeta) ([]dirEntry, error) {
+	var dir []dirEntry
+	err := s.sdb.View(func(txn *badger.Txn) error {
+		var err error
+		dir, err = readDir(txn, m)
+		return err
+	})
+	return dir, err
 }

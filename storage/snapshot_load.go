@@ -39,19 +39,12 @@ func (s *Store) LoadSnapshot(fn func(name string, data []byte) error) (seq uint6
 	if err != nil || m == nil {
 		return 0, false, err
 	}
-	rawDir, err := readBlob(txn, m.Gen, dirPart, m.DirRawLen, m.DirChunks)
-	if err == nil && xxhash.Sum64(rawDir) != m.DirSum {
-		err = errors.New("checksum mismatch")
-	}
+	dir, err := readDir(txn, m)
 	if err != nil {
 		s.logger.Error("snapshot directory is corrupt", "gen", m.Gen, "seq", m.Seq, "err", err)
-		return m.Seq, true, fmt.Errorf("storage: snapshot gen %d (seq %d) directory is corrupt: %v: %w", m.Gen, m.Seq, err, ErrCorrupt)
+		return m.Seq, true, err
 	}
-	dir, err := decodeDir(rawDir, m.Parts)
-	if err != nil {
-		return m.Seq, true, fmt.Errorf("storage: snapshot gen %d (seq %d): %w", m.Gen, m.Seq, err)
-	}
-	if err := loadParts(txn, m.Gen, dir, fn); err != nil {
+	if err := loadParts(txn, dir, fn); err != nil {
 		var ce *corruptError
 		if errors.As(err, &ce) {
 			s.logger.Error("snapshot is corrupt", "gen", m.Gen, "seq", m.Seq, "err", err)
@@ -150,7 +143,7 @@ var errStopLoad = errors.New("load stopped")
 // generation's keys in order, copying raw chunks into place and handing
 // compressed ones to snapWorkers() decoders; the calling goroutine waits
 // for each part in order, verifies its checksum and calls fn.
-func loadParts(txn *badger.Txn, gen uint64, dir []dirEntry, fn func(string, []byte) error) error {
+func loadParts(txn *badger.Txn, dir []dirEntry, fn func(string, []byte) error) error {
 	var (
 		stop     = make(chan struct{})
 		errOnce  sync.Once
@@ -199,7 +192,7 @@ func loadParts(txn *badger.Txn, gen uint64, dir []dirEntry, fn func(string, []by
 		defer wg.Done()
 		defer close(jobs)
 		defer close(ordered)
-		if err := readParts(txn, gen, dir, dec, ordered, jobs, free, stop); err != nil {
+		if err := readParts(txn, dir, dec, ordered, jobs, free, stop); err != nil {
 			fail(err)
 		}
 	}()
@@ -231,14 +224,13 @@ func loadParts(txn *badger.Txn, gen uint64, dir []dirEntry, fn func(string, []by
 	return firstErr
 }
 
-func readParts(txn *badger.Txn, gen uint64, dir []dirEntry, dec *zstd.Decoder,
+func readParts(txn *badger.Txn, dir []dirEntry, dec *zstd.Decoder,
 	ordered chan<- *loadPart, jobs chan<- decJob, free chan []byte, stop <-chan struct{}) error {
 	opt := badger.DefaultIteratorOptions
 	opt.PrefetchValues = false
-	opt.Prefix = snapGenPrefix(gen)
+	opt.Prefix = []byte(prefixSnap)
 	it := txn.NewIterator(opt)
 	defer it.Close()
-	it.Seek(snapKey(gen, 0, 0))
 	want := make([]byte, 0, len(prefixSnap)+16)
 	for i, d := range dir {
 		p := &loadPart{index: i, name: d.Name, sum: d.Sum, buf: make([]byte, d.RawLen), done: make(chan struct{})}
@@ -248,8 +240,14 @@ func readParts(txn *badger.Txn, gen uint64, dir []dirEntry, dec *zstd.Decoder,
 		case <-stop:
 			return nil
 		}
+		// Parts are where their entries say: in this generation, in the
+		// order written, or carried over from an older one.
+		want = appendSnapKey(want[:0], d.Gen, d.Index, 0)
+		if !it.Valid() || !bytes.Equal(it.Item().Key(), want) {
+			it.Seek(want)
+		}
 		for c := range int(d.Chunks) {
-			want = appendSnapKey(want[:0], gen, uint32(i), uint32(c))
+			want = appendSnapKey(want[:0], d.Gen, d.Index, uint32(c))
 			if !it.Valid() || !bytes.Equal(it.Item().Key(), want) {
 				return &corruptError{part: d.Name, index: i, chunk: c, why: "chunk missing"}
 			}

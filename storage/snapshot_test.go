@@ -3,6 +3,7 @@ package storage
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -22,16 +23,16 @@ func appendN(t testing.TB, s *Store, n int) {
 
 func testParts(t testing.TB) []Part {
 	return []Part{
-		{"fields", []byte(`{"country":"ENUM","age":"INT"}`)},
-		{"rand", randomBytes(6<<20+123, 1)},                // incompressible, 7 chunks
-		{"bitmap", roaringBytes(t, 6<<20, 2)},              // realistic roaring
-		{"zeros", make([]byte, 5<<20)},                     // very compressible
-		{"empty", nil},                                     // empty part
-		{"exact", bytes.Repeat([]byte("ab"), chunkSize/2)}, // exactly one chunk
-		{"tiny", []byte{1, 2, 3}},                          // below minCompressSize
-		{"dup", []byte("same name twice is allowed")},
-		{"dup", []byte("second")},
-		{strings.Repeat("n", 300), randomBytes(70000, 3)},
+		{Name: "fields", Data: []byte(`{"country":"ENUM","age":"INT"}`)},
+		{Name: "rand", Data: randomBytes(6<<20+123, 1)},                // incompressible, 7 chunks
+		{Name: "bitmap", Data: roaringBytes(t, 6<<20, 2)},              // realistic roaring
+		{Name: "zeros", Data: make([]byte, 5<<20)},                     // very compressible
+		{Name: "empty", Data: nil},                                     // empty part
+		{Name: "exact", Data: bytes.Repeat([]byte("ab"), chunkSize/2)}, // exactly one chunk
+		{Name: "tiny", Data: []byte{1, 2, 3}},                          // below minCompressSize
+		{Name: "dup", Data: []byte("same name twice is allowed")},
+		{Name: "dup", Data: []byte("second")},
+		{Name: strings.Repeat("n", 300), Data: randomBytes(70000, 3)},
 	}
 }
 
@@ -141,7 +142,7 @@ func TestSnapshotTruncatesLog(t *testing.T) {
 	dir := t.TempDir()
 	s := openT(t, dir, FsyncNo)
 	appendN(t, s, 100)
-	if err := s.WriteSnapshot(60, []Part{{"p", []byte("state@60")}}); err != nil {
+	if err := s.WriteSnapshot(60, []Part{{Name: "p", Data: []byte("state@60")}}); err != nil {
 		t.Fatal(err)
 	}
 	keys := keysWithPrefix(t, s, prefixLog)
@@ -164,7 +165,7 @@ func TestSnapshotTruncatesLog(t *testing.T) {
 		t.Fatal("snapshot beyond LastSeq accepted")
 	}
 	// A snapshot of everything empties the log; seqs continue after it.
-	if err := s.WriteSnapshot(100, []Part{{"p", []byte("state@100")}}); err != nil {
+	if err := s.WriteSnapshot(100, []Part{{Name: "p", Data: []byte("state@100")}}); err != nil {
 		t.Fatal(err)
 	}
 	if n := len(keysWithPrefix(t, s, prefixLog)); n != 0 {
@@ -194,17 +195,17 @@ func TestSnapshotCrashBeforeSwitch(t *testing.T) {
 	dir := t.TempDir()
 	s := openT(t, dir, FsyncNo)
 	appendN(t, s, 10)
-	oldParts := []Part{{"a", roaringBytes(t, 2<<20, 5)}, {"b", []byte("old")}}
+	oldParts := []Part{{Name: "a", Data: roaringBytes(t, 2<<20, 5)}, {Name: "b", Data: []byte("old")}}
 	if err := s.WriteSnapshot(5, oldParts); err != nil {
 		t.Fatal(err)
 	}
 
 	// Fully written new generation, never switched to.
-	newParts := []Part{{"a", randomBytes(3<<20, 9)}, {"b", []byte("new")}}
+	newParts := []Part{{Name: "a", Data: randomBytes(3<<20, 9)}, {Name: "b", Data: []byte("new")}}
 	s.snapMu.Lock()
 	gen := s.nextGen
 	s.nextGen++
-	if _, err := s.writeGeneration(gen, 10, partsOf(newParts), time.Now()); err != nil {
+	if _, _, err := s.writeGeneration(gen, 10, partsOf(newParts), nil, time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	s.snapMu.Unlock()
@@ -250,17 +251,17 @@ func TestSnapshotCrashBeforeSwitch(t *testing.T) {
 	// were deleted: the new snapshot loads, the rest is cleaned on Open.
 	s = openT(t, dir, FsyncNo)
 	curGen := s.meta.Load().Gen
-	stale := []Part{{"a", []byte("stale")}}
+	stale := []Part{{Name: "a", Data: []byte("stale")}}
 	s.snapMu.Lock()
 	staleGen := s.nextGen
 	s.nextGen++
-	if _, err := s.writeGeneration(staleGen, 10, partsOf(stale), time.Now()); err != nil {
+	if _, _, err := s.writeGeneration(staleGen, 10, partsOf(stale), nil, time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	s.snapMu.Unlock()
 	appendN(t, s, 3) // seqs 11..13
 	// Switch meta to staleGen at seq 12 by hand, without deleting anything.
-	m, err := s.writeGeneration(staleGen+1, 12, partsOf([]Part{{"z", []byte("final")}}), time.Now())
+	m, _, err := s.writeGeneration(staleGen+1, 12, partsOf([]Part{{Name: "z", Data: []byte("final")}}), nil, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -289,9 +290,9 @@ func TestSnapshotCrashBeforeSwitch(t *testing.T) {
 
 func TestSnapshotCorruptionDetected(t *testing.T) {
 	parts := []Part{
-		{"first", []byte("ok")},
-		{"bitmap", roaringBytes(t, 3<<20, 11)}, // zstd chunks
-		{"rand", randomBytes(3<<20, 12)},       // raw chunks
+		{Name: "first", Data: []byte("ok")},
+		{Name: "bitmap", Data: roaringBytes(t, 3<<20, 11)}, // zstd chunks
+		{Name: "rand", Data: randomBytes(3<<20, 12)},       // raw chunks
 	}
 	cases := []struct {
 		name   string
@@ -427,5 +428,84 @@ func TestSnapshotFromSource(t *testing.T) {
 	}
 	if n := len(replayAll(t, s, 5)); n != 5 {
 		t.Fatalf("%d log records after the failed snapshot, want the 5 after seq 5", n)
+	}
+}
+
+// TestSnapshotCarryOver: parts marked Same are carried over from the
+// current snapshot without being rewritten, survive any number of later
+// snapshots and a reopen, and the parts no snapshot refers to any more are
+// deleted.
+func TestSnapshotCarryOver(t *testing.T) {
+	for _, mem := range []bool{false, true} {
+		t.Run(fmt.Sprintf("in-memory=%v", mem), func(t *testing.T) {
+			dir := t.TempDir()
+			s := openMemT(t)
+			if !mem {
+				s = openT(t, dir, FsyncNo)
+			}
+			defer func() { s.Close() }()
+			appendN(t, s, 30)
+			a := Part{Name: "a", Data: randomBytes(2*chunkSize+5, 1)}
+			b1 := Part{Name: "b", Data: randomBytes(chunkSize/2, 2)}
+			c := Part{Name: "c", Data: bytes.Repeat([]byte("c"), 3*chunkSize)}
+			if err := s.WriteSnapshot(10, []Part{a, b1, c}); err != nil {
+				t.Fatal(err)
+			}
+			gen1 := s.meta.Load().Gen
+			same := func(name string) Part { return Part{Name: name, Same: true} }
+			b2 := Part{Name: "b", Data: []byte("b, second version")}
+			d := Part{Name: "d", Data: randomBytes(chunkSize+9, 4)}
+			if err := s.WriteSnapshot(20, []Part{same("a"), b2, same("c"), d}); err != nil {
+				t.Fatal(err)
+			}
+			_, _, got := loadAll(t, s)
+			checkParts(t, got, []Part{a, b2, c, d})
+			if m := s.meta.Load(); m.WrittenBytes != uint64(len(b2.Data)+len(d.Data)) {
+				t.Fatalf("wrote %d bytes, want only the changed parts' %d", m.WrittenBytes, len(b2.Data)+len(d.Data))
+			}
+			// Of the first generation, only the carried parts remain.
+			if k := keysWithPrefix(t, s, string(snapPartPrefix(gen1, 1))); len(k) != 0 {
+				t.Fatalf("%d chunks of the replaced part b remain", len(k))
+			}
+			if k := keysWithPrefix(t, s, string(snapPartPrefix(gen1, dirPart))); len(k) != 0 {
+				t.Fatalf("the first generation's directory remains")
+			}
+			if k := keysWithPrefix(t, s, string(snapPartPrefix(gen1, 0))); len(k) != 3 {
+				t.Fatalf("%d chunks of the carried part a, want 3", len(k))
+			}
+
+			// Carried again, from a generation that itself carried it.
+			if err := s.WriteSnapshot(25, []Part{same("a"), same("b"), same("c"), same("d")}); err != nil {
+				t.Fatal(err)
+			}
+			want := []Part{a, b2, c, d}
+			if !mem {
+				// Debris of a crash right after a switch: parts of the old
+				// generation nothing refers to. Open deletes them, and only them.
+				setValue(t, s, snapKey(gen1, 1, 0), []byte("old b"), chunkRaw)
+				setValue(t, s, snapKey(gen1, dirPart, 0), []byte("old dir"), chunkRaw)
+				s.Close()
+				s = openT(t, dir, FsyncNo)
+				for _, k := range [][]byte{snapPartPrefix(gen1, 1), snapPartPrefix(gen1, dirPart)} {
+					if n := len(keysWithPrefix(t, s, string(k))); n != 0 {
+						t.Fatalf("Open left %d keys of an unreferenced part", n)
+					}
+				}
+			}
+			_, _, got = loadAll(t, s)
+			checkParts(t, got, want)
+
+			// A Same part the current snapshot lacks is refused, and the
+			// current snapshot stays.
+			err := s.WriteSnapshot(28, []Part{same("a"), same("nope")})
+			if !errors.Is(err, ErrNoBasePart) {
+				t.Fatalf("WriteSnapshot with an unknown Same part = %v, want ErrNoBasePart", err)
+			}
+			seq, _, got := loadAll(t, s)
+			if seq != 25 {
+				t.Fatalf("seq %d after the refused snapshot, want 25", seq)
+			}
+			checkParts(t, got, want)
+		})
 	}
 }

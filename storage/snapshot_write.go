@@ -91,7 +91,7 @@ func (s *Store) WriteSnapshotFrom(seq uint64, src func(yield func(Part) error) e
 	s.stats.snapshots.Add(1)
 	s.stats.lastSnapNanos.Store(int64(took))
 	s.logger.Info("snapshot written", "gen", m.Gen, "seq", m.Seq, "parts", m.Parts,
-		"raw_bytes", m.RawBytes, "stored_bytes", m.StoredBytes, "took", took)
+		"raw_bytes", m.RawBytes, "stored_bytes", m.StoredBytes, "written_bytes", m.WrittenBytes, "took", took)
 	return nil
 }
 
@@ -103,10 +103,17 @@ func (s *Store) writeSnapshot(seq uint64, src func(yield func(Part) error) error
 	if last := s.LastSeq(); seq > last {
 		return nil, fmt.Errorf("storage: snapshot seq %d is beyond the last appended seq %d", seq, last)
 	}
+	var base []dirEntry
+	if old != nil {
+		var err error
+		if base, err = s.dirOf(old); err != nil {
+			return nil, err
+		}
+	}
 	gen := s.nextGen
 	s.nextGen++ // never reused, even if this attempt fails
 
-	m, err := s.writeGeneration(gen, seq, src, start)
+	m, dir, err := s.writeGeneration(gen, seq, src, base, start)
 	if err != nil {
 		if derr := s.dropGens(gen); derr != nil {
 			s.logger.Warn("cleanup of failed snapshot generation failed; Open will retry", "gen", gen, "err", derr)
@@ -129,11 +136,11 @@ func (s *Store) writeSnapshot(seq uint64, src func(yield func(Part) error) error
 		return nil, err
 	}
 	if old != nil {
-		if err := s.dropGens(old.Gen); err != nil {
+		if err := s.dropUnreferenced(old.Gen, base, dir); err != nil {
 			s.logger.Warn("deleting previous snapshot generation failed; Open will retry", "gen", old.Gen, "err", err)
 		}
-		if !s.opts.InMemory {
-			s.runGCLocked() // reclaim its value-log space now
+		if !s.opts.InMemory && m.WrittenBytes > 0 {
+			s.runGCLocked() // reclaim the replaced parts' value-log space now
 		}
 	}
 	if err := s.truncateLog(seq); err != nil {
@@ -168,7 +175,13 @@ func (p *partStats) tried(saved bool) {
 
 // writeGeneration writes all chunks and the directory of generation gen
 // and returns its meta (not yet switched to).
-func (s *Store) writeGeneration(gen, seq uint64, src func(yield func(Part) error) error, start time.Time) (*snapMeta, error) {
+// A part marked Same takes the entry of the part of that name in base (the
+// current snapshot's directory) and is not rewritten.
+func (s *Store) writeGeneration(gen, seq uint64, src func(yield func(Part) error) error, base []dirEntry, start time.Time) (*snapMeta, []dirEntry, error) {
+	byName := make(map[string]*dirEntry, len(base))
+	for i := range base {
+		byName[base[i].Name] = &base[i]
+	}
 	wb := s.sdb.NewWriteBatch()
 	defer wb.Cancel()
 
@@ -180,6 +193,7 @@ func (s *Store) writeGeneration(gen, seq uint64, src func(yield func(Part) error
 	}
 	var dir []dirEntry
 	var stored []*partStats
+	var written uint64 // raw bytes of the parts written (not carried over)
 	jobs := make(chan job, 8)
 	var (
 		wg       sync.WaitGroup
@@ -223,11 +237,26 @@ func (s *Store) writeGeneration(gen, seq uint64, src func(yield func(Part) error
 			fail(fmt.Errorf("storage: too many snapshot parts (%d)", i+1))
 			return errStopped
 		}
+		if p.Same {
+			b := byName[p.Name]
+			if b == nil {
+				fail(fmt.Errorf("%w: %q", ErrNoBasePart, p.Name))
+				return errStopped
+			}
+			st := new(partStats)
+			st.stored.Store(b.StoredLen)
+			dir = append(dir, *b)
+			stored = append(stored, st)
+			return nil
+		}
 		d := dirEntry{
 			Name:   p.Name,
 			RawLen: uint64(len(p.Data)),
 			Chunks: uint32(numChunks(len(p.Data))),
+			Gen:    gen,
+			Index:  uint32(i),
 		}
+		written += d.RawLen
 		st := new(partStats)
 		for c := range int(d.Chunks) {
 			jobs <- job{part: i, chunk: c, data: p.Data[c*chunkSize : min((c+1)*chunkSize, len(p.Data))], st: st}
@@ -241,13 +270,13 @@ func (s *Store) writeGeneration(gen, seq uint64, src func(yield func(Part) error
 	close(jobs)
 	wg.Wait()
 	if firstErr != nil {
-		return nil, firstErr
+		return nil, nil, firstErr
 	}
 	if srcErr != nil {
-		return nil, srcErr
+		return nil, nil, srcErr
 	}
 
-	m := &snapMeta{Gen: gen, Seq: seq, UnixNano: start.UnixNano(), Parts: uint32(len(dir)), ChunkSize: chunkSize}
+	m := &snapMeta{Gen: gen, Seq: seq, UnixNano: start.UnixNano(), Parts: uint32(len(dir)), ChunkSize: chunkSize, WrittenBytes: written}
 	for i := range dir {
 		dir[i].StoredLen = stored[i].stored.Load()
 		m.RawBytes += dir[i].RawLen
@@ -259,11 +288,11 @@ func (s *Store) writeGeneration(gen, seq uint64, src func(yield func(Part) error
 	for c := range int(m.DirChunks) {
 		val, flag := compressChunk(raw[c*chunkSize:min((c+1)*chunkSize, len(raw))], &scratch)
 		if err := wb.SetEntry(badger.NewEntry(snapKey(gen, dirPart, uint32(c)), val).WithMeta(flag)); err != nil {
-			return nil, fmt.Errorf("storage: write snapshot directory: %w", err)
+			return nil, nil, fmt.Errorf("storage: write snapshot directory: %w", err)
 		}
 	}
 	if err := wb.Flush(); err != nil {
-		return nil, fmt.Errorf("storage: write snapshot generation %d: %w", gen, err)
+		return nil, nil, fmt.Errorf("storage: write snapshot generation %d: %w", gen, err)
 	}
-	return m, nil
+	return m, dir, nil
 }

@@ -284,7 +284,7 @@ func (s *Store) recover() error {
 	if m != nil {
 		curGen = m.Gen
 	}
-	maxGen, err := s.dropStaleGenerations(curGen)
+	maxGen, err := s.dropStale(m)
 	if err != nil {
 		return err
 	}

@@ -233,7 +233,7 @@ func TestReset(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if err := s.WriteSnapshot(5, []Part{{"a", []byte("hello")}}); err != nil {
+	if err := s.WriteSnapshot(5, []Part{{Name: "a", Data: []byte("hello")}}); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Reset(); err != nil {
@@ -251,7 +251,7 @@ func TestReset(t *testing.T) {
 	if first, err := s.Append([][]byte{[]byte("new")}); err != nil || first != 1 {
 		t.Fatalf("Append after Reset = %d, %v", first, err)
 	}
-	if err := s.WriteSnapshot(1, []Part{{"b", []byte("world")}}); err != nil {
+	if err := s.WriteSnapshot(1, []Part{{Name: "b", Data: []byte("world")}}); err != nil {
 		t.Fatal(err)
 	}
 	s.Close()
@@ -273,9 +273,9 @@ func TestInMemory(t *testing.T) {
 		t.Fatal(err)
 	}
 	parts := []Part{
-		{"big", roaringBytes(t, 3<<20, 1)},
-		{"rand", randomBytes(2<<20+5, 2)},
-		{"small", []byte("x")},
+		{Name: "big", Data: roaringBytes(t, 3<<20, 1)},
+		{Name: "rand", Data: randomBytes(2<<20+5, 2)},
+		{Name: "small", Data: []byte("x")},
 	}
 	if err := s.WriteSnapshot(2, parts); err != nil {
 		t.Fatal(err)
@@ -324,7 +324,7 @@ func TestDiskBytesAndGC(t *testing.T) {
 	}
 	const size = 16 << 20
 	for i := range 10 {
-		if err := s.WriteSnapshot(1, []Part{{"r", randomBytes(size, uint64(i))}}); err != nil {
+		if err := s.WriteSnapshot(1, []Part{{Name: "r", Data: randomBytes(size, uint64(i))}}); err != nil {
 			t.Fatal(err)
 		}
 		n := s.DiskBytes()
@@ -368,7 +368,7 @@ func TestConcurrentAppendAndSnapshot(t *testing.T) {
 	}()
 	for i := range 5 {
 		seq := s.LastSeq()
-		p := []Part{{"seq", binary.BigEndian.AppendUint64(nil, seq)}, {"bm", roaringBytes(t, 1<<20, uint64(i))}}
+		p := []Part{{Name: "seq", Data: binary.BigEndian.AppendUint64(nil, seq)}, {Name: "bm", Data: roaringBytes(t, 1<<20, uint64(i))}}
 		if err := s.WriteSnapshot(seq, p); err != nil {
 			t.Fatal(err)
 		}
@@ -414,7 +414,7 @@ func TestInterruptedResetFinished(t *testing.T) {
 	dir := t.TempDir()
 	s := openT(t, dir, FsyncNo)
 	appendN(t, s, 5)
-	if err := s.WriteSnapshot(3, []Part{{"a", []byte("x")}}); err != nil {
+	if err := s.WriteSnapshot(3, []Part{{Name: "a", Data: []byte("x")}}); err != nil {
 		t.Fatal(err)
 	}
 	crash(t, s)
