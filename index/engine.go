@@ -43,6 +43,11 @@ type Engine struct {
 
 	cache *exprCache
 
+	// What changed since the last FreezeChanges (fields and event blocks
+	// keep their own marks): everything, or the dictionary, live set and
+	// sample slots.
+	allDirty, entsDirty bool
+
 	rangeMu    sync.Mutex
 	rangeCache map[rangeKey]rangeEntry // INT range holders for profiles, by data generation
 }
@@ -58,6 +63,7 @@ func New() *Engine {
 		segs:      map[string]*segment{},
 		nextTick:  1<<63 - 1,
 		changeLog: DefaultChangeLog,
+		allDirty:  true,
 		cache:     newExprCache(4096),
 	}
 	e.reorder() // built, so that readers never build it

@@ -240,6 +240,10 @@ type events struct {
 	ser    []*series // ordinal-1 -> the value's series, parallel to field.values
 	newest int64     // the newest bucket holding data, to bound open windows
 	oldest int64     // the oldest bucket holding data, so expiry is cheap when idle
+
+	// The blocks (snapshot parts, see blockOf) changed since the engine's
+	// last FreezeChanges.
+	dirtyBlocks map[int64]struct{}
 }
 
 func newEvents(gran, retention time.Duration) *events {
@@ -267,6 +271,7 @@ func (f *field) track(id uint32, value string, b int64, amount uint64) {
 	}
 	ev.newest = max(ev.newest, b)
 	ev.oldest = min(ev.oldest, b)
+	ev.markBlock(b)
 }
 
 // expire drops the buckets older than the retention at now.
@@ -280,6 +285,7 @@ func (ev *events) expire(now int64) {
 		s.expire(&ev.spec, start)
 	}
 	ev.oldest = start
+	ev.markBlock(start) // cut short; the blocks before it are gone whole
 }
 
 // window resolves a window to the inclusive bucket range it covers as of at,

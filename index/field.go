@@ -124,10 +124,14 @@ type field struct {
 
 	bsi *BSI    // INT
 	ev  *events // EVENT (values and ordinals name its value series)
+
+	// dirty: the field changed since the engine's last FreezeChanges (for
+	// an EVENT field: all of it; its blocks also keep their own marks).
+	dirty bool
 }
 
 func newField(name string, kind Kind) *field {
-	f := &field{name: name, kind: kind}
+	f := &field{name: name, kind: kind, dirty: true}
 	switch kind {
 	case KindEnum, KindTags:
 		f.ordinals = map[string]uint32{}
@@ -276,6 +280,7 @@ func (f *field) setEnum(id uint32, v string) bool {
 	if f.ord != nil {
 		f.ord.set(id, o)
 	}
+	f.dirty = true
 	return true
 }
 
@@ -286,6 +291,7 @@ func (f *field) addTag(id uint32, v string) bool {
 		return false
 	}
 	f.has.Add(id)
+	f.dirty = true
 	return true
 }
 
@@ -295,6 +301,7 @@ func (f *field) remTag(id uint32, v string) bool {
 	if bm == nil || !bm.CheckedRemove(id) {
 		return false
 	}
+	f.dirty = true
 	for _, other := range f.bms {
 		if other.Contains(id) {
 			return true
@@ -320,6 +327,14 @@ func (f *field) tagsOf(id uint32) []string {
 
 // clear removes every value of id; it reports whether id had one.
 func (f *field) clear(id uint32) bool {
+	if f.clearValues(id) {
+		f.dirty = true
+		return true
+	}
+	return false
+}
+
+func (f *field) clearValues(id uint32) bool {
 	switch f.kind {
 	case KindEvent:
 		had := f.ev.any.remove(id)

@@ -159,6 +159,7 @@ func (e *Engine) apply(m *Mutation, replay bool) (Result, error) {
 		e.sample = NewBSI()
 		e.fields = map[string]*field{}
 		e.segs = map[string]*segment{}
+		e.allDirty = true
 		e.reorder()
 		e.sigRebuild()
 		e.resetTick()
@@ -262,6 +263,7 @@ func (e *Engine) ensureField(name string, kind Kind) *field {
 func (e *Engine) entity(key string) (id uint32, created bool) {
 	id, created = e.dict.Insert(key)
 	if created {
+		e.entsDirty = true
 		e.live.Add(id)
 		e.sample.Set(id, sampleSlot(key))
 		e.touchNew(id)
@@ -298,6 +300,7 @@ func (e *Engine) set(key string, pairs []Pair) (Result, error) {
 			old, hadOld := f.bsi.Get(id)
 			changed = f.bsi.Set(id, n)
 			if changed {
+				f.dirty = true
 				e.touchInt(id, p.Field, old, hadOld, n, true)
 			}
 		} else {
@@ -423,6 +426,7 @@ func (e *Engine) del(keys []string) (Result, error) {
 		e.live.Remove(id)
 		e.sample.Clear(id)
 		e.dict.Delete(k)
+		e.entsDirty = true
 		res.N++
 		res.Changed = true
 	}

@@ -17,9 +17,12 @@ import (
 type Part struct {
 	Name string
 	Data []byte
+	Same bool // unchanged since the previous FreezeChanges; no Data
 }
 
-const snapshotVersion = 1
+// Snapshot layouts: 1 kept each EVENT field in one part; 2 splits it into
+// a header and blocks (see snapshot_changes.go). Both load.
+const snapshotVersion = 2
 
 // Snapshot serialises the whole engine into parts, consistently. The parts
 // own their bytes. It is Freeze followed by every part's serialisation.
@@ -42,6 +45,7 @@ type Frozen struct {
 type frozenPart struct {
 	name string
 	data func() ([]byte, error)
+	same bool // unchanged since the previous FreezeChanges
 }
 
 // Len is the number of parts the image serialises to.
@@ -54,6 +58,12 @@ func (fz *Frozen) Len() int { return len(fz.parts) }
 // must be called once, by one goroutine.
 func (fz *Frozen) Parts(fn func(Part) error) error {
 	for i, p := range fz.parts {
+		if p.same {
+			if err := fn(Part{Name: p.name, Same: true}); err != nil {
+				return err
+			}
+			continue
+		}
 		data, err := p.data()
 		fz.parts[i].data = nil // let the frozen bitmaps go as we pass
 		if err != nil {
@@ -73,9 +83,12 @@ func (fz *Frozen) Parts(fn func(Part) error) error {
 // writes it), the dictionary's id table is copied (its key arena is
 // append-only) and the small metadata is encoded at once. Serialising the
 // image (Frozen.Parts) then runs without any lock, while writes go on.
-func (e *Engine) Freeze() *Frozen {
+func (e *Engine) Freeze() *Frozen { return e.freeze(false) }
+
+func (e *Engine) freeze(changes bool) *Frozen {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	same := changes && !e.allDirty // parts may be carried over
 	names := make([]string, 0, len(e.fields))
 	for name := range e.fields {
 		names = append(names, name)
@@ -93,27 +106,41 @@ func (e *Engine) Freeze() *Frozen {
 		if f.kind == KindEvent {
 			schema = binary.AppendVarint(schema, f.ev.spec.gran)
 			schema = binary.AppendVarint(schema, f.ev.spec.retention*f.ev.spec.gran)
-			ev := f.ev.freeze()
-			fz.parts = append(fz.parts, frozenPart{"f:" + name, ev.marshal})
-			continue
-		}
-		var bms []*roaring.Bitmap
-		if f.kind == KindInt {
-			bms = f.bsi.Bitmaps()
+			fz.freezeEvents(f, same)
+		} else if same && !f.dirty {
+			fz.parts = append(fz.parts, frozenPart{name: "f:" + name, same: true})
 		} else {
-			bms = append([]*roaring.Bitmap{f.has}, f.bms...)
+			var bms []*roaring.Bitmap
+			if f.kind == KindInt {
+				bms = f.bsi.Bitmaps()
+			} else {
+				bms = append([]*roaring.Bitmap{f.has}, f.bms...)
+			}
+			fz.parts = append(fz.parts, frozenPart{name: "f:" + name, data: packer(freezeAll(bms))})
 		}
-		fz.parts = append(fz.parts, frozenPart{"f:" + name, packer(freezeAll(bms))})
+		if changes {
+			f.dirty = false
+			if f.ev != nil {
+				f.ev.dirtyBlocks = nil
+			}
+		}
 	}
-	dict := e.dict.freeze()
-	live := freezeBitmap(e.live)
-	segs := e.freezeSegments()
-	fz.parts = append(fz.parts,
-		frozenPart{"schema", func() ([]byte, error) { return schema, nil }},
-		frozenPart{"dict", dict.MarshalBinary},
-		frozenPart{"live", live.ToBytes},
-		frozenPart{"sample", packer(freezeAll(e.sample.Bitmaps()))},
-		frozenPart{"segments", segs})
+	fz.parts = append(fz.parts, frozenPart{name: "schema", data: func() ([]byte, error) { return schema, nil }})
+	if same && !e.entsDirty {
+		fz.parts = append(fz.parts, frozenPart{name: "dict", same: true}, frozenPart{name: "live", same: true},
+			frozenPart{name: "sample", same: true})
+	} else {
+		dict := e.dict.freeze()
+		live := freezeBitmap(e.live)
+		fz.parts = append(fz.parts,
+			frozenPart{name: "dict", data: dict.MarshalBinary},
+			frozenPart{name: "live", data: live.ToBytes},
+			frozenPart{name: "sample", data: packer(freezeAll(e.sample.Bitmaps()))})
+	}
+	fz.parts = append(fz.parts, frozenPart{name: "segments", data: e.freezeSegments()})
+	if changes {
+		e.allDirty, e.entsDirty = false, false
+	}
 	return fz
 }
 
@@ -262,9 +289,10 @@ func (e *Engine) LoadSnapshot(parts []Part) (err error) {
 		byName[p.Name] = p.Data
 	}
 	schema, ok := byName["schema"]
-	if !ok || len(schema) == 0 || schema[0] != snapshotVersion {
+	if !ok || len(schema) == 0 || schema[0] < 1 || schema[0] > snapshotVersion {
 		return errors.New("load snapshot: missing or unknown schema part")
 	}
+	version := schema[0]
 	dict, err := UnmarshalDict(byName["dict"])
 	if err != nil {
 		return fmt.Errorf("load snapshot: dictionary: %w", err)
@@ -292,7 +320,13 @@ func (e *Engine) LoadSnapshot(parts []Part) (err error) {
 			if r.err != nil {
 				break
 			}
-			f, err := restoreEventField(name, values, time.Duration(gran)*time.Second, time.Duration(ret)*time.Second, byName["f:"+name])
+			restore := restoreEventField
+			if version >= 2 {
+				restore = func(name string, values []string, gran, ret time.Duration, data []byte) (*field, error) {
+					return restoreEventBlocks(name, values, gran, ret, data, byName)
+				}
+			}
+			f, err := restore(name, values, time.Duration(gran)*time.Second, time.Duration(ret)*time.Second, byName["f:"+name])
 			if err != nil {
 				return fmt.Errorf("load snapshot: %w", err)
 			}
@@ -333,6 +367,10 @@ func (e *Engine) LoadSnapshot(parts []Part) (err error) {
 	} else {
 		e.rebuildSample() // a snapshot from before SAMPLE existed
 	}
+	// The engine is now what the snapshot holds: a later FreezeChanges
+	// may carry its parts over, if it has this layout.
+	e.markClean()
+	e.allDirty = version != snapshotVersion
 	e.schema++
 	e.gen++
 	return nil

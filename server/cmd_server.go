@@ -412,6 +412,7 @@ func cmdFlushall(s *Server, c *client, args [][]byte) {
 		if _, err := s.engine.Apply(&index.Mutation{Op: index.OpFlush}); err != nil {
 			return err
 		}
+		s.restores.Add(1) // an image frozen before the flush must not land after it
 		s.dirty.Store(0)
 		return s.store.Reset()
 	})

@@ -59,13 +59,14 @@ type Server struct {
 
 	disk         diskGuard
 	dirty        atomic.Int64 // logged writes since the last snapshot
-	saving       sync.Mutex   // one snapshot at a time
+	saving       sync.Mutex   // one snapshot write at a time
+	images       sync.Mutex   // one save, from its freeze to its write (see save)
 	bgsaving     atomic.Bool
 	lastSaveE    atomic.Pointer[error] // error of the last background save; nil once one succeeds
 	lastSaveCost atomic.Int64          // duration of the last snapshot, serialising and writing, ns
 
 	transfers transfers     // open BACKUP/RESTORE transfers (cmd_backup.go)
-	restores  atomic.Uint64 // bumped when RESTORE.COMMIT replaces the data set
+	restores  atomic.Uint64 // bumped when RESTORE.COMMIT or FLUSHALL replaces the data set
 }
 
 // New opens the store (loading happens in Start, in the background) and
@@ -328,50 +329,39 @@ func (s *Server) expireEvents() {
 }
 
 // save takes a snapshot through the committer so that it is consistent with
-// the log; in background mode the compressed write happens off the write path.
+// the log; in background mode the write happens off the write path.
+//
+// The engine is frozen under the committer (writes pause for that only),
+// then its image is serialised and written part by part while writes go
+// on. Parts unchanged since the previous snapshot are carried over rather
+// than written (index.FreezeChanges), which is only right if images are
+// written in the order they were frozen and each on top of the previous:
+// images holds one save from its freeze to the end of its write.
 func (s *Server) save(background bool) error {
 	if err := s.disk.refusal(); err != nil {
 		return err // a snapshot needs space too; the log holds every write
 	}
-	if background && !s.bgsaving.CompareAndSwap(false, true) {
-		return errors.New("a background save is already in progress")
+	if background {
+		if !s.bgsaving.CompareAndSwap(false, true) {
+			return errors.New("a background save is already in progress")
+		}
+		if !s.images.TryLock() {
+			s.bgsaving.Store(false)
+			return errors.New("a save is already in progress")
+		}
+	} else {
+		s.images.Lock()
 	}
-	var fz *index.Frozen
-	var seq uint64
-	var dirty int64
-	var restores uint64
-	began := time.Now()
-	// Only the freeze holds the writers back; the parts are serialised
-	// one at a time as they are written, while writes go on.
-	_ = s.commits.exclusive(func() error {
-		fz = s.engine.Freeze()
-		seq = s.store.LastSeq()
-		dirty = s.dirty.Load()
-		restores = s.restores.Load()
-		return nil
-	})
-	frozen := time.Since(began)
 	write := func() error {
-		s.saving.Lock()
-		defer s.saving.Unlock()
-		if s.restores.Load() != restores {
-			return errors.New("the data set was replaced by a restore while saving; this snapshot is stale and was dropped")
+		defer s.images.Unlock()
+		err := s.writeImage()
+		if errors.Is(err, storage.ErrNoBasePart) {
+			// The store's snapshot is not the one the engine counted on:
+			// write every part.
+			s.log.Warn("snapshot: a part to carry over is missing; writing every part", "err", err)
+			err = s.writeImage()
 		}
-		start := time.Now()
-		parts := fz.Len()
-		err := s.store.WriteSnapshotFrom(seq, func(yield func(storage.Part) error) error {
-			return fz.Parts(func(p index.Part) error { return yield(storage.Part{Name: p.Name, Data: p.Data}) })
-		})
-		fz = nil
-		if err != nil {
-			return fmt.Errorf("write snapshot: %w", err)
-		}
-		s.dirty.Add(-dirty)
-		s.lastSaveCost.Store(int64(time.Since(began)))
-		s.metrics.snapshotSeconds.Observe(time.Since(start).Seconds())
-		s.log.Info("snapshot saved", "seq", seq, "parts", parts, "frozen_seconds", frozen.Seconds(), "seconds", time.Since(start).Seconds())
-		go releaseMemory()
-		return nil
+		return err
 	}
 	if !background {
 		return write()
@@ -385,6 +375,51 @@ func (s *Server) save(background bool) error {
 		}
 		s.lastSaveE.Store(nil)
 	}()
+	return nil
+}
+
+// writeImage freezes the engine and writes its image as the new snapshot.
+// The caller holds images. After a failure, the next image is whole.
+func (s *Server) writeImage() error {
+	var fz *index.Frozen
+	var seq uint64
+	var dirty int64
+	var restores uint64
+	began := time.Now()
+	_ = s.commits.exclusive(func() error {
+		fz = s.engine.FreezeChanges()
+		seq = s.store.LastSeq()
+		dirty = s.dirty.Load()
+		restores = s.restores.Load()
+		return nil
+	})
+	frozen := time.Since(began)
+	s.saving.Lock()
+	defer s.saving.Unlock()
+	if s.restores.Load() != restores {
+		s.engine.ChangesLost()
+		return errors.New("the data set was replaced (RESTORE or FLUSHALL) while saving; this snapshot is stale and was dropped")
+	}
+	start := time.Now()
+	parts, carried := fz.Len(), 0
+	err := s.store.WriteSnapshotFrom(seq, func(yield func(storage.Part) error) error {
+		return fz.Parts(func(p index.Part) error {
+			if p.Same {
+				carried++
+			}
+			return yield(storage.Part{Name: p.Name, Data: p.Data, Same: p.Same})
+		})
+	})
+	if err != nil {
+		s.engine.ChangesLost()
+		return fmt.Errorf("write snapshot: %w", err)
+	}
+	s.dirty.Add(-dirty)
+	s.lastSaveCost.Store(int64(time.Since(began)))
+	s.metrics.snapshotSeconds.Observe(time.Since(start).Seconds())
+	s.log.Info("snapshot saved", "seq", seq, "parts", parts, "carried_over", carried,
+		"frozen_seconds", frozen.Seconds(), "seconds", time.Since(start).Seconds())
+	go releaseMemory()
 	return nil
 }
 
