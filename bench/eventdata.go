@@ -324,6 +324,9 @@ func EventData(ctx context.Context, o EventDataOptions, dir string) ([]index.Par
 	o.defaults()
 	if dir != "" {
 		parts, info, err := readEventCache(filepath.Join(dir, o.key()))
+		if err == nil && index.LayoutOf(parts) != index.SnapshotLayout {
+			parts, err = upgradeEventCache(dir, info, parts, o.Progress)
+		}
 		if err == nil {
 			if o.Progress != nil {
 				fmt.Fprintf(o.Progress, "event data set %s from the cache in %s\n", info.Key, dir)
@@ -456,6 +459,33 @@ func verifyChecks(e *index.Engine, info EventDataInfo) error {
 }
 
 const cacheInfoFile = "info.json"
+
+// upgradeEventCache rewrites a cached data set written in an older snapshot
+// layout in the current one (a load and a snapshot, instead of a rebuild),
+// so that what the benchmarks start segd on is what segd itself writes.
+func upgradeEventCache(dir string, info EventDataInfo, parts []index.Part, progress io.Writer) ([]index.Part, error) {
+	start := time.Now()
+	e := index.New()
+	if err := e.LoadSnapshot(parts); err != nil {
+		return nil, fmt.Errorf("load for the layout upgrade: %w", err)
+	}
+	parts, err := e.Snapshot()
+	if err != nil {
+		return nil, err
+	}
+	info.SnapBytes, info.PartNames = 0, nil
+	for _, p := range parts {
+		info.SnapBytes += int64(len(p.Data))
+		info.PartNames = append(info.PartNames, p.Name)
+	}
+	if err := writeEventCache(dir, info, parts); err != nil {
+		return nil, fmt.Errorf("rewrite the cached event data set: %w", err)
+	}
+	if progress != nil {
+		fmt.Fprintf(progress, "cached event data set rewritten in snapshot layout %d in %.1fs\n", index.SnapshotLayout, time.Since(start).Seconds())
+	}
+	return parts, nil
+}
 
 func writeEventCache(dir string, info EventDataInfo, parts []index.Part) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {

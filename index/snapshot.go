@@ -24,6 +24,19 @@ type Part struct {
 // a header and blocks (see snapshot_changes.go). Both load.
 const snapshotVersion = 2
 
+// SnapshotLayout is the layout Snapshot writes.
+const SnapshotLayout = snapshotVersion
+
+// LayoutOf is the layout of a snapshot's parts, 0 if they have no schema.
+func LayoutOf(parts []Part) int {
+	for _, p := range parts {
+		if p.Name == "schema" && len(p.Data) > 0 {
+			return int(p.Data[0])
+		}
+	}
+	return 0
+}
+
 // Snapshot serialises the whole engine into parts, consistently. The parts
 // own their bytes. It is Freeze followed by every part's serialisation.
 func (e *Engine) Snapshot() ([]Part, error) {
