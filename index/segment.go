@@ -345,11 +345,12 @@ func intPredHolds(p *Pred, v int64, ok bool) bool {
 	return ok && cmpInt(p.Cmp, p.N, v)
 }
 
-// intFlips reports whether a change of field from (old, hadOld) to (new,
-// hasNew) can change s: whether one of its predicates on the field changes.
-func (s *segment) intFlips(field string, old int64, hadOld bool, new int64, hasNew bool) bool {
-	ps := s.ints[field]
-	if ps == nil || ps.opaque || s.global {
+// flips reports whether a change of the field from (old, hadOld) to (new,
+// hasNew) can change the segment: whether one of its predicates on the
+// field changes. nil (no predicates known, opaque, or a TOP segment) always
+// can.
+func (ps *intPreds) flips(old int64, hadOld bool, new int64, hasNew bool) bool {
+	if ps == nil {
 		return true
 	}
 	for _, p := range ps.preds {
@@ -374,6 +375,7 @@ func (s *segment) addValueDep(field, value string) {
 // by position in the reference order.
 type segIndex struct {
 	byField map[string][]int            // field -> segments any change of it concerns
+	ints    map[string][]*intPreds      // field -> parallel to byField: those segments' INT predicates on it (nil: none known)
 	byValue map[string]map[string][]int // field -> value -> segments its changes concern
 	empty   []int                       // segments an entity without values may match
 	refs    [][]int                     // position -> positions of the segments it references
@@ -388,11 +390,16 @@ func (e *Engine) buildSegIndex() {
 	for i, s := range e.order {
 		pos[s.name] = i
 	}
-	ix := &segIndex{byField: map[string][]int{}, byValue: map[string]map[string][]int{}, refs: make([][]int, len(e.order)),
+	ix := &segIndex{byField: map[string][]int{}, ints: map[string][]*intPreds{}, byValue: map[string]map[string][]int{}, refs: make([][]int, len(e.order)),
 		mark: make([]bool, len(e.order)), changed: make([]bool, len(e.order))}
 	for i, s := range e.order {
 		for f := range s.deps {
 			ix.byField[f] = append(ix.byField[f], i)
+			ip := s.ints[f]
+			if ip != nil && (ip.opaque || s.global) {
+				ip = nil
+			}
+			ix.ints[f] = append(ix.ints[f], ip)
 		}
 		for f, vs := range s.vdeps {
 			if s.deps[f] {
@@ -572,8 +579,9 @@ func (e *Engine) maintain(now int64) {
 			}
 			if t.isInt {
 				// Only the segments a predicate of which changes its truth.
-				for _, i := range ix.byField[t.field] {
-					if !ix.mark[i] && order[i].intFlips(t.field, t.old, t.hadOld, t.new, t.hasNew) {
+				ints := ix.ints[t.field]
+				for k, i := range ix.byField[t.field] {
+					if !ix.mark[i] && ints[k].flips(t.old, t.hadOld, t.new, t.hasNew) {
 						ix.mark[i] = true
 						lo, hi = min(lo, i), max(hi, i)
 					}
