@@ -65,6 +65,15 @@ func loadAssets() (map[string]*asset, string) {
 	if err != nil {
 		panic("explorer: embedded assets: " + err.Error())
 	}
+	modules := map[string][]byte{}
+	for n, a := range out {
+		modules[n] = a.body
+	}
+	js, err := bundle(modules)
+	if err != nil {
+		panic("explorer: bundling the page's modules: " + err.Error())
+	}
+	out[bundleName] = &asset{body: js, ctype: "text/javascript; charset=utf-8"}
 	names := make([]string, 0, len(out))
 	for n := range out {
 		names = append(names, n)

@@ -60,7 +60,7 @@ type Explorer struct {
 	auth   *authenticator
 	feed   *feed
 	assets map[string]*asset
-	// assetVersion names this build's assets: /assets/<version>/app.js.
+	// assetVersion names this build's assets: /assets/<version>/app.bundle.js.
 	assetVersion string
 
 	analytics analyticsCache // recent personas and lookalikes (cache.go)

@@ -617,8 +617,8 @@ func TestAssets(t *testing.T) {
 		t.Errorf("boot.js in the page and its hash in the policy: %s", resp.Header.Get("Content-Security-Policy"))
 	}
 	// The page names its assets under this build's version, kept for good.
-	ref := "/assets/" + r.x.assetVersion + "/app.js"
-	if !strings.Contains(string(body), `"`+ref+`"`) || strings.Contains(string(body), `"/assets/app.js"`) {
+	ref := "/assets/" + r.x.assetVersion + "/" + bundleName
+	if !strings.Contains(string(body), `"`+ref+`"`) || strings.Contains(string(body), `"/assets/`+bundleName+`"`) {
 		t.Errorf("the page does not name its assets under the version %s", r.x.assetVersion)
 	}
 	if resp, err := http.Get(r.srv.URL + ref); err != nil || resp.StatusCode != 200 || !strings.Contains(resp.Header.Get("Cache-Control"), "immutable") {
@@ -639,7 +639,7 @@ func TestAssets(t *testing.T) {
 		resp.Body.Close()
 	}
 	// Every asset the page names is served, gzipped when asked.
-	for _, name := range []string{"app.js", "lib.js", "charts.js", "fields.js", "builder.js", "segments.js", "segment.js", "customer.js", "style.css", "uPlot.iife.min.js", "uPlot.min.css", "favicon.svg"} {
+	for _, name := range []string{bundleName, "app.js", "lib.js", "charts.js", "fields.js", "builder.js", "segments.js", "segment.js", "customer.js", "style.css", "uPlot.iife.min.js", "uPlot.min.css", "favicon.svg"} {
 		req, _ := http.NewRequest("GET", r.srv.URL+"/assets/"+name, nil)
 		req.Header.Set("Accept-Encoding", "gzip")
 		tr := &http.Transport{DisableCompression: true}

@@ -8,7 +8,7 @@
 // runs before anything else loads. It reads only the address and never
 // writes.
 (() => {
-  const base = new URL(".", document.querySelector('script[type="module"]').src).href; // this build's /assets/<version>/
+  const base = new URL(".", document.querySelector("script[data-app]").src).href; // this build's /assets/<version>/
   const raw = location.hash.replace(/^#/, "") || "/segments";
   const q = raw.indexOf("?");
   const path = q >= 0 ? raw.slice(0, q) : raw;
