@@ -23,6 +23,25 @@ type pointMemo struct {
 	id   uint32
 	bms  []memoBit // few: a linear scan beats a map
 	ints []memoInt
+	ords []memoOrd
+}
+
+type memoOrd struct {
+	f *field
+	o uint32
+}
+
+// enumOrd is the entity's ordinal in ENUM field f, which has an ordinal
+// array, remembered.
+func (m *pointMemo) enumOrd(f *field) uint32 {
+	for _, r := range m.ords {
+		if r.f == f {
+			return r.o
+		}
+	}
+	o := f.ord.get(m.id)
+	m.ords = append(m.ords, memoOrd{f, o})
+	return o
 }
 
 type memoBit struct {
@@ -41,6 +60,7 @@ func (m *pointMemo) reset(id uint32) {
 	m.id = id
 	m.bms = m.bms[:0]
 	m.ints = m.ints[:0]
+	m.ords = m.ords[:0]
 }
 
 func (m *pointMemo) bit(bm *roaring.Bitmap) (in, ok bool) {
@@ -112,6 +132,15 @@ func (q *qctx) known(t plan) (in, ok bool) {
 	m := q.memo
 	switch t := t.(type) {
 	case *valuePlan:
+		if t.f.ord != nil {
+			for _, r := range m.ords {
+				if r.f == t.f {
+					o := t.ordinal()
+					return o != 0 && r.o == o, true
+				}
+			}
+			return false, false
+		}
 		in, ok = m.bit(t.bm())
 	case *bitmapPlan:
 		in, ok = m.bit(t.bm)

@@ -208,6 +208,7 @@ type valuePlan struct {
 	f     *field
 	value string
 	found atomic.Pointer[roaring.Bitmap] // the value's bitmap once it exists
+	ord   atomic.Uint32                  // the value's ordinal once it exists
 }
 
 var emptyBitmap = roaring.New()
@@ -225,7 +226,25 @@ func (p *valuePlan) bm() *roaring.Bitmap {
 	return emptyBitmap
 }
 func (p *valuePlan) eval(*qctx, *roaring.Bitmap) (*roaring.Bitmap, bool) { return p.bm(), false }
-func (p *valuePlan) contains(q *qctx, id uint32) bool                    { return q.contains(p.bm(), id) }
+func (p *valuePlan) contains(q *qctx, id uint32) bool {
+	if m := q.memo; m != nil && m.id == id && p.f.ord != nil {
+		// An ENUM with an ordinal array: one read of the entity's ordinal
+		// answers every value of the field, for every segment.
+		o := p.ordinal()
+		return o != 0 && m.enumOrd(p.f) == o
+	}
+	return q.contains(p.bm(), id)
+}
+
+// ordinal is the value's ordinal, 0 while it does not exist.
+func (p *valuePlan) ordinal() uint32 {
+	if o := p.ord.Load(); o != 0 {
+		return o
+	}
+	o := p.f.ordinals[p.value]
+	p.ord.Store(o)
+	return o
+}
 func (p *valuePlan) estimate() uint64                                    { return p.bm().GetCardinality() }
 func (p *valuePlan) label() string {
 	if p.src == nil {

@@ -523,6 +523,8 @@ func (e *Engine) memoTouched(m *pointMemo, ts []touched) {
 			if f.bsi != nil {
 				m.setInt(f.bsi, t.new, t.hasNew)
 			}
+		case f.kind == KindEnum && f.ord != nil:
+			m.enumOrd(f) // its value now
 		case t.value != "" && (f.kind == KindEnum || f.kind == KindTags):
 			if bm := f.valueBitmap(t.value); bm != nil {
 				m.setBit(bm, bm.Contains(t.id))
