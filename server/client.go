@@ -21,7 +21,7 @@ type client struct {
 	conn    redcon.Conn
 	created time.Time
 	last    atomic.Int64 // unix nanos of the last command
-	lastCmd atomic.Value // string
+	lastCmd atomic.Pointer[protocol.Command] // nil before the first
 	name    atomic.Value // string
 	libName string
 	libVer  string
@@ -93,7 +93,6 @@ func (s *Server) accept(conn redcon.Conn) bool {
 		c.laddr = nc.LocalAddr().String()
 	}
 	c.name.Store("")
-	c.lastCmd.Store("")
 	c.last.Store(time.Now().UnixNano())
 	c.enc.Proto = 2
 	s.clients.add(c)
@@ -178,7 +177,9 @@ func (s *Server) dispatch(c *client, args [][]byte) {
 			cmd = sub
 		}
 	}
-	c.lastCmd.Store(cmd.Name)
+	if c.lastCmd.Load() != cmd {
+		c.lastCmd.Store(cmd) // no allocation, and no store in a run of one command
+	}
 	s.inflight.Add(1)
 	defer s.inflight.Done()
 	h := handlers[cmd.Name]

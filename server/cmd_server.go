@@ -211,9 +211,16 @@ func (s *Server) clientLine(c *client) string {
 		" age=" + strconv.Itoa(int(now.Sub(c.created).Seconds())) +
 		" idle=" + strconv.Itoa(int(now.Sub(time.Unix(0, c.last.Load())).Seconds())) +
 		" db=0 sub=" + strconv.Itoa(sub) + " psub=" + strconv.Itoa(psub) +
-		" cmd=" + c.lastCmd.Load().(string) +
+		" cmd=" + lastCmdName(c) +
 		" resp=" + strconv.Itoa(c.proto) +
 		" lib-name=" + c.libName + " lib-ver=" + c.libVer + "\n"
+}
+
+func lastCmdName(c *client) string {
+	if cmd := c.lastCmd.Load(); cmd != nil {
+		return cmd.Name
+	}
+	return ""
 }
 
 // CLIENT LIST

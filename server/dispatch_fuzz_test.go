@@ -52,7 +52,7 @@ func FuzzDispatch(f *testing.F) {
 		}
 		c := &client{proto: 2, authed: true}
 		c.name.Store("")
-		c.lastCmd.Store("")
+		c.lastCmd.Store(nil)
 		if len(in) > 0 && in[0]%2 == 1 {
 			c.proto = 3
 		}
