@@ -33,6 +33,7 @@ import (
 type BSI struct {
 	exists *roaring.Bitmap
 	planes []*roaring.Bitmap
+	vals   []int32 // nil, or every id's value (bsi_values.go)
 }
 
 // NewBSI returns an empty index.
@@ -74,14 +75,23 @@ func (b *BSI) Set(id uint32, v int64) (changed bool) {
 		for u := nv; u != 0; u &= u - 1 {
 			b.planes[bits.TrailingZeros64(u)].Add(id)
 		}
+		if b.vals != nil {
+			b.cacheSet(id, v)
+		}
 		return true
 	}
-	// Read the old bits (Contains is the cheapest visit), write only the
-	// planes that differ.
+	// Read the old bits (Contains is the cheapest visit, the values array
+	// cheaper still), write only the planes that differ.
 	var old uint64
-	for i, p := range b.planes {
-		if p.Contains(id) {
-			old |= 1 << uint(i)
+	if b.vals != nil {
+		o, _ := b.cached(id)
+		old = uint64(o) & b.depthMask()
+		b.cacheSet(id, v)
+	} else {
+		for i, p := range b.planes {
+			if p.Contains(id) {
+				old |= 1 << uint(i)
+			}
 		}
 	}
 	diff := old ^ nv
@@ -98,6 +108,9 @@ func (b *BSI) Set(id uint32, v int64) (changed bool) {
 
 // Get returns the value of id.
 func (b *BSI) Get(id uint32) (int64, bool) {
+	if b.vals != nil {
+		return b.cached(id)
+	}
 	if !b.exists.Contains(id) {
 		return 0, false
 	}
@@ -126,6 +139,9 @@ func (b *BSI) Clear(id uint32) bool {
 	for _, p := range b.planes {
 		p.Remove(id)
 	}
+	if b.vals != nil {
+		b.cacheClear(id)
+	}
 	return true
 }
 
@@ -142,6 +158,7 @@ func (b *BSI) SizeInBytes() uint64 {
 	for _, p := range b.planes {
 		n += p.GetSizeInBytes()
 	}
+	n += 4 * uint64(cap(b.vals))
 	return n
 }
 

@@ -45,6 +45,7 @@ type segment struct {
 	plan    plan
 	schema  uint64 // schema version plan was compiled for
 	members *roaring.Bitmap
+	card    uint64 // members' cardinality, kept as they change (setMembers, record)
 	version uint64
 	created int64
 	updated int64
@@ -393,6 +394,12 @@ func (e *Engine) buildSegIndex() {
 	ix := &segIndex{byField: map[string][]int{}, ints: map[string][]*intPreds{}, byValue: map[string]map[string][]int{}, refs: make([][]int, len(e.order)),
 		mark: make([]bool, len(e.order)), changed: make([]bool, len(e.order))}
 	for i, s := range e.order {
+		for f := range s.ints {
+			// Point reads of the field's values, for maintenance.
+			if fl := e.fields[f]; fl != nil && fl.bsi != nil {
+				fl.bsi.CacheValues()
+			}
+		}
 		for f := range s.deps {
 			ix.byField[f] = append(ix.byField[f], i)
 			ip := s.ints[f]
@@ -435,10 +442,14 @@ func (e *Engine) dependsOn(s *segment, t string) bool {
 // record applies one membership change to s and logs it.
 func (e *Engine) record(s *segment, id uint32, key string, enter bool, now int64) {
 	if enter {
-		s.members.Add(id)
+		if s.members.CheckedAdd(id) {
+			s.card++
+		}
 		e.sigEnter(s, id)
 	} else {
-		s.members.Remove(id)
+		if s.members.CheckedRemove(id) {
+			s.card--
+		}
 		e.sigRecheck(s.sigGroup, id)
 	}
 	s.version++
@@ -479,8 +490,13 @@ func (e *Engine) recompute(s *segment, q *qctx) bool {
 			e.record(s, id, key, x.enter, q.now)
 		}
 	}
-	s.members = bm
+	s.setMembers(bm)
 	return true
+}
+
+// setMembers replaces s's members.
+func (s *segment) setMembers(bm *roaring.Bitmap) {
+	s.members, s.card = bm, bm.GetCardinality()
 }
 
 // touch notes that a write changed value (or, value "", any value) of field
@@ -807,7 +823,7 @@ func (e *Engine) createSegment(name, text string, replace bool, now int64) (Resu
 		if !owned {
 			bm = bm.Clone()
 		}
-		s.members = bm
+		s.setMembers(bm)
 		s.log.max = e.changeLog
 		s.note(now)
 		e.segs[name] = s
@@ -830,7 +846,7 @@ func (e *Engine) createSegment(name, text string, replace bool, now int64) (Resu
 	}
 	e.reorder()
 	e.resetTick()
-	return Result{N: int64(s.members.GetCardinality()), Changed: true}, nil
+	return Result{N: int64(s.card), Changed: true}, nil
 }
 
 // reanalyse refreshes what a segment reads after a segment it references

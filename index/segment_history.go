@@ -38,7 +38,7 @@ func (e *Engine) noteHistory(now int64) {
 
 // note records the cardinality of s at now.
 func (s *segment) note(now int64) {
-	card := s.members.GetCardinality()
+	card := s.card
 	if n := len(s.history); n > 0 {
 		last := &s.history[n-1]
 		if floorDiv(last.Time, 60) == floorDiv(now, 60) {

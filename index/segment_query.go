@@ -56,7 +56,7 @@ func (e *Engine) SegmentInfo(name string) (SegmentInfo, error) {
 	if err != nil {
 		return SegmentInfo{}, err
 	}
-	info := SegmentInfo{Name: s.name, Expr: s.text, Cardinality: s.members.GetCardinality(), Version: s.version,
+	info := SegmentInfo{Name: s.name, Expr: s.text, Cardinality: s.card, Version: s.version,
 		Created: time.Unix(s.created, 0).UTC(), Updated: time.Unix(s.updated, 0).UTC(),
 		Bytes: s.members.GetSizeInBytes(), TimeRelative: s.timeRel}
 	for f := range s.fields {
@@ -85,7 +85,7 @@ func (e *Engine) SegmentCard(name string) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
-	return s.members.GetCardinality(), nil
+	return s.card, nil
 }
 
 // SegmentMembers pages through the members like QUERY.MEMBERS.

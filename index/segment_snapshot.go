@@ -80,7 +80,7 @@ func (e *Engine) loadSegments(data []byte) error {
 		return fmt.Errorf("%d segments and %d bitmaps", n, len(bms))
 	}
 	for i := 0; i < n && meta.err == nil; i++ {
-		s := &segment{name: meta.str(), text: meta.str(), fields: map[string]bool{}, deps: map[string]bool{}, members: bms[i]}
+		s := &segment{name: meta.str(), text: meta.str(), fields: map[string]bool{}, deps: map[string]bool{}, members: bms[i], card: bms[i].GetCardinality()}
 		s.version = meta.uvarint()
 		s.created, s.updated, s.tickB = meta.varint(), meta.varint(), meta.varint()
 		nlog := meta.count()
