@@ -245,7 +245,7 @@ func (p *valuePlan) ordinal() uint32 {
 	p.ord.Store(o)
 	return o
 }
-func (p *valuePlan) estimate() uint64                                    { return p.bm().GetCardinality() }
+func (p *valuePlan) estimate() uint64 { return p.bm().GetCardinality() }
 func (p *valuePlan) label() string {
 	if p.src == nil {
 		return Format(&Pred{Field: p.f.name, Sel: SelValues, Values: []string{p.value}})
