@@ -394,10 +394,17 @@ func (e *Engine) buildSegIndex() {
 	ix := &segIndex{byField: map[string][]int{}, ints: map[string][]*intPreds{}, byValue: map[string]map[string][]int{}, refs: make([][]int, len(e.order)),
 		mark: make([]bool, len(e.order)), changed: make([]bool, len(e.order))}
 	for i, s := range e.order {
+		// Point reads, for maintenance: the values of the INT fields the
+		// segment compares, the ordinal of each entity in the ENUM fields
+		// it reads (one read answers every value of the field).
 		for f := range s.ints {
-			// Point reads of the field's values, for maintenance.
 			if fl := e.fields[f]; fl != nil && fl.bsi != nil {
 				fl.bsi.CacheValues()
+			}
+		}
+		for f := range s.vdeps {
+			if fl := e.fields[f]; fl != nil && fl.kind == KindEnum && fl.ord == nil {
+				fl.buildOrd()
 			}
 		}
 		for f := range s.deps {
