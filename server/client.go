@@ -20,9 +20,9 @@ type client struct {
 	laddr   string
 	conn    redcon.Conn
 	created time.Time
-	last    atomic.Int64 // unix nanos of the last command
+	last    atomic.Int64                     // unix nanos of the last command
 	lastCmd atomic.Pointer[protocol.Command] // nil before the first
-	name    atomic.Value // string
+	name    atomic.Value                     // string
 	libName string
 	libVer  string
 	proto   int
