@@ -17,12 +17,7 @@ import (
 
 func unmarshalEvents(gran, retention time.Duration, nvalues int, data []byte) (*events, error) {
 	ev := newEvents(gran, retention)
-	r := reader{b: data}
-	meta := reader{b: r.bytes()}
-	if r.err != nil {
-		return nil, r.err
-	}
-	bms, err := unpackBitmaps(r.b)
+	meta, bms, err := unpackMeta(data)
 	if err != nil {
 		return nil, err
 	}

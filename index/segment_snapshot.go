@@ -66,12 +66,7 @@ func (e *Engine) loadSegments(data []byte) error {
 		e.resetTick()
 		return nil
 	}
-	r := reader{b: data}
-	meta := reader{b: r.bytes()}
-	if r.err != nil {
-		return r.err
-	}
-	bms, err := unpackBitmaps(r.b)
+	meta, bms, err := unpackMeta(data)
 	if err != nil {
 		return err
 	}

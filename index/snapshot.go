@@ -251,6 +251,19 @@ func appendAlignedLen(out []byte, n uint64, skip int) []byte {
 	return append(out, byte(n>>(7*uint(k-1)))&0x7f)
 }
 
+// unpackMeta splits a part written as a length-prefixed header followed by
+// packed bitmaps (events, event blocks, segments) into a reader of the
+// header and the bitmaps, zero-copy.
+func unpackMeta(data []byte) (reader, []*roaring.Bitmap, error) {
+	r := reader{b: data}
+	meta := reader{b: r.bytes()}
+	if r.err != nil {
+		return meta, nil, r.err
+	}
+	bms, err := unpackBitmaps(r.b)
+	return meta, bms, err
+}
+
 // unpackBitmaps reads bitmaps zero-copy: they reference data, which the
 // caller must never modify (roaring copies containers on write).
 func unpackBitmaps(data []byte) ([]*roaring.Bitmap, error) {

@@ -214,12 +214,7 @@ func restoreEventBlocks(name string, values []string, gran, retention time.Durat
 
 // loadBlock adds one block part's counts to ev.
 func (ev *events) loadBlock(data []byte) error {
-	r := reader{b: data}
-	meta := reader{b: r.bytes()}
-	if r.err != nil {
-		return r.err
-	}
-	bms, err := unpackBitmaps(r.b)
+	meta, bms, err := unpackMeta(data)
 	if err != nil {
 		return err
 	}
