@@ -293,7 +293,11 @@ func (s *Server) housekeeping() {
 		}
 		due := saveDue(&s.cfg, s.dirty.Load(), time.Since(lastSave), time.Duration(s.lastSaveCost.Load()))
 		if due && !s.bgsaving.Load() && s.disk.refusal() == nil {
-			if err := s.save(true); err != nil {
+			err := s.save(true)
+			switch {
+			case errors.Is(err, errSaveRunning):
+				continue // another save (SAVE, shutdown) is writing one now; try again later
+			case err != nil:
 				s.log.Error("periodic snapshot failed", "err", err)
 			}
 			lastSave = time.Now()
@@ -328,6 +332,10 @@ func (s *Server) expireEvents() {
 	}
 }
 
+// errSaveRunning answers a background save asked for while another save
+// runs.
+var errSaveRunning = errors.New("a save is already in progress")
+
 // save takes a snapshot through the committer so that it is consistent with
 // the log; in background mode the write happens off the write path.
 //
@@ -347,7 +355,7 @@ func (s *Server) save(background bool) error {
 		}
 		if !s.images.TryLock() {
 			s.bgsaving.Store(false)
-			return errors.New("a save is already in progress")
+			return errSaveRunning
 		}
 	} else {
 		s.images.Lock()
