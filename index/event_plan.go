@@ -28,7 +28,7 @@ type pointMemo struct {
 
 type memoOrd struct {
 	f *field
-	o uint32
+	o uint32 // ENUM: the ordinal; TAGS: the tag word
 }
 
 // enumOrd is the entity's ordinal in ENUM field f, which has an ordinal
@@ -42,6 +42,19 @@ func (m *pointMemo) enumOrd(f *field) uint32 {
 	o := f.ord.get(m.id)
 	m.ords = append(m.ords, memoOrd{f, o})
 	return o
+}
+
+// tagWord is the entity's tag word in TAGS field f, which keeps them,
+// remembered (fields are ENUM or TAGS, so the list serves both).
+func (m *pointMemo) tagWord(f *field) uint32 {
+	for _, r := range m.ords {
+		if r.f == f {
+			return r.o
+		}
+	}
+	w := f.tagWord(m.id)
+	m.ords = append(m.ords, memoOrd{f, w})
+	return w
 }
 
 type memoBit struct {
@@ -140,6 +153,15 @@ func (q *qctx) known(t plan) (in, ok bool) {
 				}
 			}
 			return false, false
+		}
+		if t.f.tagWords != nil {
+			for _, r := range m.ords {
+				if r.f == t.f {
+					if o := t.ordinal(); o == 0 || r.o&tagBit(o) == 0 {
+						return false, true
+					}
+				}
+			}
 		}
 		in, ok = m.bit(t.bm())
 	case *bitmapPlan:

@@ -125,6 +125,8 @@ type field struct {
 	bsi *BSI    // INT
 	ev  *events // EVENT (values and ordinals name its value series)
 
+	tagWords []uint32 // TAGS read by saved segments: see tags_sig.go
+
 	// dirty: the field changed since the engine's last FreezeChanges (for
 	// an EVENT field: all of it; its blocks also keep their own marks).
 	dirty bool
@@ -291,6 +293,9 @@ func (f *field) addTag(id uint32, v string) bool {
 		return false
 	}
 	f.has.Add(id)
+	if f.tagWords != nil {
+		f.tagWordAdd(id, o)
+	}
 	f.dirty = true
 	return true
 }
@@ -302,6 +307,9 @@ func (f *field) remTag(id uint32, v string) bool {
 		return false
 	}
 	f.dirty = true
+	if f.tagWords != nil {
+		f.tagWordRemoved(id, f.ordinals[v])
+	}
 	for _, other := range f.bms {
 		if other.Contains(id) {
 			return true
@@ -359,6 +367,7 @@ func (f *field) clearValues(id uint32) bool {
 		if !f.has.CheckedRemove(id) {
 			return false
 		}
+		f.tagWordClear(id)
 		for _, bm := range f.bms {
 			bm.Remove(id)
 		}
@@ -404,6 +413,7 @@ func (f *field) sizeInBytes() uint64 {
 	if f.ord != nil {
 		n += f.ord.bytes()
 	}
+	n += 4 * uint64(cap(f.tagWords))
 	for i, bm := range f.bms {
 		n += bm.GetSizeInBytes() + uint64(len(f.values[i])) + 48
 	}

@@ -227,11 +227,20 @@ func (p *valuePlan) bm() *roaring.Bitmap {
 }
 func (p *valuePlan) eval(*qctx, *roaring.Bitmap) (*roaring.Bitmap, bool) { return p.bm(), false }
 func (p *valuePlan) contains(q *qctx, id uint32) bool {
-	if m := q.memo; m != nil && m.id == id && p.f.ord != nil {
-		// An ENUM with an ordinal array: one read of the entity's ordinal
-		// answers every value of the field, for every segment.
-		o := p.ordinal()
-		return o != 0 && m.enumOrd(p.f) == o
+	if m := q.memo; m != nil && m.id == id {
+		switch {
+		case p.f.ord != nil:
+			// An ENUM with an ordinal array: one read of the entity's
+			// ordinal answers every value of the field, for every segment.
+			o := p.ordinal()
+			return o != 0 && m.enumOrd(p.f) == o
+		case p.f.tagWords != nil:
+			// TAGS with tag words: a clear bit says no at once.
+			o := p.ordinal()
+			if o == 0 || m.tagWord(p.f)&tagBit(o) == 0 {
+				return false
+			}
+		}
 	}
 	return q.contains(p.bm(), id)
 }

@@ -403,8 +403,12 @@ func (e *Engine) buildSegIndex() {
 			}
 		}
 		for f := range s.vdeps {
-			if fl := e.fields[f]; fl != nil && fl.kind == KindEnum && fl.ord == nil {
+			switch fl := e.fields[f]; {
+			case fl == nil:
+			case fl.kind == KindEnum && fl.ord == nil:
 				fl.buildOrd()
+			case fl.kind == KindTags:
+				fl.buildTagWords()
 			}
 		}
 		for f := range s.deps {
