@@ -31,6 +31,9 @@ type Engine struct {
 	segIx       *segIndex  // built with order
 	memo        pointMemo  // point reads of the entity segments are re-evaluated for
 	sig         sigIndex   // membership signatures (segment_sig.go)
+	sigDefer    bool       // maintain is recording: exits leave their group in sigPending
+	sigPending  uint64     // groups whose bit of the entity being maintained needs a recheck
+	evalSeq     uint64     // bumped for each entity maintain evaluates (segment.evalSeq)
 	touched     []touched  // what the current write changed
 	globalsDue  bool       // a delete happened: TOP segments must be recomputed
 	outbox      []Change   // changes not yet drained, in commit order

@@ -65,6 +65,10 @@ type segment struct {
 	history   []HistoryPoint // see segment_history.go
 	histDirty bool
 	sigGroup  int // see segment_sig.go
+	// The membership maintenance just computed for an entity, valid while
+	// evalSeq is the engine's (see maintain).
+	evalSeq uint64
+	evalIn  bool
 }
 
 // changeRing is a segment's bounded change log.
@@ -461,7 +465,11 @@ func (e *Engine) record(s *segment, id uint32, key string, enter bool, now int64
 		if s.members.CheckedRemove(id) {
 			s.card--
 		}
-		e.sigRecheck(s.sigGroup, id)
+		if e.sigDefer {
+			e.sigPending |= 1 << s.sigGroup
+		} else {
+			e.sigRecheck(s.sigGroup, id)
+		}
 	}
 	s.version++
 	s.updated = now
@@ -657,13 +665,21 @@ func (e *Engine) maintain(now int64) {
 		for _, s := range cand {
 			was = append(was, e.sigMay(s, id) && s.members.Contains(id))
 		}
+		// Exits leave their signature bit to be rechecked once the new
+		// memberships are all known: the other segments of the group are
+		// then mostly answered without a read.
+		e.evalSeq++
+		e.sigDefer = true
 		for k, s := range cand {
 			in := e.segPlan(s).contains(q, id)
+			s.evalSeq, s.evalIn = e.evalSeq, in
 			if in != was[k] {
 				e.record(s, id, key, in, now)
 				q.memo.forget(s.members) // read by the segments that refer to s
 			}
 		}
+		e.sigDefer = false
+		e.sigRecheckPending(id)
 		ix.cand, ix.was = cand, was
 	}
 	e.touched = e.touched[:0]

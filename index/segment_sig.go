@@ -96,6 +96,30 @@ func (e *Engine) sigRecheck(g int, id uint32) {
 	e.sig.words[id] &^= 1 << g
 }
 
+// sigRecheckPending rechecks the groups exits left pending for id during
+// maintenance, taking the memberships maintenance just computed instead of
+// reading them.
+func (e *Engine) sigRecheckPending(id uint32) {
+	for w := e.sigPending; w != 0; w &= w - 1 {
+		g := bits.TrailingZeros64(w)
+		holds := false
+		for _, t := range e.sig.groups[g] {
+			if t.evalSeq == e.evalSeq {
+				holds = t.evalIn
+			} else {
+				holds = t.members.Contains(id)
+			}
+			if holds {
+				break
+			}
+		}
+		if !holds && int(id) < len(e.sig.words) {
+			e.sig.words[id] &^= 1 << g
+		}
+	}
+	e.sigPending = 0
+}
+
 // sigMay reports whether s may hold id (false: it does not).
 func (e *Engine) sigMay(s *segment, id uint32) bool {
 	return int(id) < len(e.sig.words) && e.sig.words[id]&(1<<s.sigGroup) != 0
