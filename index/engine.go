@@ -9,6 +9,7 @@ package index
 import (
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/RoaringBitmap/roaring/v2"
@@ -27,22 +28,22 @@ type Engine struct {
 
 	// Saved segments.
 	segs        map[string]*segment
-	order       []*segment // segs, references first; nil when stale
-	segIx       *segIndex  // built with order
-	memo        pointMemo  // point reads of the entity segments are re-evaluated for
-	sig         sigIndex   // membership signatures (segment_sig.go)
-	sigDefer    bool       // maintain is recording: exits leave their group in sigPending
-	sigPending  uint64     // groups whose bit of the entity being maintained needs a recheck
-	evalSeq     uint64     // bumped for each entity maintain evaluates (segment.evalSeq)
-	touched     []touched  // what the current write changed
-	globalsDue  bool       // a delete happened: TOP segments must be recomputed
-	outbox      []Change   // changes not yet drained, in commit order
-	keepChanges bool       // whether to fill outbox
-	nchanges    uint64     // segment changes ever recorded
-	histDirty   []*segment // segments to sample for SEGMENT.HISTORY
-	nextTick    int64      // when a time-relative segment is next due
-	changeLog   int        // changes kept per segment
-	applyNow    int64      // the clock of the write being applied
+	order       []*segment   // segs, references first; nil when stale
+	segIx       *segIndex    // built with order
+	memo        pointMemo    // point reads of the entity segments are re-evaluated for
+	sig         sigIndex     // membership signatures (segment_sig.go)
+	sigDefer    bool         // maintain is recording: exits leave their group in sigPending
+	sigPending  uint64       // groups whose bit of the entity being maintained needs a recheck
+	evalSeq     uint64       // bumped for each entity maintain evaluates (segment.evalSeq)
+	touched     []touched    // what the current write changed
+	globalsDue  bool         // a delete happened: TOP segments must be recomputed
+	outbox      []Change     // changes not yet drained, in commit order
+	keepChanges bool         // whether to fill outbox
+	nchanges    uint64       // segment changes ever recorded
+	histDirty   []*segment   // segments to sample for SEGMENT.HISTORY
+	nextTick    atomic.Int64 // when a time-relative segment is next due (written under the write lock; read without it by TickDue)
+	changeLog   int          // changes kept per segment
+	applyNow    int64        // the clock of the write being applied
 
 	cache *exprCache
 
@@ -64,11 +65,11 @@ func New() *Engine {
 		sample:    NewBSI(),
 		now:       time.Now,
 		segs:      map[string]*segment{},
-		nextTick:  1<<63 - 1,
 		changeLog: DefaultChangeLog,
 		allDirty:  true,
 		cache:     newExprCache(4096),
 	}
+	e.nextTick.Store(1<<63 - 1)
 	e.reorder() // built, so that readers never build it
 	return e
 }

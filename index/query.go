@@ -3,6 +3,7 @@ package index
 import (
 	"math/big"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/RoaringBitmap/roaring/v2"
@@ -12,11 +13,14 @@ import (
 // at; the zero time means now.
 
 // prepare parses and compiles expr, through the cache. Callers hold e.mu.
+// Nothing prepare keeps or returns refers to expr's memory, so callers may
+// pass a string that aliases a reused buffer.
 func (e *Engine) prepare(expr string) (plan, error) {
 	ce, ok := e.cache.get(expr)
 	if ok && ce.plan != nil && ce.schema == e.schema {
 		return ce.plan, nil
 	}
+	expr = strings.Clone(expr) // parsed nodes keep parts of the text
 	if !ok {
 		n, err := Parse(expr)
 		if err != nil {
@@ -76,7 +80,42 @@ func (e *Engine) IsMember(expr, key string, at time.Time) (bool, error) {
 	if !ok {
 		return false, nil
 	}
+	if untimed(p) {
+		return p.contains(untimedQ, id), nil // no clock read, no allocation
+	}
 	return p.contains(e.qctx(at), id), nil
+}
+
+// untimedQ is the context of plans that read no time (see untimed); nothing
+// writes it.
+var untimedQ = &qctx{}
+
+// untimed reports whether evaluating p never reads its context's times:
+// it holds no event window and no TOP (plan kinds added later count as
+// timed until listed here).
+func untimed(p plan) bool {
+	switch p := p.(type) {
+	case *bitmapPlan, *segRefPlan, *valuePlan, *intPlan, *samplePlan:
+		return true
+	case *andPlan:
+		return allUntimed(p.pos) && allUntimed(p.neg)
+	case *orPlan:
+		return allUntimed(p.terms)
+	case *xorPlan:
+		return allUntimed(p.terms)
+	case *notPlan:
+		return untimed(p.x)
+	}
+	return false
+}
+
+func allUntimed(ps []plan) bool {
+	for _, p := range ps {
+		if !untimed(p) {
+			return false
+		}
+	}
+	return true
 }
 
 // Members pages through the entities matching expr in id order, like SSCAN:

@@ -705,7 +705,7 @@ func (e *Engine) recomputeFrom(set map[*segment]bool, q *qctx) {
 
 // tick refreshes the time-relative segments whose bucket has passed.
 func (e *Engine) tick(now int64) {
-	if now < e.nextTick {
+	if now < e.nextTick.Load() {
 		return
 	}
 	due := map[*segment]bool{}
@@ -720,7 +720,7 @@ func (e *Engine) tick(now int64) {
 		}
 		next = min(next, (s.tickB+1)*s.gran)
 	}
-	e.nextTick = next
+	e.nextTick.Store(next)
 	if len(due) > 0 {
 		e.recomputeFrom(due, &qctx{at: now, now: now})
 	}
@@ -728,17 +728,19 @@ func (e *Engine) tick(now int64) {
 
 // resetTick recomputes when the next time-relative refresh is due.
 func (e *Engine) resetTick() {
-	e.nextTick = 1<<63 - 1
+	next := int64(1<<63 - 1)
 	for _, s := range e.segs {
 		if s.timeRel {
-			e.nextTick = min(e.nextTick, (s.tickB+1)*s.gran)
+			next = min(next, (s.tickB+1)*s.gran)
 		}
 	}
+	e.nextTick.Store(next)
 }
 
 // tickDue reports, under the read lock, whether a refresh is due.
 func (e *Engine) tickDue() bool {
-	return e.nextTick != 1<<63-1 && e.now().Unix() >= e.nextTick
+	next := e.nextTick.Load()
+	return next != 1<<63-1 && e.now().Unix() >= next
 }
 
 // rlock takes the read lock after running any due time-relative refresh, so
@@ -763,6 +765,9 @@ func (e *Engine) rlock() {
 // find a refresh due run it themselves (see rlock), which a replay repeats
 // with the next write.
 func (e *Engine) TickDue() bool {
+	if e.nextTick.Load() == 1<<63-1 {
+		return false // no time-relative segment: nothing is ever due (no lock taken)
+	}
 	e.mu.RLock()
 	defer e.mu.RUnlock()
 	return e.tickDue()

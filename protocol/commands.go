@@ -66,6 +66,9 @@ type Command struct {
 
 	// Parent is the container command of a subcommand, nil otherwise.
 	Parent *Command
+	// ID numbers the commands and subcommands densely from 0 (below
+	// Count()), for tables indexed by command.
+	ID int
 
 	subs map[string]*Command // subcommand name after '|' -> subcommand
 }
@@ -123,7 +126,22 @@ func init() {
 		ordered = append(ordered, c)
 	}
 	sort.Slice(ordered, func(i, j int) bool { return ordered[i].Name < ordered[j].Name })
+	for _, c := range ordered {
+		c.ID = count
+		count++
+		for _, s := range c.Subcommands {
+			s.ID = count
+			count++
+		}
+	}
 }
+
+// count is the number of commands and subcommands.
+var count int
+
+// Count is the number of commands and subcommands: every Command.ID is
+// below it.
+func Count() int { return count }
 
 // Lookup finds a command by name, case-insensitively, without allocating.
 // It returns nil for an unknown name.

@@ -20,7 +20,7 @@ type client struct {
 	laddr   string
 	conn    redcon.Conn
 	created time.Time
-	last    atomic.Int64                     // unix nanos of the last command
+	last    atomic.Int64                     // nanotime of the last command
 	lastCmd atomic.Pointer[protocol.Command] // nil before the first
 	name    atomic.Value                     // string
 	libName string
@@ -34,6 +34,15 @@ type client struct {
 	// unflushed counts reply bytes handed to redcon since its last flush.
 	unflushed int
 	killed    atomic.Bool
+	// inBatch is set while redcon hands over the commands of one read
+	// batch (pipelined commands), from the first to the last.
+	inBatch bool
+	touch   [][]byte // the batch's keys, reused
+	sink    uint32   // keeps touchKeys' reads alive
+	// mark is when the command being dispatched started (nanotime): the
+	// start of its batch or the end of the previous command of the batch,
+	// so that one clock read per command times them all.
+	mark int64
 }
 
 // clientRegistry is every connected client by id.
@@ -93,7 +102,7 @@ func (s *Server) accept(conn redcon.Conn) bool {
 		c.laddr = nc.LocalAddr().String()
 	}
 	c.name.Store("")
-	c.last.Store(time.Now().UnixNano())
+	c.last.Store(nanotime())
 	c.enc.Proto = 2
 	s.clients.add(c)
 	conn.SetContext(c)
@@ -119,7 +128,18 @@ func (s *Server) serveRESP(conn redcon.Conn, cmd redcon.Command) {
 	c := conn.Context().(*client)
 	c.enc.Reset()
 	c.enc.Proto = c.proto
+	if !c.inBatch {
+		// The first command of what one read brought.
+		c.inBatch = true
+		c.mark = nanotime()
+		if rest := conn.PeekPipeline(); len(rest) > 0 {
+			s.touchKeys(c, cmd, rest)
+		}
+	}
 	s.dispatch(c, cmd.Args)
+	if len(conn.PeekPipeline()) == 0 {
+		c.inBatch = false
+	}
 	if len(conn.PeekPipeline()) == 0 || c.sub != nil {
 		s.drain(c) // the last command of what the client sent: reply to every write now
 	}
@@ -148,7 +168,39 @@ func (s *Server) serveRESP(conn redcon.Conn, cmd redcon.Command) {
 	}
 }
 
+// touchKeys runs at the first command of a pipelined batch: it collects the
+// entity keys of the batch's commands (by the command table's key positions)
+// and has the engine bring their dictionary entries into cache together, so
+// that the batch's key lookups, each a few dependent cache misses, overlap
+// instead of queueing one after the other (index.Dict.Touch).
+func (s *Server) touchKeys(c *client, first redcon.Command, rest []redcon.Command) {
+	keys := c.touch[:0]
+	add := func(args [][]byte) {
+		if len(args) == 0 {
+			return
+		}
+		cmd := protocol.Lookup(args[0])
+		if cmd == nil || cmd.FirstKey <= 0 || cmd.FirstKey >= len(args) {
+			return
+		}
+		keys = append(keys, args[cmd.FirstKey])
+	}
+	add(first.Args)
+	for _, r := range rest {
+		if len(keys) >= touchMaxKeys {
+			break
+		}
+		add(r.Args)
+	}
+	if len(keys) > 1 && !s.loading.Load() {
+		c.sink += s.engine.TouchKeys(keys)
+	}
+	clear(keys)
+	c.touch = keys[:0]
+}
+
 const (
+	touchMaxKeys    = 64        // keys of one batch touched together
 	flushThreshold  = 256 << 10 // write pipelined replies out past this much
 	keepReplyBuffer = 1 << 20   // largest reply buffer a connection keeps between commands
 )
@@ -163,8 +215,8 @@ func (s *Server) dispatch(c *client, args [][]byte) {
 	if len(args) == 0 {
 		return
 	}
-	start := time.Now()
-	c.last.Store(start.UnixNano())
+	start := c.mark
+	c.last.Store(start)
 	cmd := protocol.Lookup(args[0])
 	if cmd == nil {
 		s.drain(c)
@@ -180,9 +232,11 @@ func (s *Server) dispatch(c *client, args [][]byte) {
 	if c.lastCmd.Load() != cmd {
 		c.lastCmd.Store(cmd) // no allocation, and no store in a run of one command
 	}
-	s.inflight.Add(1)
-	defer s.inflight.Done()
-	h := handlers[cmd.Name]
+	wg := &s.inflight[c.id&(statShards-1)].WaitGroup
+	wg.Add(1)
+	defer wg.Done()
+	entry := &byID()[cmd.ID]
+	h := entry.h
 	var refuse string
 	switch {
 	case h == nil && len(args) > 1:
@@ -200,7 +254,7 @@ func (s *Server) dispatch(c *client, args [][]byte) {
 	}
 	// Pipelined writes are submitted without waiting (see write); any other
 	// reply must come after theirs, so it waits for them first.
-	if refuse != "" || !asyncWrites[cmd.Name] {
+	if refuse != "" || !entry.async {
 		s.drain(c)
 	}
 	errBefore := len(c.enc.B)
@@ -211,7 +265,9 @@ func (s *Server) dispatch(c *client, args [][]byte) {
 		h(s, c, args)
 	}
 	failed := len(c.enc.B) > errBefore && c.enc.B[errBefore] == '-'
-	s.metrics.observe(cmd, time.Since(start), failed)
+	end := nanotime()
+	c.mark = end
+	s.metrics.observe(cmd, c.id, time.Duration(end-start), failed)
 }
 
 // checkPassword compares in constant time.

@@ -4,6 +4,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"segd/index"
@@ -15,6 +16,26 @@ import (
 var handlers = map[string]handler{}
 
 func register(name string, h handler) { handlers[name] = h }
+
+// cmdEntry is what dispatch needs of a command, indexed by its ID.
+type cmdEntry struct {
+	h     handler
+	async bool // in asyncWrites
+}
+
+// byID is handlers and asyncWrites by command ID, built on first use (the
+// handlers register in init functions of several files).
+var byID = sync.OnceValue(func() []cmdEntry {
+	t := make([]cmdEntry, protocol.Count())
+	fill := func(c *protocol.Command) { t[c.ID] = cmdEntry{h: handlers[c.Name], async: asyncWrites[c.Name]} }
+	for _, c := range protocol.All() {
+		fill(c)
+		for _, sub := range c.Subcommands {
+			fill(sub)
+		}
+	}
+	return t
+})
 
 func init() {
 	register("field.create", cmdFieldCreate)
@@ -95,7 +116,7 @@ func (s *Server) drain(c *client) {
 			p.reply(res)
 		}
 		if len(c.enc.B) > at && c.enc.B[at] == '-' {
-			s.metrics.failed(p.cmd)
+			s.metrics.failed(p.cmd, c.id)
 		}
 		c.pending[i] = pendingWrite{}
 	}

@@ -3,6 +3,7 @@ package server
 import (
 	"strconv"
 	"time"
+	"unsafe"
 
 	"segd/index"
 	"segd/protocol"
@@ -145,7 +146,7 @@ func cmdQueryIsMember(s *Server, c *client, args [][]byte) {
 	if !ok || !s.checkExpr(c, args[1]) {
 		return
 	}
-	in, err := s.engine.IsMember(string(args[1]), string(args[2]), o.at)
+	in, err := s.engine.IsMember(transient(args[1]), transient(args[2]), o.at)
 	if err != nil {
 		replyErr(c, err)
 		return
@@ -258,3 +259,9 @@ func cmdQueryTop(s *Server, c *client, args [][]byte) {
 		c.enc.Int(r.Value)
 	}
 }
+
+// transient views an argument as a string without copying it, for engine
+// calls that only read their arguments during the call and keep nothing of
+// them (lookups, and prepared expressions, which the engine copies before
+// it keeps them). redcon reuses the argument's memory for the next command.
+func transient(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }

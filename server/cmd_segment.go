@@ -160,7 +160,7 @@ func cmdSegmentMembers(s *Server, c *client, args [][]byte) {
 // SEGMENT.ISMEMBER name key
 func cmdSegmentIsMember(s *Server, c *client, args [][]byte) {
 	s.tickFirst()
-	in, err := s.engine.SegmentIsMember(string(args[1]), string(args[2]))
+	in, err := s.engine.SegmentIsMember(transient(args[1]), transient(args[2]))
 	if err != nil {
 		replyErr(c, err)
 		return
@@ -185,7 +185,7 @@ func cmdSegmentMIsMember(s *Server, c *client, args [][]byte) {
 // SEGMENT.OF key
 func cmdSegmentOf(s *Server, c *client, args [][]byte) {
 	s.tickFirst()
-	names := s.engine.SegmentsOf(string(args[1]))
+	names := s.engine.SegmentsOf(transient(args[1]))
 	c.enc.Array(len(names))
 	for _, n := range names {
 		c.enc.BulkString(n)

@@ -209,7 +209,7 @@ func (s *Server) clientLine(c *client) string {
 		" addr=" + c.addr + " laddr=" + c.laddr +
 		" name=" + c.name.Load().(string) +
 		" age=" + strconv.Itoa(int(now.Sub(c.created).Seconds())) +
-		" idle=" + strconv.Itoa(int(now.Sub(time.Unix(0, c.last.Load())).Seconds())) +
+		" idle=" + strconv.Itoa(int(time.Duration(nanotime()-c.last.Load()).Seconds())) +
 		" db=0 sub=" + strconv.Itoa(sub) + " psub=" + strconv.Itoa(psub) +
 		" cmd=" + lastCmdName(c) +
 		" resp=" + strconv.Itoa(c.proto) +

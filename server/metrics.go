@@ -17,10 +17,7 @@ import (
 // entities, values or segments, so cardinality stays bounded.
 type metrics struct {
 	reg             *prometheus.Registry
-	commands        *prometheus.CounterVec
-	errors          *prometheus.CounterVec
-	latency         *prometheus.HistogramVec
-	perCmd          map[*protocol.Command]cmdMetrics
+	cmds            *cmdStats // per command: calls, errors, execution time
 	unknown         prometheus.Counter
 	connections     prometheus.Gauge
 	rejected        prometheus.Counter
@@ -34,19 +31,10 @@ type metrics struct {
 	diskRefusals    prometheus.Counter
 }
 
-type cmdMetrics struct {
-	calls, errs prometheus.Counter
-	latency     prometheus.Observer
-}
-
 func newMetrics(s *Server) *metrics {
 	reg := prometheus.NewRegistry()
 	f := func(c prometheus.Collector) { reg.MustRegister(c) }
-	m := &metrics{reg: reg, perCmd: map[*protocol.Command]cmdMetrics{}}
-	m.commands = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "segd_commands_total", Help: "Commands executed, by command."}, []string{"cmd"})
-	m.errors = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "segd_command_errors_total", Help: "Commands that answered an error, by command."}, []string{"cmd"})
-	m.latency = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "segd_command_duration_seconds", Help: "Command execution time, by command.",
-		Buckets: prometheus.ExponentialBuckets(1e-6, 4, 12)}, []string{"cmd"})
+	m := &metrics{reg: reg, cmds: newCmdStats()}
 	m.unknown = prometheus.NewCounter(prometheus.CounterOpts{Name: "segd_unknown_commands_total", Help: "Commands not in segd's command table."})
 	m.connections = prometheus.NewGauge(prometheus.GaugeOpts{Name: "segd_connected_clients", Help: "Client connections open now."})
 	m.rejected = prometheus.NewCounter(prometheus.CounterOpts{Name: "segd_rejected_connections_total", Help: "Connections refused at --max-clients."})
@@ -61,7 +49,7 @@ func newMetrics(s *Server) *metrics {
 	m.pubsubDropped = prometheus.NewCounter(prometheus.CounterOpts{Name: "segd_pubsub_dropped_subscribers_total", Help: "Subscribers disconnected because their queue overflowed."})
 	m.segmentChanges = prometheus.NewCounter(prometheus.CounterOpts{Name: "segd_segment_changes_total", Help: "Entities that entered or left a saved segment."})
 	m.diskRefusals = prometheus.NewCounter(prometheus.CounterOpts{Name: "segd_disk_full_events_total", Help: "Times writes were switched off because free disk fell below --min-free-disk."})
-	for _, c := range []prometheus.Collector{m.diskRefusals, m.commands, m.errors, m.latency, m.unknown, m.connections, m.rejected, m.authFailures,
+	for _, c := range []prometheus.Collector{m.diskRefusals, m.cmds, m.unknown, m.connections, m.rejected, m.authFailures,
 		m.commitSeconds, m.commitBatch, m.snapshotSeconds, m.pubsubMessages, m.pubsubDropped, m.segmentChanges} {
 		f(c)
 	}
@@ -102,37 +90,17 @@ func newMetrics(s *Server) *metrics {
 	gauge("segd_log_seq", "Sequence number of the last logged write.", func() float64 { return float64(s.store.LastSeq()) })
 	f(collectors.NewGoCollector())
 	f(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	for _, c := range protocol.All() {
-		m.register(c)
-		for _, sub := range c.Subcommands {
-			m.register(sub)
-		}
-	}
 	return m
 }
 
-func (m *metrics) register(c *protocol.Command) {
-	m.perCmd[c] = cmdMetrics{calls: m.commands.WithLabelValues(c.Name), errs: m.errors.WithLabelValues(c.Name), latency: m.latency.WithLabelValues(c.Name)}
-}
-
-func (m *metrics) observe(c *protocol.Command, d time.Duration, failed bool) {
-	cm, ok := m.perCmd[c]
-	if !ok {
-		return
-	}
-	cm.calls.Inc()
-	cm.latency.Observe(d.Seconds())
-	if failed {
-		cm.errs.Inc()
-	}
+func (m *metrics) observe(c *protocol.Command, client int64, d time.Duration, failed bool) {
+	m.cmds.observe(c, client, int64(d), failed)
 }
 
 // failed counts an error reply of c found after dispatch (pipelined writes
 // answer when the connection drains them).
-func (m *metrics) failed(c *protocol.Command) {
-	if cm, ok := m.perCmd[c]; ok {
-		cm.errs.Inc()
-	}
+func (m *metrics) failed(c *protocol.Command, client int64) {
+	m.cmds.failed(c, client)
 }
 
 // startHTTP serves /metrics, /healthz and the explorer (/ and /api/, see

@@ -110,6 +110,7 @@ func (ps *pubsub) readLoop(sub *subscriber) {
 		}
 		c.enc.Reset()
 		c.enc.Proto = c.proto
+		c.mark = nanotime()
 		ps.s.dispatch(c, cmd.Args)
 		ps.s.drain(c)
 		sub.wmu.Lock()

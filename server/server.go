@@ -52,7 +52,7 @@ type Server struct {
 	commits   *committer
 	pubsub    *pubsub
 	clients   clientRegistry
-	inflight  sync.WaitGroup // commands being executed
+	inflight  [statShards]paddedWG // commands being executed, by connection id (shards: see cmdStats)
 	closing   atomic.Bool
 	closeOnce sync.Once
 	done      chan struct{}
@@ -470,7 +470,9 @@ func (s *Server) shutdown(save bool) error {
 		if s.rs != nil {
 			s.rs.Close()
 		}
-		s.inflight.Wait()
+		for i := range s.inflight {
+			s.inflight[i].Wait()
+		}
 		if !s.loading.Load() {
 			if save && s.dirty.Load() > 0 && !s.cfg.InMemory {
 				if e := s.save(false); e != nil {
