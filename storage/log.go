@@ -29,6 +29,12 @@ const (
 	prefixSnap = "s/"
 	keyMeta    = "m/snapshot"
 	keyPending = "m/pending"
+	// keyTruncated (log database) holds the seq up to which the log is
+	// known to be deleted, so that Open does not walk the deleted records
+	// again: an iterator steps over every deleted key it passes, and
+	// after a snapshot of millions of writes those are millions of keys
+	// whose tables it would read whole.
+	keyTruncated = "m/truncated"
 )
 
 // UserMeta values of log keys.
@@ -275,14 +281,25 @@ func (s *Store) deleteLogRange(first, last uint64, dropMarker bool) error {
 	return wb.Flush()
 }
 
-// lastLogSeq returns the seq of the last log record, 0 if none.
-func (s *Store) lastLogSeq() (uint64, error) {
+// lastLogSeq returns the seq of the last log record, 0 if none. Records up
+// to after are known deleted (truncated by a snapshot): when none follows,
+// the answer is 0 without a walk back over the deleted ones.
+func (s *Store) lastLogSeq(after uint64) (uint64, error) {
 	var last uint64
 	err := s.db.View(func(txn *badger.Txn) error {
 		opt := badger.DefaultIteratorOptions
 		opt.PrefetchValues = false
-		opt.Reverse = true
 		opt.Prefix = []byte(prefixLog)
+		if after > 0 {
+			it := txn.NewIterator(opt)
+			it.Seek(logKey(after + 1))
+			any := it.Valid()
+			it.Close()
+			if !any {
+				return nil
+			}
+		}
+		opt.Reverse = true
 		it := txn.NewIterator(opt)
 		defer it.Close()
 		seek := append([]byte(prefixLog), bytes.Repeat([]byte{0xff}, 13)...)
@@ -302,6 +319,32 @@ func (s *Store) lastLogSeq() (uint64, error) {
 	return last, nil
 }
 
+// readTruncated returns the seq up to which the log was deleted and that
+// deletion recorded (keyTruncated), 0 if none.
+func (s *Store) readTruncated() (uint64, error) {
+	var seq uint64
+	err := s.db.View(func(txn *badger.Txn) error {
+		item, err := txn.Get([]byte(keyTruncated))
+		if errors.Is(err, badger.ErrKeyNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		return item.Value(func(v []byte) error {
+			if len(v) != 8 {
+				return fmt.Errorf("corrupt %s value (%d bytes)", keyTruncated, len(v))
+			}
+			seq = binary.BigEndian.Uint64(v)
+			return nil
+		})
+	})
+	if err != nil {
+		return 0, fmt.Errorf("storage: read truncation mark: %w", err)
+	}
+	return seq, nil
+}
+
 // truncateLog deletes log records with seq <= upTo. Caller holds snapMu
 // (or is Open).
 func (s *Store) truncateLog(upTo uint64) error {
@@ -312,6 +355,13 @@ func (s *Store) truncateLog(upTo uint64) error {
 		return fmt.Errorf("storage: truncate log up to %d: %w", upTo, err)
 	}
 	s.truncated = upTo
+	// Only once every deletion is in: a crash before this mark leaves the
+	// previous one, and the next Open deletes the range again.
+	if err := s.db.Update(func(txn *badger.Txn) error {
+		return txn.Set([]byte(keyTruncated), binary.BigEndian.AppendUint64(nil, upTo))
+	}); err != nil {
+		return fmt.Errorf("storage: record log truncation up to %d: %w", upTo, err)
+	}
 	return nil
 }
 

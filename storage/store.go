@@ -271,7 +271,16 @@ func (s *Store) recover() error {
 	if err := s.repairPending(); err != nil {
 		return err
 	}
-	last, err := s.lastLogSeq()
+	// The log is deleted up to the recorded mark, never past the snapshot
+	// in use (the mark is written after the snapshot switch).
+	if m != nil {
+		t, err := s.readTruncated()
+		if err != nil {
+			return err
+		}
+		s.truncated = min(t, m.Seq)
+	}
+	last, err := s.lastLogSeq(s.truncated)
 	if err != nil {
 		return err
 	}
