@@ -5,8 +5,10 @@ import (
 	"math"
 	"math/big"
 	"net/http"
+	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"segd/index"
@@ -184,13 +186,33 @@ func (x *Explorer) fields(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			continue // dropped meanwhile
 		}
-		fj := newFieldJSON(fi)
-		if top > 0 {
-			x.addTop(&fj, top)
-		}
-		out = append(out, fj)
+		out = append(out, newFieldJSON(fi))
+	}
+	if top > 0 {
+		x.addTops(out, top)
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"entities": x.eng.Len(), "fields": out})
+}
+
+// addTops fills every field's top values or histogram, the fields on as
+// many goroutines as there are CPUs: on a million customers they take
+// 10 ms and more in all (most of it the INT fields' histograms, a count
+// per bar), and the fields page waits for them.
+func (x *Explorer) addTops(fields []fieldJSON, top int) {
+	next := make(chan int, len(fields))
+	for i := range fields {
+		next <- i
+	}
+	close(next)
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(fields)) {
+		wg.Go(func() {
+			for i := range next {
+				x.addTop(&fields[i], top)
+			}
+		})
+	}
+	wg.Wait()
 }
 
 // addTop fills a field's top values or histogram.

@@ -74,6 +74,11 @@ func loadAssets() (map[string]*asset, string) {
 		panic("explorer: bundling the page's modules: " + err.Error())
 	}
 	out[bundleName] = &asset{body: js, ctype: "text/javascript; charset=utf-8"}
+	css, err := joinStyles(modules)
+	if err != nil {
+		panic("explorer: joining the page's style sheets: " + err.Error())
+	}
+	out[styleName] = &asset{body: css, ctype: "text/css; charset=utf-8"}
 	names := make([]string, 0, len(out))
 	for n := range out {
 		names = append(names, n)

@@ -621,6 +621,9 @@ func TestAssets(t *testing.T) {
 	if !strings.Contains(string(body), `"`+ref+`"`) || strings.Contains(string(body), `"/assets/`+bundleName+`"`) {
 		t.Errorf("the page does not name its assets under the version %s", r.x.assetVersion)
 	}
+	if css := "/assets/" + r.x.assetVersion + "/" + styleName; !strings.Contains(string(body), `"`+css+`"`) {
+		t.Errorf("the page does not load its joined style sheet %s", css)
+	}
 	if resp, err := http.Get(r.srv.URL + ref); err != nil || resp.StatusCode != 200 || !strings.Contains(resp.Header.Get("Cache-Control"), "immutable") {
 		t.Errorf("%s: %v %v", ref, resp.Header, err)
 	} else {
@@ -639,7 +642,7 @@ func TestAssets(t *testing.T) {
 		resp.Body.Close()
 	}
 	// Every asset the page names is served, gzipped when asked.
-	for _, name := range []string{bundleName, "app.js", "lib.js", "charts.js", "fields.js", "builder.js", "segments.js", "segment.js", "customer.js", "style.css", "uPlot.iife.min.js", "uPlot.min.css", "favicon.svg"} {
+	for _, name := range []string{bundleName, styleName, "app.js", "lib.js", "charts.js", "fields.js", "builder.js", "segments.js", "segment.js", "customer.js", "style.css", "uPlot.iife.min.js", "uPlot.min.css", "favicon.svg"} {
 		req, _ := http.NewRequest("GET", r.srv.URL+"/assets/"+name, nil)
 		req.Header.Set("Accept-Encoding", "gzip")
 		tr := &http.Transport{DisableCompression: true}
@@ -667,6 +670,32 @@ func TestAssets(t *testing.T) {
 	}
 	if st := r.do("GET", "/elsewhere", nil, nil, nil); st != 404 {
 		t.Errorf("unknown page: %d", st)
+	}
+}
+
+// The page's scripts are one file that starts with uPlot, run on first use
+// (window.segdUPlot) with its start's Intl objects made lazily, and the
+// page's style sheet is its own followed by uPlot's.
+func TestBundledLibrary(t *testing.T) {
+	a, _ := loadAssets()
+	js := string(a[bundleName].body)
+	lib := strings.TrimRight(string(a[bundleLib].body), "\n")
+	if !strings.HasPrefix(js, compileHint) {
+		t.Errorf("the bundle does not start with the compile hint: %.60q", js)
+	}
+	i, j := strings.Index(js, lib), strings.Index(js, "__m[\"lib.js\"]")
+	if i < 0 || j < i || !strings.Contains(js[:i], "window.segdUPlot = () => {\n"+libIntl) || !strings.Contains(js[i:j], "window.segdUPlot = () => uPlot;") {
+		t.Errorf("the bundle does not wrap uPlot before the modules (at %d, modules at %d)", i, j)
+	}
+	css := string(a[styleName].body)
+	own, chart := strings.Index(css, string(a["style.css"].body)), strings.Index(css, strings.TrimRight(string(a["uPlot.min.css"].body), "\n"))
+	if own < 0 || chart < own {
+		t.Errorf("the joined style sheet: style.css at %d, uPlot.min.css at %d", own, chart)
+	}
+	for _, b := range []string{"uPlot.iife.min.js", "uPlot.min.css", "style.css"} {
+		if strings.Contains(string(a["index.html"].body), b) {
+			t.Errorf("the page names %s, which the bundles hold", b)
+		}
 	}
 }
 

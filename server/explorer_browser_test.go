@@ -439,13 +439,19 @@ func TestExplorerBrowser(t *testing.T) {
 	// Open it: a write through RESP arrives in the live feed.
 	b.do("open the saved segment", chromedp.Click(chromedp.CSS("#saved a")))
 	b.waitReady("the segment view")
+	// The size chart is drawn with uPlot from the page's own scripts: the
+	// page asked for no file but its two bundles (and its icon).
+	pollJS[bool](b, "the size chart", `!!document.querySelector("#history-chart canvas")`)
+	if extra := browserGet(b, "the page's files", chromedp.Evaluate[string](`performance.getEntriesByType("resource").map((e) => new URL(e.name).pathname).filter((p) => p.startsWith("/assets/") && !/\/(app\.bundle\.(js|css)|favicon\.svg)$/.test(p)).join(" ")`)); extra != "" {
+		t.Errorf("the page asked for %s besides its bundles", extra)
+	}
 	pollJS[bool](b, "the live feed", `document.querySelector("#feed-status")?.dataset.state === "live"`)
 	do(t, c, "ENT.SET", "u:new", "country", "c1", "age", "50", "tier", "gold")
 	change := pollJS[string](b, "the enter of u:new", `(() => { const r = document.querySelector('#feed li[data-key="u:new"]'); return r && r.dataset.change; })()`)
 	if change != "enter" {
 		t.Errorf("u:new shows as %q, want enter", change)
 	}
-	pollJS[bool](b, "the live cardinality", fmt.Sprintf(`document.querySelector("#seg-card")?.textContent.replace(/,/g, "") === "%d"`, card+1))
+	pollJS[bool](b, "the live cardinality", fmt.Sprintf(`document.querySelector("#seg-card")?.textContent === new Intl.NumberFormat("en-US").format(%d)`, card+1))
 	do(t, c, "ENT.SET", "u:new", "age", "20")
 	pollJS[bool](b, "the exit of u:new", `(() => { const r = document.querySelector('#feed li[data-key="u:new"]'); return r && r.dataset.change === "exit"; })()`)
 

@@ -1,7 +1,6 @@
 // Charts: horizontal bars and the overlap heatmap are HTML, sparklines are
-// SVG, and the size history is a uPlot time series. uPlot (a classic script
-// that defines window.uPlot) is loaded the first time a chart needs it, from
-// the same place as this module.
+// SVG, and the size history is a uPlot time series. uPlot comes first in
+// the page's scripts, run on its first use (window.segdUPlot()).
 
 import { h, num, pct, dateTime } from "./lib.js";
 
@@ -92,49 +91,22 @@ export function sparkline(points, now, { width = 160, height = 32 } = {}) {
   return svg;
 }
 
-let uPlotLoading = null;
-let bootTried = false;
-
-// loadUPlot loads uPlot and its styles once.
+// loadUPlot returns uPlot: segd's bundle of the page's scripts starts with
+// it (explorer/bundle.go), and its styles with the page's.
 export function loadUPlot() {
-  if (!document.getElementById("uplot-css")) {
-    const css = document.createElement("link");
-    css.id = "uplot-css";
-    css.rel = "stylesheet";
-    css.href = new URL("./uPlot.min.css", import.meta.url).href;
-    document.head.append(css);
+  try {
+    return Promise.resolve(window.segdUPlot());
+  } catch (err) {
+    return Promise.reject(new Error("the charting library (uPlot) is missing from the page's scripts: " + err.message));
   }
-  if (!uPlotLoading && window.uPlot) uPlotLoading = Promise.resolve(window.uPlot);
-  if (!uPlotLoading && !bootTried && window.segdBoot?.uPlot()) {
-    // Started with the page (boot.js); on failure, the next call loads it here.
-    bootTried = true;
-    uPlotLoading = window.segdBoot.uPlot().catch((err) => {
-      uPlotLoading = null;
-      throw err;
-    });
-  }
-  if (!uPlotLoading) {
-    uPlotLoading = new Promise((resolve, reject) => {
-      const js = document.createElement("script");
-      js.src = new URL("./uPlot.iife.min.js", import.meta.url).href;
-      js.onload = () => resolve(window.uPlot);
-      js.onerror = () => {
-        uPlotLoading = null;
-        reject(new Error("could not load the charting library (uPlot) from the server"));
-      };
-      document.head.append(js);
-    });
-  }
-  return uPlotLoading;
 }
 
-// historyChart draws a segment's size history with uPlot in el (load it
-// first with loadUPlot); it returns a function that disposes of the chart.
+// historyChart draws a segment's size history with uPlot in el; it returns a function that disposes of the chart.
 export function historyChart(el, points, now) {
   const pts = points.slice();
   if (pts.length && now > pts[pts.length - 1][0]) pts.push([now, pts[pts.length - 1][1]]);
   const data = [pts.map((p) => p[0]), pts.map((p) => p[1])];
-  const uPlot = window.uPlot;
+  const uPlot = window.segdUPlot?.();
   if (!uPlot || pts.length === 0) {
     el.append(h("p", { class: "muted" }, "No history yet: the size is recorded each time the segment changes."));
     return () => {};
@@ -166,7 +138,15 @@ export function historyChart(el, points, now) {
   const last = data[0].length - 1;
   opts.hooks = { ready: [(u) => u.setLegend({ idx: last })], setCursor: [(u) => u.cursor.idx == null && u.setLegend({ idx: last })] };
   const chart = new uPlot(opts, data, el);
-  const ro = new ResizeObserver(() => chart.setSize({ width: Math.max(320, el.clientWidth), height: 240 }));
+  // Drawn again only when the width changes (a resize observer is also
+  // called once at first, with the width the chart was drawn at).
+  let width = opts.width;
+  const ro = new ResizeObserver(() => {
+    const w = Math.max(320, el.clientWidth);
+    if (w === width) return;
+    width = w;
+    chart.setSize({ width, height: 240 });
+  });
   ro.observe(el);
   return () => {
     ro.disconnect();

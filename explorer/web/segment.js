@@ -14,20 +14,21 @@ export async function segmentView(view, ctx) {
   const enc = encodeURIComponent(name);
   const get = (path, params) => api(path, { params, signal: ctx.signal });
 
-  // Every request at once (the first view's are already on their way,
-  // boot.js); each section is drawn empty now and filled when its answer
-  // comes. The persona and the lookalikes, the slow ones, come last and do
-  // not hold the others back.
+  // Every request of the main sections at once (the first view's are
+  // already on their way, boot.js); each section is drawn empty now and
+  // filled when its answer comes. The persona and the lookalikes are asked
+  // for once those are shown (below): when the segment changed since they
+  // were last computed, computing them takes the server's CPUs for 100 ms
+  // and more on a million customers, which would hold back the browser
+  // drawing everything else on a small machine.
   const infoP = get(`/api/segments/${enc}`);
   const srvP = ctx.info();
   const allP = get("/api/segments");
   const historyP = Promise.all([get(`/api/segments/${enc}/history`), loadUPlot()]);
-  const personaP = get(`/api/segments/${enc}/profile`, { limit: 15 });
-  const lookalikesP = get(`/api/segments/${enc}/lookalike`, { count: 10 });
   const seed = window.segdBoot?.seed() ?? Math.floor(Math.random() * 1e9); // another sample at each opening
   const sampleP = get(`/api/segments/${enc}/sample`, { count: 10, seed });
   const overlapP = get("/api/overlap", { name, others: 3 }); // with the first three other segments
-  for (const p of [infoP, srvP, allP, historyP, personaP, lookalikesP, sampleP, overlapP]) p.catch(() => {}); // each is reported where it is shown
+  for (const p of [infoP, srvP, allP, historyP, sampleP, overlapP]) p.catch(() => {}); // each is reported where it is shown
   const disposers = [];
 
   // ---- header ----
@@ -197,7 +198,7 @@ export async function segmentView(view, ctx) {
     drawChart();
   });
 
-  const loadPersona = shown("persona", Promise.all([personaP, infoP]), persona, ([r, info]) => {
+  const loadPersona = (personaP) => shown("persona", Promise.all([personaP, infoP]), persona, ([r, info]) => {
     if (r.profile.length === 0) {
       fill(persona, h("p", { class: "muted" }, info.cardinality ? "No value stands out (each needs at least 1% of the members)." : "The segment is empty."));
       return;
@@ -205,7 +206,7 @@ export async function segmentView(view, ctx) {
     fill(persona, liftBars(r.profile, (e) => hrefs.builder(`@${name} AND ${predicate(e.field, e.value)}`)), asOf(r));
   });
 
-  const loadLookalikes = shown("lookalikes", lookalikesP, lookalikes, (r) => {
+  const loadLookalikes = (lookalikesP) => shown("lookalikes", lookalikesP, lookalikes, (r) => {
     if (r.lookalikes.length === 0) {
       fill(lookalikes, h("p", { class: "muted" }, "No lookalike: no non-member holds the values that set the members apart."));
       return;
@@ -268,10 +269,14 @@ export async function segmentView(view, ctx) {
   ctx.section("header");
 
   // Usable once the header, the chart, the overlap and the sample are
-  // shown; complete with the persona and the lookalikes.
+  // shown; then the persona and the lookalikes are asked for, and the view
+  // is complete with them.
   Promise.allSettled([loadHistory, loadPicks, loadSample]).then(() => {
     ctx.ready();
-    return Promise.allSettled([loadPersona, loadLookalikes]).then(() => ctx.complete());
+    if (!ctx.current()) return;
+    const personaP = get(`/api/segments/${enc}/profile`, { limit: 15 });
+    const lookalikesP = get(`/api/segments/${enc}/lookalike`, { count: 10 });
+    return Promise.allSettled([loadPersona(personaP), loadLookalikes(lookalikesP)]).then(() => ctx.complete());
   });
 
   // ---- the live feed ----
