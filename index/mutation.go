@@ -308,9 +308,9 @@ func (e *Engine) set(key string, pairs []Pair) (Result, error) {
 			changed = f.setEnum(id, p.Value)
 			if changed {
 				if old != 0 {
-					e.touch(id, p.Field, f.values[old-1])
+					e.touchEnum(id, p.Field, f.values[old-1], old)
 				}
-				e.touch(id, p.Field, p.Value)
+				e.touchEnum(id, p.Field, p.Value, old)
 			}
 		}
 		if changed {
@@ -339,15 +339,23 @@ func (e *Engine) unset(key string, fields []string) (Result, error) {
 		f := e.fields[name]
 		var old int64
 		var hadOld bool
-		if f.kind == KindInt {
+		var oldOrd uint32
+		switch f.kind {
+		case KindInt:
 			old, hadOld = f.bsi.Get(id)
+		case KindEnum:
+			oldOrd = f.enumOrdinal(id)
 		}
 		if f.clear(id) {
 			res.N++
 			res.Changed = true
-			if f.kind == KindInt {
+			switch {
+			case f.kind == KindInt:
 				e.touchInt(id, name, old, hadOld, 0, false)
-			} else {
+			case f.kind == KindEnum && oldOrd != 0:
+				// Only the value it held changed (and f:*).
+				e.touchEnum(id, name, f.values[oldOrd-1], oldOrd)
+			default:
 				e.touch(id, name, "")
 			}
 		}

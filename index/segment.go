@@ -1,6 +1,7 @@
 package index
 
 import (
+	"fmt"
 	"regexp"
 	"sort"
 	"strconv"
@@ -69,6 +70,11 @@ type segment struct {
 	// evalSeq is the engine's (see maintain).
 	evalSeq uint64
 	evalIn  bool
+	// Whether pointPlan, the plan it was computed for, is point-plain
+	// (segment_point.go).
+	pointPlan plan
+	pointOK   bool
+	prog      segProg // see segment_prog.go
 }
 
 // changeRing is a segment's bounded change log.
@@ -388,6 +394,13 @@ type segIndex struct {
 	changed []bool                      // scratch: segments whose membership just changed
 	cand    []*segment                  // scratch: the candidates, in order
 	was     []bool                      // scratch: their memberships before the write
+	old     pointMemo                   // scratch: the entity's values before the write (segment_point.go)
+	flips   map[string]*intFlips        // INT field -> which of byField a change concerns (segment_flips.go)
+	flipK   []int                       // scratch: positions in byField a change concerns
+	slots   []progSlot                  // fields segment programs read (segment_prog.go)
+	slotIx  map[*field]int              // field -> its slot
+	row     progRow                     // scratch: the entity being maintained, by slot
+	progs   [][]progTerm                // scratch: the candidates' programs
 }
 
 func (e *Engine) buildSegIndex() {
@@ -441,6 +454,12 @@ func (e *Engine) buildSegIndex() {
 			ix.refs[i] = append(ix.refs[i], pos[r])
 		}
 	}
+	ix.flips = make(map[string]*intFlips, len(ix.ints))
+	for f, ints := range ix.ints {
+		if fl := e.fields[f]; fl != nil && fl.kind == KindInt {
+			ix.flips[f] = newIntFlips(ints)
+		}
+	}
 	e.segIx = ix
 }
 
@@ -481,6 +500,9 @@ func (e *Engine) record(s *segment, id uint32, key string, enter bool, now int64
 	c := Change{Segment: s.name, Key: key, Enter: enter, Version: s.version, Time: now}
 	s.log.add(c)
 	if e.keepChanges {
+		if e.outbox == nil {
+			e.outbox = make([]Change, 0, 256) // a batch of writes records hundreds
+		}
 		e.outbox = append(e.outbox, c)
 	}
 }
@@ -526,6 +548,14 @@ func (e *Engine) touch(id uint32, field, value string) {
 	}
 }
 
+// touchEnum notes that a write changed value of ENUM field of entity id,
+// which held the value of ordinal oldOrd (0: none) before.
+func (e *Engine) touchEnum(id uint32, field, value string, oldOrd uint32) {
+	if len(e.segs) > 0 {
+		e.touched = append(e.touched, touched{id: id, field: field, value: value, oldKnown: true, oldOrd: oldOrd})
+	}
+}
+
 // touchNew notes that a write created entity id.
 func (e *Engine) touchNew(id uint32) {
 	if len(e.segs) > 0 {
@@ -538,6 +568,10 @@ type touched struct {
 	field string
 	value string // "" for any value
 	isNew bool
+	// An ENUM change (oldKnown): the field's ordinal before the write, 0
+	// for none (segment_point.go).
+	oldKnown bool
+	oldOrd   uint32
 	// An INT change: from old (when hadOld) to new (when hasNew).
 	isInt          bool
 	hadOld, hasNew bool
@@ -574,6 +608,11 @@ func (e *Engine) touchInt(id uint32, field string, old int64, hadOld bool, new i
 		e.touched = append(e.touched, touched{id: id, field: field, isInt: true, old: old, hadOld: hadOld, new: new, hasNew: hasNew})
 	}
 }
+
+// checkMaintain makes maintenance check the memberships it computes without
+// reading the members against the members, and panic on a difference (set
+// by the package's tests).
+var checkMaintain bool
 
 // maintain re-evaluates the segments a write touched: for each entity, only
 // the segments that read a field it changed (or that an entity without values
@@ -616,8 +655,18 @@ func (e *Engine) maintain(now int64) {
 			}
 			if t.isInt {
 				// Only the segments a predicate of which changes its truth.
+				list := ix.byField[t.field]
+				if fl := ix.flips[t.field]; fl != nil {
+					ix.flipK = fl.flipped(ix.flipK[:0], t.old, t.hadOld, t.new, t.hasNew)
+					for _, k := range ix.flipK {
+						i := list[k]
+						ix.mark[i] = true
+						lo, hi = min(lo, i), max(hi, i)
+					}
+					continue
+				}
 				ints := ix.ints[t.field]
-				for k, i := range ix.byField[t.field] {
+				for k, i := range list {
 					if !ix.mark[i] && ints[k].flips(t.old, t.hadOld, t.new, t.hasNew) {
 						ix.mark[i] = true
 						lo, hi = min(lo, i), max(hi, i)
@@ -659,11 +708,53 @@ func (e *Engine) maintain(now int64) {
 			}
 			cand = append(cand, s)
 		}
-		// The old memberships first, in one tight loop: the reads are
-		// independent cache misses the processor overlaps.
-		was := ix.was[:0]
+		// The candidates' programs (segment_prog.go), and the entity's row.
+		progs := ix.progs[:0]
 		for _, s := range cand {
-			was = append(was, e.sigMay(s, id) && s.members.Contains(id))
+			progs = append(progs, e.segProgram(s))
+		}
+		row := &ix.row
+		row.start(id, len(ix.slots))
+		if len(progs) > 0 {
+			row.load(ix)
+		}
+		// The old memberships first. Where the signature allows one, a
+		// segment with a program runs it on the row before the write, and
+		// another point-plain segment evaluates its plan against the values
+		// from before the write (reads shared with the other segments);
+		// the other segments read their members.
+		was := ix.was[:0]
+		rowSeeded, rowOK := false, false
+		seeded, oldOK, qOld := false, false, qctx{at: now, now: now, memo: &ix.old}
+		for k, s := range cand {
+			if !e.sigMay(s, id) {
+				was = append(was, false)
+				continue
+			}
+			if progs[k] != nil {
+				if !rowSeeded {
+					rowOK, rowSeeded = e.seedOld(row, touched[start0:end]), true
+				}
+				if rowOK {
+					was = append(was, row.run(ix, progs[k], true))
+					continue
+				}
+			}
+			if !seeded && e.segPointOK(s) {
+				oldOK, seeded = e.memoTouchedOld(qOld.memo, touched[start0:end]), true
+			}
+			if oldOK && e.segPointOK(s) {
+				was = append(was, e.segPlan(s).contains(&qOld, id))
+			} else {
+				was = append(was, s.members.Contains(id))
+			}
+		}
+		if checkMaintain {
+			for k, s := range cand {
+				if was[k] != s.members.Contains(id) {
+					panic(fmt.Sprintf("segment %s (%s): old membership of %d computed %v, members say %v (program %v)", s.name, s.text, id, was[k], !was[k], progs[k] != nil))
+				}
+			}
 		}
 		// Exits leave their signature bit to be rechecked once the new
 		// memberships are all known: the other segments of the group are
@@ -671,7 +762,15 @@ func (e *Engine) maintain(now int64) {
 		e.evalSeq++
 		e.sigDefer = true
 		for k, s := range cand {
-			in := e.segPlan(s).contains(q, id)
+			var in bool
+			if progs[k] != nil {
+				in = row.run(ix, progs[k], false)
+				if checkMaintain && in != e.segPlan(s).contains(&qctx{at: now, now: now}, id) {
+					panic(fmt.Sprintf("segment %s (%s): program says %v for %d, plan %v", s.name, s.text, in, id, !in))
+				}
+			} else {
+				in = e.segPlan(s).contains(q, id)
+			}
 			s.evalSeq, s.evalIn = e.evalSeq, in
 			if in != was[k] {
 				e.record(s, id, key, in, now)
@@ -679,8 +778,8 @@ func (e *Engine) maintain(now int64) {
 			}
 		}
 		e.sigDefer = false
-		e.sigRecheckPending(id)
-		ix.cand, ix.was = cand, was
+		e.sigRecheckPending(id, q, row)
+		ix.cand, ix.was, ix.progs = cand, was, progs
 	}
 	e.touched = e.touched[:0]
 	if len(globals) > 0 {

@@ -1,6 +1,9 @@
 package index
 
-import "math/bits"
+import (
+	"fmt"
+	"math/bits"
+)
 
 // Membership signatures: every saved segment is given one of 64 groups, and
 // every entity a 64-bit word with the bit of each group holding a segment it
@@ -98,16 +101,26 @@ func (e *Engine) sigRecheck(g int, id uint32) {
 
 // sigRecheckPending rechecks the groups exits left pending for id during
 // maintenance, taking the memberships maintenance just computed instead of
-// reading them.
-func (e *Engine) sigRecheckPending(id uint32) {
+// reading them, and evaluating the point-plain segments of the group for id
+// (row and q hold what is known of id's values after the write:
+// segment_prog.go, segment_point.go).
+func (e *Engine) sigRecheckPending(id uint32, q *qctx, row *progRow) {
 	for w := e.sigPending; w != 0; w &= w - 1 {
 		g := bits.TrailingZeros64(w)
 		holds := false
 		for _, t := range e.sig.groups[g] {
-			if t.evalSeq == e.evalSeq {
+			switch {
+			case t.evalSeq == e.evalSeq:
 				holds = t.evalIn
-			} else {
+			case row.id == id && e.segProgram(t) != nil:
+				holds = row.run(e.segIx, e.segProgram(t), false)
+			case e.segPointOK(t):
+				holds = e.segPlan(t).contains(q, id)
+			default:
 				holds = t.members.Contains(id)
+			}
+			if checkMaintain && t.evalSeq != e.evalSeq && holds != t.members.Contains(id) {
+				panic(fmt.Sprintf("segment %s (%s): recheck of %d computed %v, members say %v", t.name, t.text, id, holds, !holds))
 			}
 			if holds {
 				break
