@@ -2,7 +2,9 @@
 # redis-benchmark against segd: starts bin/segd in memory on a free loopback
 # port, loads the synthetic population with segd-bench, then runs Redis's own
 # redis-benchmark (50 clients pipelining 16, like segd-bench's wire settings)
-# for PING and segd's command classes. segd is stopped however the script ends.
+# for PING and segd's command classes, saved segments included (the 200
+# segments of the segment benchmarks, s000 … s199). segd is stopped however
+# the script ends.
 #
 #   ENTITIES=1000000 bench/redis-benchmark.sh     # or: make bench-redis-benchmark
 #
@@ -46,8 +48,8 @@ for _ in $(seq 1 100); do
 	sleep 0.1
 done
 
-echo "segd on $ADDR (pid $SEGD_PID, in memory); loading $ENTITIES entities"
-"$BIN/segd-bench" load --addr "$ADDR" --entities "$ENTITIES"
+echo "segd on $ADDR (pid $SEGD_PID, in memory); loading $ENTITIES entities and the saved segments"
+"$BIN/segd-bench" load --addr "$ADDR" --entities "$ENTITIES" --segments
 
 EXPR3="country:c1 AND gender:F AND interests:i1"
 rb() { # rb N label args...
@@ -64,5 +66,8 @@ rb "$REQUESTS" "PING_INLINE" -t ping_inline
 rb "$REQUESTS" "PING_MBULK" -t ping_mbulk
 rb "$REQUESTS" "QUERY.ISMEMBER \"interests:i1\" u:K" QUERY.ISMEMBER "interests:i1" u:__rand_int__
 rb "$REQUESTS" "QUERY.ISMEMBER \"$EXPR3\" u:K" QUERY.ISMEMBER "$EXPR3" u:__rand_int__
-rb "$REQUESTS" "ENT.SET u:K tier gold" ENT.SET u:__rand_int__ tier gold
+rb "$REQUESTS" "SEGMENT.ISMEMBER s000 u:K" SEGMENT.ISMEMBER s000 u:__rand_int__
+rb "$REQUESTS" "SEGMENT.CARD s000" SEGMENT.CARD s000
+rb "$REQUESTS" "SEGMENT.OF u:K (200 segments)" SEGMENT.OF u:__rand_int__
+rb "$REQUESTS" "ENT.SET u:K tier gold (200 segments)" ENT.SET u:__rand_int__ tier gold
 rb "$COUNT_REQUESTS" "QUERY.COUNT \"$EXPR3\"" QUERY.COUNT "$EXPR3"
