@@ -94,28 +94,38 @@ var untimedQ = &qctx{}
 // it holds no event window and no TOP (plan kinds added later count as
 // timed until listed here).
 func untimed(p plan) bool {
-	switch p := p.(type) {
-	case *bitmapPlan, *segRefPlan, *valuePlan, *intPlan, *samplePlan:
-		return true
-	case *andPlan:
-		return allUntimed(p.pos) && allUntimed(p.neg)
-	case *orPlan:
-		return allUntimed(p.terms)
-	case *xorPlan:
-		return allUntimed(p.terms)
-	case *notPlan:
-		return untimed(p.x)
-	}
-	return false
+	return everyNode(p, func(n plan) bool {
+		switch n.(type) {
+		case *bitmapPlan, *segRefPlan, *valuePlan, *intPlan, *samplePlan, *notPlan:
+			return true
+		}
+		return false
+	})
 }
 
-func allUntimed(ps []plan) bool {
-	for _, p := range ps {
-		if !untimed(p) {
-			return false
+// everyNode reports whether ok holds for every node of p below its AND, OR
+// and XOR nodes: each NOT (and then every node of its operand) and each
+// leaf.
+func everyNode(p plan, ok func(plan) bool) bool {
+	all := func(ps []plan) bool {
+		for _, t := range ps {
+			if !everyNode(t, ok) {
+				return false
+			}
 		}
+		return true
 	}
-	return true
+	switch p := p.(type) {
+	case *andPlan:
+		return all(p.pos) && all(p.neg)
+	case *orPlan:
+		return all(p.terms)
+	case *xorPlan:
+		return all(p.terms)
+	case *notPlan:
+		return ok(p) && everyNode(p.x, ok)
+	}
+	return ok(p)
 }
 
 // Members pages through the entities matching expr in id order, like SSCAN:

@@ -37,43 +37,19 @@ func (e *Engine) segPointOK(s *segment) bool {
 // to its state before a write: ENUM/TAGS values, INT comparisons and the
 // live set.
 func pointPlain(p plan, live *roaring.Bitmap) bool {
-	switch p := p.(type) {
-	case *andPlan:
-		for _, t := range p.pos {
-			if !pointPlain(t, live) {
-				return false
-			}
+	return everyNode(p, func(n plan) bool {
+		switch n := n.(type) {
+		case *notPlan:
+			return n.live == live
+		case *valuePlan:
+			return n.f.kind == KindEnum || n.f.kind == KindTags
+		case *intPlan:
+			return true
+		case *bitmapPlan:
+			return n.bm == live // ALL
 		}
-		for _, t := range p.neg {
-			if !pointPlain(t, live) {
-				return false
-			}
-		}
-		return true
-	case *orPlan:
-		for _, t := range p.terms {
-			if !pointPlain(t, live) {
-				return false
-			}
-		}
-		return true
-	case *xorPlan:
-		for _, t := range p.terms {
-			if !pointPlain(t, live) {
-				return false
-			}
-		}
-		return true
-	case *notPlan:
-		return p.live == live && pointPlain(p.x, live)
-	case *valuePlan:
-		return p.f.kind == KindEnum || p.f.kind == KindTags
-	case *intPlan:
-		return true
-	case *bitmapPlan:
-		return p.bm == live // ALL
-	}
-	return false
+		return false
+	})
 }
 
 // memoTouchedOld starts m over for the entity of ts (its touches, the write

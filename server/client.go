@@ -137,11 +137,12 @@ func (s *Server) serveRESP(conn redcon.Conn, cmd redcon.Command) {
 		}
 	}
 	s.dispatch(c, cmd.Args)
-	if len(conn.PeekPipeline()) == 0 {
+	last := len(conn.PeekPipeline()) == 0 // the last command of what the client sent
+	if last {
 		c.inBatch = false
 	}
-	if len(conn.PeekPipeline()) == 0 || c.sub != nil {
-		s.drain(c) // the last command of what the client sent: reply to every write now
+	if last || c.sub != nil {
+		s.drain(c) // reply to every write now
 	}
 	if len(c.enc.B) > 0 {
 		conn.WriteRaw(c.enc.B)
