@@ -3,6 +3,7 @@ package bench
 import (
 	"fmt"
 	"math/rand"
+	"os"
 	"strconv"
 	"testing"
 
@@ -33,6 +34,10 @@ func BenchmarkSegmentWireWrite(b *testing.B) {
 				defineSegments(b, e)
 			} else if len(e.Segments()) > 0 {
 				b.Skip("the cached engine already has segments")
+			}
+			if os.Getenv("SEGD_BENCH_HUGEPAGES") != "" {
+				st, err := index.AdviseHugePages(true)
+				b.Logf("huge pages: %+v %v", st, err)
 			}
 			e.KeepChanges(true)
 			name := fmt.Sprintf("%s/segments=%d", sizeName(n), map[bool]int{false: 0, true: SegmentCount}[withSegs])

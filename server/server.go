@@ -236,6 +236,9 @@ func (s *Server) load() {
 	go s.expireEvents()
 	go s.tickLoop(s.done)
 	go s.disk.watch(s)
+	if s.cfg.HugePages {
+		go s.hugePages()
+	}
 	s.loading.Store(false)
 	s.log.Info("data set loaded", "entities", s.engine.Len(), "fields", s.engine.FieldCount(), "snapshot", found, "replayed", replayed, "seconds", time.Since(start).Seconds())
 }

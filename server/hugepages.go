@@ -1,0 +1,42 @@
+package server
+
+import (
+	"time"
+
+	"segd/index"
+)
+
+// hugePagesEvery is how often the heap's new mappings are advised and
+// collapsed into huge pages.
+const hugePagesEvery = 30 * time.Second
+
+// hugePages backs the engine's memory with transparent huge pages
+// (index.AdviseHugePages): once the data set is loaded, and then every
+// hugePagesEvery for the mappings the heap grew into since. At 10M
+// customers this makes a write with 200 saved segments about a quarter
+// cheaper (docs/benchmarks.md).
+func (s *Server) hugePages() {
+	tick := time.NewTicker(hugePagesEvery)
+	defer tick.Stop()
+	for first := true; ; first = false {
+		if s.closing.Load() {
+			return
+		}
+		start := time.Now()
+		st, err := index.AdviseHugePages(true)
+		switch {
+		case err != nil:
+			s.log.Warn("huge pages: cannot advise the heap; running on 4 KiB pages", "err", err)
+			return
+		case first:
+			s.log.Info("huge pages", "advised_bytes", st.Advised, "collapsed_bytes", st.Collapsed, "seconds", time.Since(start).Seconds())
+		default:
+			s.log.Debug("huge pages", "advised_bytes", st.Advised, "collapsed_bytes", st.Collapsed, "seconds", time.Since(start).Seconds())
+		}
+		select {
+		case <-s.done:
+			return
+		case <-tick.C:
+		}
+	}
+}
