@@ -70,8 +70,12 @@ type Command struct {
 	// Count()), for tables indexed by command.
 	ID int
 
-	subs map[string]*Command // subcommand name after '|' -> subcommand
+	subs  map[string]*Command // subcommand name after '|' -> subcommand
+	write bool                // Flags has "write"
 }
+
+// Writes reports whether the command changes data (the "write" flag).
+func (c *Command) Writes() bool { return c.write }
 
 // KnownFlags lists every command flag Redis 7 defines; the table uses only
 // these.
@@ -127,10 +131,10 @@ func init() {
 	}
 	sort.Slice(ordered, func(i, j int) bool { return ordered[i].Name < ordered[j].Name })
 	for _, c := range ordered {
-		c.ID = count
+		c.ID, c.write = count, c.HasFlag("write")
 		count++
 		for _, s := range c.Subcommands {
-			s.ID = count
+			s.ID, s.write = count, s.HasFlag("write")
 			count++
 		}
 	}

@@ -181,7 +181,9 @@ func (s *Server) touchKeys(c *client, first redcon.Command, rest []redcon.Comman
 			return
 		}
 		cmd := protocol.Lookup(args[0])
-		if cmd == nil || cmd.FirstKey <= 0 || cmd.FirstKey >= len(args) {
+		if cmd == nil || cmd.FirstKey <= 0 || cmd.FirstKey >= len(args) || cmd.Writes() {
+			// A write's key is looked up by the committer, on its own
+			// core: touching it here would only hold the read lock.
 			return
 		}
 		keys = append(keys, args[cmd.FirstKey])

@@ -14,9 +14,10 @@ import (
 var errShuttingDown = errors.New("ERR segd is shutting down; the write was not applied")
 
 // committer is the single writer. Connections hand it mutations; it applies a
-// batch of them to the engine, appends the changed ones to the Badger log in
-// one write (group commit), waits for durability as --fsync asks, and only then
-// lets each connection reply.
+// batch of them to the engine and hands the changed ones to its logger, which
+// appends them to the Badger log in one write (group commit) while the next
+// batch is applied, waits for durability as --fsync asks, publishes the
+// batch's segment changes and only then lets each connection reply.
 type committer struct {
 	s    *Server
 	reqs chan *writeReq
@@ -25,8 +26,12 @@ type committer struct {
 	mu   sync.Mutex // held while a batch is applied; exclusive() takes it too
 	// broken is set when the log refused a write: later writes are refused
 	// before they touch the engine, until a restart.
-	broken atomic.Pointer[error]
-	once   sync.Once
+	broken     atomic.Pointer[error]
+	once       sync.Once
+	logs       chan *logBatch // applied batches, to the logger (logLoop)
+	started    bool           // under mu: start ran
+	logsClosed bool           // under mu: the loop has ended and closed logs
+	loggerDone chan struct{}  // closed when logLoop returns
 }
 
 type writeReq struct {
@@ -41,12 +46,17 @@ var reqPool = sync.Pool{New: func() any { return &writeReq{done: make(chan struc
 const maxBatch = 1024
 
 func newCommitter(s *Server) *committer {
-	return &committer{s: s, reqs: make(chan *writeReq, 4096), quit: make(chan struct{})}
+	return &committer{s: s, reqs: make(chan *writeReq, 4096), quit: make(chan struct{}),
+		logs: make(chan *logBatch, 8), loggerDone: make(chan struct{})}
 }
 
 func (c *committer) start() {
+	c.mu.Lock()
+	c.started = true
+	c.mu.Unlock()
 	c.wg.Add(1)
 	go c.loop()
+	go c.logLoop()
 }
 
 // stop drains what was queued and stops the loop.
@@ -54,6 +64,12 @@ func (c *committer) stop() {
 	c.once.Do(func() {
 		close(c.quit)
 		c.wg.Wait()
+		c.mu.Lock()
+		started := c.started
+		c.mu.Unlock()
+		if started {
+			<-c.loggerDone
+		}
 	})
 }
 
@@ -84,11 +100,18 @@ func (c *committer) wait(r *writeReq) (index.Result, error) {
 func (c *committer) exclusive(fn func() error) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.waitLogged()
 	return fn()
 }
 
 func (c *committer) loop() {
 	defer c.wg.Done()
+	defer func() {
+		c.mu.Lock()
+		c.logsClosed = true
+		close(c.logs)
+		c.mu.Unlock()
+	}()
 	batch := make([]*writeReq, 0, maxBatch)
 	for {
 		select {
@@ -115,7 +138,20 @@ func (c *committer) loop() {
 			}
 		}
 		c.commit(batch)
+		batch = make([]*writeReq, 0, maxBatch) // the logger holds the old one
 	}
+}
+
+// logBatch is an applied batch on its way to the write log: the logger
+// appends its records, publishes its segment changes and lets its writers
+// reply, while the committer applies the next batch.
+type logBatch struct {
+	reqs    []*writeReq
+	records [][]byte    // set by encode
+	logged  []*writeReq // the requests whose mutation is in records
+	changes []index.Change
+	refused error         // the batch was refused before it was applied
+	barrier chan struct{} // a flush marker (exclusive): closed when reached
 }
 
 func (c *committer) commit(batch []*writeReq) {
@@ -125,49 +161,91 @@ func (c *committer) commit(batch []*writeReq) {
 		err = *p
 	}
 	if err != nil {
-		// Nothing is applied, so nothing needs undoing: reads go on.
-		for _, r := range batch {
-			r.err = err
-			r.done <- struct{}{}
-		}
+		// Nothing is applied, so nothing needs undoing: reads go on. The
+		// logger may still hold earlier writes: they reply first.
+		c.logs <- &logBatch{reqs: batch, refused: err}
 		return
 	}
 	c.mu.Lock()
-	records := make([][]byte, 0, len(batch))
-	logged := make([]*writeReq, 0, len(batch))
 	for _, r := range batch {
 		r.res, r.err = s.engine.Apply(r.m)
+	}
+	lb := &logBatch{reqs: batch, changes: s.engine.DrainChanges()}
+	c.mu.Unlock()
+	c.logs <- lb
+}
+
+// encode lays out the log records of an applied batch (on the logger).
+func (lb *logBatch) encode() {
+	lb.records = make([][]byte, 0, len(lb.reqs))
+	lb.logged = make([]*writeReq, 0, len(lb.reqs))
+	for _, r := range lb.reqs {
 		if r.res.Ticked {
 			// The refresh that ran before this write is logged before it.
 			tick := &index.Mutation{Op: index.OpTick, Now: r.m.Now}
-			records = append(records, tick.AppendBinary(nil))
+			lb.records = append(lb.records, tick.AppendBinary(nil))
 		}
 		if r.err == nil && r.res.Changed {
-			records = append(records, r.m.AppendBinary(nil))
-			logged = append(logged, r)
+			lb.records = append(lb.records, r.m.AppendBinary(nil))
+			lb.logged = append(lb.logged, r)
 		}
 	}
-	if len(records) > 0 {
-		start := time.Now()
-		if _, err := s.store.Append(records); err != nil {
-			// The engine has applied these writes but they are not durable:
-			// refuse to acknowledge them and say so loudly.
-			s.log.Error("write log append failed; writes not acknowledged", "err", err, "writes", len(records))
-			werr := fmt.Errorf("ERR write not persisted: %w", err)
-			for _, r := range logged {
-				r.err = werr
+}
+
+// logLoop appends the applied batches to the write log in order, publishes
+// their segment changes once they are durable, and lets their writers
+// reply.
+func (c *committer) logLoop() {
+	defer close(c.loggerDone)
+	s := c.s
+	for lb := range c.logs {
+		if lb.barrier != nil {
+			close(lb.barrier)
+			continue
+		}
+		if lb.refused == nil {
+			lb.encode()
+		}
+		if lb.refused != nil {
+			for _, r := range lb.reqs {
+				r.err = lb.refused
 			}
-			refuse := fmt.Errorf("ERR the write log failed (%v); writes are refused until segd restarts, reads go on", err)
-			c.broken.Store(&refuse)
-		} else {
-			s.dirty.Add(int64(len(records)))
+		} else if len(lb.records) > 0 {
+			start := time.Now()
+			if _, err := s.store.Append(lb.records); err != nil {
+				// The engine has applied these writes but they are not
+				// durable: refuse to acknowledge them and say so loudly.
+				s.log.Error("write log append failed; writes not acknowledged", "err", err, "writes", len(lb.records))
+				werr := fmt.Errorf("ERR write not persisted: %w", err)
+				for _, r := range lb.logged {
+					r.err = werr
+				}
+				refuse := fmt.Errorf("ERR the write log failed (%v); writes are refused until segd restarts, reads go on", err)
+				c.broken.Store(&refuse)
+			} else {
+				s.dirty.Add(int64(len(lb.records)))
+			}
+			s.metrics.commitSeconds.Observe(time.Since(start).Seconds())
+			s.metrics.commitBatch.Observe(float64(len(lb.records)))
 		}
-		s.metrics.commitSeconds.Observe(time.Since(start).Seconds())
-		s.metrics.commitBatch.Observe(float64(len(records)))
+		s.publishChanges(lb.changes)
+		for _, r := range lb.reqs {
+			r.done <- struct{}{}
+		}
 	}
-	s.publishChanges()
-	c.mu.Unlock()
-	for _, r := range batch {
-		r.done <- struct{}{}
+}
+
+// waitLogged returns once every batch handed to the logger is logged
+// (under mu).
+func (c *committer) waitLogged() {
+	if !c.started {
+		return
 	}
+	if c.logsClosed {
+		<-c.loggerDone
+		return
+	}
+	done := make(chan struct{})
+	c.logs <- &logBatch{barrier: done}
+	<-done
 }

@@ -29,10 +29,10 @@ type segmentEvent struct {
 	Time    int64  `json:"time"`
 }
 
-// publishChanges publishes the segment changes the engine recorded. Only the
-// committer calls it, so the messages leave in commit order.
-func (s *Server) publishChanges() {
-	changes := s.engine.DrainChanges()
+// publishChanges publishes segment changes the engine recorded, once the
+// writes that made them are durable. Only the committer's logger calls it,
+// so the messages leave in commit order.
+func (s *Server) publishChanges(changes []index.Change) {
 	if len(changes) == 0 {
 		return
 	}
