@@ -38,6 +38,7 @@ type Engine struct {
 	touched     []touched    // what the current write changed
 	globalsDue  bool         // a delete happened: TOP segments must be recomputed
 	outbox      []Change     // changes not yet drained, in commit order
+	outboxHint  int          // how many the last drain took
 	keepChanges bool         // whether to fill outbox
 	nchanges    uint64       // segment changes ever recorded
 	histDirty   []*segment   // segments to sample for SEGMENT.HISTORY

@@ -7,6 +7,7 @@ import (
 	"os"
 	"strconv"
 	"syscall"
+	"unsafe"
 )
 
 // Transparent huge pages for the engine's memory. At millions of entities
@@ -24,6 +25,7 @@ const (
 	madvCollapse = 25 // MADV_COLLAPSE (Linux 6.1)
 	hugeMin      = 4 << 20
 	hugeSize     = 2 << 20
+	hugeDense    = hugeSize / 4096 * 15 / 16 // resident 4 KiB pages a chunk needs to be collapsed
 )
 
 // HugePageStats says what one AdviseHugePages call did.
@@ -47,6 +49,7 @@ func AdviseHugePages(collapse bool) (HugePageStats, error) {
 	if err != nil {
 		return st, fmt.Errorf("huge pages: %w", err)
 	}
+	var vec [hugeSize / 4096]byte
 	sc := bufio.NewScanner(bytes.NewReader(maps))
 	for sc.Scan() {
 		start, end, ok := anonRange(sc.Bytes())
@@ -59,10 +62,12 @@ func AdviseHugePages(collapse bool) (HugePageStats, error) {
 		if !collapse {
 			continue
 		}
-		// Chunk by chunk: a range's collapse stops at its first chunk
-		// that cannot be collapsed (one not wholly resident, say).
+		// Chunk by chunk (a range's collapse stops at its first chunk
+		// that cannot be collapsed), and only the chunks almost wholly
+		// resident: collapsing makes a chunk wholly resident, and the
+		// heap's free pages should stay given back.
 		for a := (start + hugeSize - 1) &^ (hugeSize - 1); a+hugeSize <= end; a += hugeSize {
-			if madvise(a, hugeSize, madvCollapse) == nil {
+			if resident(a, vec[:]) >= hugeDense && madvise(a, hugeSize, madvCollapse) == nil {
 				st.Collapsed += hugeSize
 			}
 		}
@@ -93,6 +98,19 @@ func anonRange(line []byte) (start, end uintptr, ok bool) {
 		return 0, 0, false
 	}
 	return uintptr(s), uintptr(e), true
+}
+
+// resident counts the resident 4 KiB pages of the huge page at addr (0 when
+// it cannot tell).
+func resident(addr uintptr, vec []byte) int {
+	if _, _, e := syscall.Syscall(syscall.SYS_MINCORE, addr, hugeSize, uintptr(unsafe.Pointer(&vec[0]))); e != 0 {
+		return 0
+	}
+	n := 0
+	for _, b := range vec {
+		n += int(b & 1)
+	}
+	return n
 }
 
 func madvise(addr, n uintptr, advice int) error {

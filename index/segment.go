@@ -500,7 +500,7 @@ func (e *Engine) record(s *segment, id uint32, key string, enter bool, now int64
 	s.log.add(c)
 	if e.keepChanges {
 		if e.outbox == nil {
-			e.outbox = make([]Change, 0, 256) // a batch of writes records hundreds
+			e.outbox = make([]Change, 0, max(256, e.outboxHint)) // a batch of writes records hundreds: as many as the last
 		}
 		e.outbox = append(e.outbox, c)
 	}
@@ -562,6 +562,7 @@ func (e *Engine) DrainChanges() []Change {
 	}
 	out := e.outbox
 	e.outbox = nil
+	e.outboxHint = len(out)
 	return out
 }
 
