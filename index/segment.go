@@ -396,6 +396,8 @@ type segIndex struct {
 	old     pointMemo                   // scratch: the entity's values before the write (segment_point.go)
 	flips   map[string]*intFlips        // INT field -> which of byField a change concerns (segment_flips.go)
 	flipK   []int                       // scratch: positions in byField a change concerns
+	pend    []*segment                  // scratch: the candidates whose membership changes, not yet recorded
+	sink    uint32                      // keeps recordPending's reads alive
 	slots   []progSlot                  // fields segment programs read (segment_prog.go)
 	slotIx  map[*field]int              // field -> its slot
 	row     progRow                     // scratch: the entity being maintained, by slot

@@ -230,6 +230,7 @@ func (e *Engine) maintain(now int64) {
 		// then mostly answered without a read.
 		e.evalSeq++
 		e.sigDefer = true
+		pend := ix.pend[:0]
 		for k, s := range cand {
 			var in bool
 			if progs[k] != nil {
@@ -238,14 +239,17 @@ func (e *Engine) maintain(now int64) {
 					panic(fmt.Sprintf("segment %s (%s): program says %v for %d, plan %v", s.name, s.text, in, id, !in))
 				}
 			} else {
+				// Its plan may read the members of a segment it refers
+				// to: record what changed so far first.
+				pend = e.recordPending(pend, id, key, now, q)
 				in = e.segPlan(s).contains(q, id)
 			}
 			s.evalSeq, s.evalIn = e.evalSeq, in
 			if in != was[k] {
-				e.record(s, id, key, in, now)
-				q.memo.forget(s.members) // read by the segments that refer to s
+				pend = append(pend, s)
 			}
 		}
+		ix.pend = e.recordPending(pend, id, key, now, q)
 		e.sigDefer = false
 		e.sigRecheckPending(id, q, row)
 		ix.cand, ix.was, ix.progs = cand, was, progs
@@ -254,6 +258,34 @@ func (e *Engine) maintain(now int64) {
 	if len(globals) > 0 {
 		e.recomputeFrom(globals, q)
 	}
+}
+
+// recordPending records the membership changes of entity id in the pending
+// segments (each the opposite of what it was: s.evalIn is the new one) and
+// returns pend emptied. It first reads each one's members for id: the
+// reads are independent, so the processor overlaps their cache misses (at
+// millions of entities a roaring container each, missed), and the updates
+// that follow find the containers in the cache instead of waiting for
+// each miss in turn.
+func (e *Engine) recordPending(pend []*segment, id uint32, key string, now int64, q *qctx) []*segment {
+	if len(pend) == 0 {
+		return pend
+	}
+	ix := e.segIx
+	if len(pend) > 1 {
+		var n uint32
+		for _, s := range pend {
+			if s.members.Contains(id) {
+				n++
+			}
+		}
+		ix.sink += n
+	}
+	for _, s := range pend {
+		e.record(s, id, key, s.evalIn, now)
+		q.memo.forget(s.members) // read by the segments that refer to s
+	}
+	return pend[:0]
 }
 
 // recomputeFrom recomputes the given segments whole, and every segment that
