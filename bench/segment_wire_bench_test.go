@@ -15,7 +15,9 @@ import (
 // 90, uniform), with the changes kept and drained every 64 writes as the
 // server's committer does, without and then with SegmentCount segments,
 // after as many such writes as there are customers (the state a server
-// reaches after a few rounds of the mix).
+// reaches after a few rounds of the mix). Like segd (--huge-pages), it
+// backs the engine with transparent huge pages; SEGD_BENCH_HUGEPAGES=0
+// keeps 4 KiB pages.
 //
 //	SEGD_BENCH_SIZES=1000000 go test ./bench -run '^$' -bench SegmentWireWrite -benchtime 200000x
 func BenchmarkSegmentWireWrite(b *testing.B) {
@@ -35,9 +37,11 @@ func BenchmarkSegmentWireWrite(b *testing.B) {
 			} else if len(e.Segments()) > 0 {
 				b.Skip("the cached engine already has segments")
 			}
-			if os.Getenv("SEGD_BENCH_HUGEPAGES") != "" {
-				st, err := index.AdviseHugePages(true)
-				b.Logf("huge pages: %+v %v", st, err)
+			if os.Getenv("SEGD_BENCH_HUGEPAGES") != "0" {
+				// As segd does by default (--huge-pages).
+				if _, err := index.AdviseHugePages(true); err != nil {
+					b.Fatal(err)
+				}
 			}
 			e.KeepChanges(true)
 			name := fmt.Sprintf("%s/segments=%d", sizeName(n), map[bool]int{false: 0, true: SegmentCount}[withSegs])

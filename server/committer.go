@@ -170,9 +170,11 @@ func (c *committer) commit(batch []*writeReq) {
 	for _, r := range batch {
 		r.res, r.err = s.engine.Apply(r.m)
 	}
-	lb := &logBatch{reqs: batch, changes: s.engine.DrainChanges()}
+	// Handed over under mu: exclusive's barrier then comes after every
+	// applied batch, so that a snapshot never holds writes the log has not
+	// reached (a replay would apply them twice).
+	c.logs <- &logBatch{reqs: batch, changes: s.engine.DrainChanges()}
 	c.mu.Unlock()
-	c.logs <- lb
 }
 
 // encode lays out the log records of an applied batch (on the logger).
