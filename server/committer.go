@@ -32,6 +32,10 @@ type committer struct {
 	started    bool           // under mu: start ran
 	logsClosed bool           // under mu: the loop has ended and closed logs
 	loggerDone chan struct{}  // closed when logLoop returns
+	// The loop's own: the batch's mutations for Engine.Prefetch, and what
+	// keeps its reads alive.
+	ms   []*index.Mutation
+	sink uint32
 }
 
 type writeReq struct {
@@ -166,6 +170,12 @@ func (c *committer) commit(batch []*writeReq) {
 		c.logs <- &logBatch{reqs: batch, refused: err}
 		return
 	}
+	c.ms = c.ms[:0]
+	for _, r := range batch {
+		c.ms = append(c.ms, r.m)
+	}
+	c.sink += s.engine.Prefetch(c.ms)
+	clear(c.ms)
 	c.mu.Lock()
 	for _, r := range batch {
 		r.res, r.err = s.engine.Apply(r.m)
