@@ -39,7 +39,7 @@ func BenchmarkSegmentWireWrite(b *testing.B) {
 			}
 			if os.Getenv("SEGD_BENCH_HUGEPAGES") != "0" {
 				// As segd does by default (--huge-pages).
-				if _, err := index.AdviseHugePages(true); err != nil {
+				if _, err := index.CollapseHugePages(); err != nil {
 					b.Fatal(err)
 				}
 			}

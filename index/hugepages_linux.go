@@ -16,31 +16,33 @@ import (
 // misses the processor's caches and its TLB: with 4 KiB pages each miss
 // also walks the page tables. Go does not ask for huge pages itself, so on
 // a kernel whose transparent_hugepage setting is "madvise" (the default of
-// many distributions) the engine runs on 4 KiB pages. AdviseHugePages asks
-// for 2 MiB pages over the process's large anonymous mappings (the Go heap)
-// and collapses what is already resident.
+// many distributions) the engine runs on 4 KiB pages. CollapseHugePages
+// collapses the chunks of the heap that are almost wholly resident into
+// 2 MiB pages (MADV_COLLAPSE). It does not mark the heap MADV_HUGEPAGE:
+// then page faults and khugepaged would also fill sparse chunks with whole
+// huge pages, and the resident set would grow.
 
 const (
-	madvHugePage = 14 // MADV_HUGEPAGE
 	madvCollapse = 25 // MADV_COLLAPSE (Linux 6.1)
 	hugeMin      = 4 << 20
 	hugeSize     = 2 << 20
 	hugeDense    = hugeSize / 4096 * 15 / 16 // resident 4 KiB pages a chunk needs to be collapsed
 )
 
-// HugePageStats says what one AdviseHugePages call did.
+// HugePageStats says what one CollapseHugePages call did.
 type HugePageStats struct {
-	Advised   int64 // bytes of mappings advised
-	Collapsed int64 // bytes of them collapsed into huge pages now
+	Scanned   int64 // bytes of mappings looked at
+	Collapsed int64 // bytes of them collapsed into huge pages (or already huge)
 }
 
-// AdviseHugePages advises the large private anonymous mappings of the
-// process (4 MiB and more: the Go heap's arenas) to use transparent huge
-// pages and, when collapse is set, collapses their resident pages into huge
-// pages now (a copy, about a second per few GiB). Call it again after the
-// heap grew: new arenas are new mappings. It does nothing on a kernel with
-// transparent huge pages off ("never").
-func AdviseHugePages(collapse bool) (HugePageStats, error) {
+// CollapseHugePages collapses into transparent huge pages the 2 MiB chunks
+// of the process's large private anonymous mappings (4 MiB and more: the Go
+// heap's arenas) that are at least 15/16 resident, so that the resident set
+// does not grow (a copy of each chunk, about a second per few GiB the first
+// time; chunks already huge cost a system call). Call it again after the
+// heap grew. It does nothing on a kernel with transparent huge pages off
+// ("never") or without MADV_COLLAPSE (before Linux 6.1).
+func CollapseHugePages() (HugePageStats, error) {
 	var st HugePageStats
 	if mode, err := os.ReadFile("/sys/kernel/mm/transparent_hugepage/enabled"); err != nil || bytes.Contains(mode, []byte("[never]")) {
 		return st, nil
@@ -56,16 +58,9 @@ func AdviseHugePages(collapse bool) (HugePageStats, error) {
 		if !ok || end-start < hugeMin {
 			continue
 		}
-		if madvise(start, end-start, madvHugePage) == nil {
-			st.Advised += int64(end - start)
-		}
-		if !collapse {
-			continue
-		}
-		// Chunk by chunk (a range's collapse stops at its first chunk
-		// that cannot be collapsed), and only the chunks almost wholly
-		// resident: collapsing makes a chunk wholly resident, and the
-		// heap's free pages should stay given back.
+		st.Scanned += int64(end - start)
+		// Chunk by chunk: a range's collapse stops at its first chunk
+		// that cannot be collapsed.
 		for a := (start + hugeSize - 1) &^ (hugeSize - 1); a+hugeSize <= end; a += hugeSize {
 			if resident(a, vec[:]) >= hugeDense && madvise(a, hugeSize, madvCollapse) == nil {
 				st.Collapsed += hugeSize

@@ -2,11 +2,11 @@
 
 package index
 
-// HugePageStats says what one AdviseHugePages call did.
+// HugePageStats says what one CollapseHugePages call did.
 type HugePageStats struct {
-	Advised   int64
+	Scanned   int64
 	Collapsed int64
 }
 
-// AdviseHugePages does nothing outside Linux.
-func AdviseHugePages(collapse bool) (HugePageStats, error) { return HugePageStats{}, nil }
+// CollapseHugePages does nothing outside Linux.
+func CollapseHugePages() (HugePageStats, error) { return HugePageStats{}, nil }
