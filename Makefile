@@ -5,7 +5,7 @@ DATA     ?= ./segd-data
 PKGS     := ./...
 TESTFLAGS ?= -race -timeout 15m
 
-.PHONY: all build run test test-short soak bench bench-engine bench-events bench-wire bench-redis bench-redis-benchmark bench-chart fuzz lint clean
+.PHONY: all build run test test-short soak bench bench-engine bench-events bench-wire bench-redis bench-redis-benchmark bench-segment-writes bench-chart fuzz lint clean
 
 all: build
 
@@ -69,6 +69,12 @@ bench-redis: build
 # ENT.SET and QUERY.COUNT with 50 clients pipelining 16.
 bench-redis-benchmark: build
 	ENTITIES=$(ENTITIES) bench/redis-benchmark.sh
+
+# ENT.SET throughput without and with the 200 saved segments on one segd,
+# ROUNDS rounds with fresh seeds, and the ratio (docs/benchmarks.md).
+ROUNDS ?= 3
+bench-segment-writes: build
+	ENTITIES=$(ENTITIES) ROUNDS=$(ROUNDS) bench/segment-writes.sh
 
 # Latency percentiles of the wire and redis runs as an SVG chart.
 CHART_DURATION ?= 5s
