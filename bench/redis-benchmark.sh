@@ -19,17 +19,10 @@ REQUESTS=${REQUESTS:-2000000}
 COUNT_REQUESTS=${COUNT_REQUESTS:-200000}
 BIN=${BIN:-bin}
 
+source "$(dirname "$0")/lib.sh"
 command -v redis-benchmark >/dev/null || { echo "redis-benchmark not found (apt-get install redis-tools)" >&2; exit 1; }
-for b in "$BIN/segd" "$BIN/segd-bench"; do
-	[[ -x $b ]] || { echo "$b not built (make build)" >&2; exit 1; }
-done
-
-port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-PORT=""
-for p in $(seq 16400 16499); do
-	if port_free "$p"; then PORT=$p; break; fi
-done
-[[ -n $PORT ]] || { echo "no free port in 16400..16499" >&2; exit 1; }
+need_bins "$BIN"
+PORT=$(free_port 16400 16499)
 ADDR=127.0.0.1:$PORT
 
 LOG=$(mktemp -t segd-redis-benchmark.XXXXXX.log)
@@ -42,11 +35,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-for _ in $(seq 1 100); do
-	if redis-cli -h 127.0.0.1 -p "$PORT" PING 2>/dev/null | grep -q PONG; then break; fi
-	kill -0 "$SEGD_PID" 2>/dev/null || { echo "segd exited:" >&2; cat "$LOG" >&2; exit 1; }
-	sleep 0.1
-done
+wait_ping "$PORT" "$SEGD_PID" "$LOG"
 
 echo "segd on $ADDR (pid $SEGD_PID, in memory); loading $ENTITIES entities and the saved segments"
 "$BIN/segd-bench" load --addr "$ADDR" --entities "$ENTITIES" --segments

@@ -25,17 +25,10 @@ PIPELINE=${PIPELINE:-16}
 SEED=${SEED:-0}
 BIN=${BIN:-bin}
 
+source "$(dirname "$0")/lib.sh"
 command -v redis-cli >/dev/null || { echo "redis-cli not found (apt-get install redis-tools)" >&2; exit 1; }
-for b in "$BIN/segd" "$BIN/segd-bench"; do
-	[[ -x $b ]] || { echo "$b not built (make build)" >&2; exit 1; }
-done
-
-port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-PORT=""
-for p in $(seq 16500 16599); do
-	if port_free "$p"; then PORT=$p; break; fi
-done
-[[ -n $PORT ]] || { echo "no free port in 16500..16599" >&2; exit 1; }
+need_bins "$BIN"
+PORT=$(free_port 16500 16599)
 ADDR=127.0.0.1:$PORT
 
 DIR=$(mktemp -d -t segd-segment-writes.XXXXXX)
@@ -49,11 +42,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-for _ in $(seq 1 100); do
-	if redis-cli -h 127.0.0.1 -p "$PORT" PING 2>/dev/null | grep -q PONG; then break; fi
-	kill -0 "$SEGD_PID" 2>/dev/null || { echo "segd exited:" >&2; cat "$DIR/segd.log" >&2; exit 1; }
-	sleep 0.1
-done
+wait_ping "$PORT" "$SEGD_PID" "$DIR/segd.log"
 
 echo "segd on $ADDR (pid $SEGD_PID); loading $ENTITIES entities"
 "$BIN/segd-bench" load --addr "$ADDR" --entities "$ENTITIES"
