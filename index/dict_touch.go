@@ -111,7 +111,7 @@ func (e *Engine) Prefetch(ms []*Mutation) uint32 {
 }
 
 // touchRows reads, for each key's customer, its signature word and its
-// value in each field segment programs read (progRow.loadSlot's reads).
+// value in each field segment programs read (as progRow.loadSlot does).
 func (e *Engine) touchRows(keys [][]byte) uint32 {
 	var sink uint32
 	for _, k := range keys {
@@ -123,17 +123,8 @@ func (e *Engine) touchRows(keys [][]byte) uint32 {
 			sink += uint32(e.sig.words[id])
 		}
 		for _, sl := range e.segIx.slots {
-			switch f := sl.f; f.kind {
-			case KindEnum:
-				sink += f.enumOrdinal(id)
-			case KindTags:
-				if f.tagWords != nil {
-					sink += f.tagWord(id)
-				}
-			case KindInt:
-				v, _ := f.bsi.Get(id)
-				sink += uint32(v)
-			}
+			v, _ := sl.f.slotValue(id)
+			sink += uint32(v)
 		}
 	}
 	return sink

@@ -235,24 +235,25 @@ func (r *progRow) get(ix *segIndex, slot int, old bool) (int64, bool) {
 
 // loadSlot reads the slot's value after the write.
 func (r *progRow) loadSlot(ix *segIndex, slot int) {
-	{
-		f := ix.slots[slot].f
-		var v int64
-		ok := true
-		switch f.kind {
-		case KindEnum:
-			v = int64(f.enumOrdinal(r.id))
-		case KindTags:
-			if f.tagWords != nil {
-				v = int64(f.tagWord(r.id))
-			} else {
-				v = 1<<32 - 1 // no words: every value is looked up
-			}
-		case KindInt:
-			v, ok = f.bsi.Get(r.id)
+	v, ok := ix.slots[slot].f.slotValue(r.id)
+	r.gen[slot], r.val[slot], r.ok[slot] = r.cur, v, ok
+}
+
+// slotValue is what a program's slot of field f holds for entity id: its
+// ordinal (ENUM), its tag word (TAGS) or its value (INT).
+func (f *field) slotValue(id uint32) (int64, bool) {
+	switch f.kind {
+	case KindEnum:
+		return int64(f.enumOrdinal(id)), true
+	case KindTags:
+		if f.tagWords != nil {
+			return int64(f.tagWord(id)), true
 		}
-		r.gen[slot], r.val[slot], r.ok[slot] = r.cur, v, ok
+		return 1<<32 - 1, true // no words: every value is looked up
+	case KindInt:
+		return f.bsi.Get(id)
 	}
+	return 0, true
 }
 
 // setOld records the slot's value before the write.

@@ -215,14 +215,11 @@ func (c *committer) logLoop() {
 			close(lb.barrier)
 			continue
 		}
-		if lb.refused == nil {
-			lb.encode()
-		}
 		if lb.refused != nil {
 			for _, r := range lb.reqs {
 				r.err = lb.refused
 			}
-		} else if len(lb.records) > 0 {
+		} else if lb.encode(); len(lb.records) > 0 {
 			start := time.Now()
 			if _, err := s.store.Append(lb.records); err != nil {
 				// The engine has applied these writes but they are not
