@@ -46,9 +46,11 @@ func BenchmarkSegmentWireWrite(b *testing.B) {
 			e.KeepChanges(true)
 			name := fmt.Sprintf("%s/segments=%d", sizeName(n), map[bool]int{false: 0, true: SegmentCount}[withSegs])
 			b.Run(name, func(b *testing.B) {
-				// Not the keys and values of the other run: writes that
-				// change nothing skip segment maintenance.
-				r := rand.New(rand.NewSource(int64(5 + len(e.Segments()))))
+				// Not the keys and values of the other run, nor of the
+				// previous one (-count): writes that change nothing skip
+				// segment maintenance.
+				wireRuns++
+				r := rand.New(rand.NewSource(int64(5 + len(e.Segments()) + 1000*wireRuns)))
 				changes := 0
 				defer cpuPerOp(b)()
 				for i := 0; i < b.N; i++ {
@@ -64,6 +66,9 @@ func BenchmarkSegmentWireWrite(b *testing.B) {
 		}
 	}
 }
+
+// wireRuns counts the runs of BenchmarkSegmentWireWrite, for their seeds.
+var wireRuns int
 
 // wireWrite applies the write of the set mix to a random customer.
 func wireWrite(b *testing.B, e *index.Engine, r *rand.Rand, n int) {

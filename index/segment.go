@@ -389,7 +389,8 @@ type segIndex struct {
 	byValue map[string]map[string][]int // field -> value -> segments its changes concern
 	empty   []int                       // segments an entity without values may match
 	refs    [][]int                     // position -> positions of the segments it references
-	mark    []bool                      // scratch: candidates of the entity being maintained
+	mark    []uint64                    // scratch: candidates of the entity being maintained (a bit per position)
+	global  []uint64                    // the positions of the segments recomputed whole (a bit per position)
 	changed []bool                      // scratch: segments whose membership just changed
 	cand    []*segment                  // scratch: the candidates, in order
 	was     []bool                      // scratch: their memberships before the write
@@ -410,8 +411,11 @@ func (e *Engine) buildSegIndex() {
 		pos[s.name] = i
 	}
 	ix := &segIndex{byField: map[string][]int{}, ints: map[string][]*intPreds{}, byValue: map[string]map[string][]int{}, refs: make([][]int, len(e.order)),
-		mark: make([]bool, len(e.order)), changed: make([]bool, len(e.order))}
+		mark: make([]uint64, (len(e.order)+63)/64), global: make([]uint64, (len(e.order)+63)/64), changed: make([]bool, len(e.order))}
 	for i, s := range e.order {
+		if s.global {
+			ix.global[i/64] |= 1 << (i % 64)
+		}
 		// Point reads, for maintenance: the values of the INT fields the
 		// segment compares, the ordinal of each entity in the ENUM fields
 		// it reads (one read answers every value of the field).

@@ -2,6 +2,7 @@ package index
 
 import (
 	"fmt"
+	"math/bits"
 )
 
 // Segment maintenance: what a write touched, the re-evaluation of the
@@ -109,11 +110,9 @@ func (e *Engine) maintain(now int64) {
 		// except ENT.DEL, which touches none.
 		id := touched[start].id
 		start0, end := start, start
-		lo, hi := len(order), -1
 		mark := func(list []int) {
 			for _, i := range list {
-				ix.mark[i] = true
-				lo, hi = min(lo, i), max(hi, i)
+				ix.mark[i/64] |= 1 << (i % 64)
 			}
 		}
 		for ; end < len(touched) && touched[end].id == id; end++ {
@@ -129,16 +128,14 @@ func (e *Engine) maintain(now int64) {
 					ix.flipK = fl.flipped(ix.flipK[:0], t.old, t.hadOld, t.new, t.hasNew)
 					for _, k := range ix.flipK {
 						i := list[k]
-						ix.mark[i] = true
-						lo, hi = min(lo, i), max(hi, i)
+						ix.mark[i/64] |= 1 << (i % 64)
 					}
 					continue
 				}
 				ints := ix.ints[t.field]
 				for k, i := range list {
-					if !ix.mark[i] && ints[k].flips(t.old, t.hadOld, t.new, t.hasNew) {
-						ix.mark[i] = true
-						lo, hi = min(lo, i), max(hi, i)
+					if ix.mark[i/64]&(1<<(i%64)) == 0 && ints[k].flips(t.old, t.hadOld, t.new, t.hasNew) {
+						ix.mark[i/64] |= 1 << (i % 64)
 					}
 				}
 				continue
@@ -153,29 +150,34 @@ func (e *Engine) maintain(now int64) {
 			}
 		}
 		start = end
-		if hi < 0 {
-			continue
-		}
 		key, ok := e.dict.Key(id)
 		e.memoTouched(q.memo, touched[start0:end])
+		// The marked segments in order: the ones recomputed whole wait
+		// for the end of the writes.
 		cand := ix.cand[:0]
-		for i := lo; i <= hi; i++ {
-			if !ix.mark[i] {
+		for w, set := range ix.mark {
+			if set == 0 {
 				continue
 			}
-			ix.mark[i] = false
-			s := order[i]
+			ix.mark[w] = 0
 			if !ok {
 				continue
 			}
-			if s.global {
+			if g := set & ix.global[w]; g != 0 {
 				if globals == nil {
 					globals = map[*segment]bool{}
 				}
-				globals[s] = true
-				continue
+				for ; g != 0; g &= g - 1 {
+					globals[order[w*64+bits.TrailingZeros64(g)]] = true
+				}
+				set &^= ix.global[w]
 			}
-			cand = append(cand, s)
+			for ; set != 0; set &= set - 1 {
+				cand = append(cand, order[w*64+bits.TrailingZeros64(set)])
+			}
+		}
+		if len(cand) == 0 {
+			continue
 		}
 		// The candidates' programs (segment_prog.go), and the entity's row.
 		progs := ix.progs[:0]
