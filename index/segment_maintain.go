@@ -264,24 +264,29 @@ func (e *Engine) maintain(now int64) {
 
 // recordPending records the membership changes of entity id in the pending
 // segments (each the opposite of what it was: s.evalIn is the new one) and
-// returns pend emptied. It first reads each one's members for id: the
-// reads are independent, so the processor overlaps their cache misses (at
-// millions of entities a roaring container each, missed), and the updates
-// that follow find the containers in the cache instead of waiting for
-// each miss in turn.
+// returns pend emptied. It first reads each one's members for id, all at
+// once (touchMembers): at millions of entities a roaring container each,
+// missed, and the updates that follow find them in the cache instead of
+// waiting for each miss in turn.
 func (e *Engine) recordPending(pend []*segment, id uint32, key string, now int64, q *qctx) []*segment {
 	if len(pend) == 0 {
 		return pend
 	}
 	ix := e.segIx
 	if len(pend) > 1 {
-		var n uint32
-		for _, s := range pend {
-			if s.members.Contains(id) {
-				n++
+		held := ix.touchMembers(pend, id)
+		if checkMaintain {
+			n := 0
+			for _, s := range pend {
+				if s.members.Contains(id) {
+					n++
+				}
+			}
+			if n != held {
+				panic(fmt.Sprintf("touchMembers says %d of %d segments hold %d, Contains %d", held, len(pend), id, n))
 			}
 		}
-		ix.sink += n
+		ix.sink += uint32(held)
 	}
 	for _, s := range pend {
 		e.record(s, id, key, s.evalIn, now)

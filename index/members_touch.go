@@ -1,0 +1,175 @@
+package index
+
+import (
+	"unsafe"
+
+	"github.com/RoaringBitmap/roaring/v2"
+)
+
+// Reading several segments' members for one entity at once.
+//
+// A write that moves an entity in or out of several saved segments updates
+// each one's members. At millions of entities the roaring containers those
+// updates touch are not in the cache, and an array container (up to 4,096
+// sorted 16-bit values) is found by a binary search whose probes are cache
+// misses that each wait for the one before. Searched one bitmap after the
+// other (Contains), a write waits for every probe of every segment in turn.
+//
+// touchMembers searches them in lockstep instead: each phase and each round
+// of the binary search reads once in every segment's bitmap, so the misses
+// of a round are independent and the processor overlaps them. The updates
+// that follow (Engine.record) then find the containers in the cache.
+//
+// It reads roaring's containers through their memory layout (roaring v2:
+// a Bitmap holds a roaringArray of keys and containers; an array container
+// holds its sorted values, a bitmap container its cardinality and words). The
+// layout is checked against bitmaps built for the purpose when the package
+// starts (peekLayoutOK); if it does not match, as after an upgrade of roaring
+// that changed it, touchMembers uses Contains.
+
+// rbLayout is roaring.Bitmap's layout (its roaringArray's first fields).
+type rbLayout struct {
+	keys       []uint16
+	containers []ifaceWords
+}
+
+// ifaceWords is an interface value: its type word and its data pointer.
+type ifaceWords struct {
+	tab, data unsafe.Pointer
+}
+
+type arrayLayout struct {
+	content []uint16
+}
+
+type bitmapLayout struct {
+	cardinality int
+	bitmap      []uint64
+}
+
+var (
+	// The type words of roaring's array and bitmap containers.
+	arrayTab, bitmapTab unsafe.Pointer
+	peekLayoutOK        = checkPeekLayout()
+)
+
+// checkPeekLayout builds an array container and a bitmap container and
+// reports whether rbLayout reads them as they are, learning their type
+// words.
+func checkPeekLayout() bool {
+	a := roaring.BitmapOf(3, 9, 1<<16|5)
+	b := roaring.New()
+	for v := uint32(0); v < 10000; v += 2 {
+		b.Add(1<<17 | v)
+	}
+	ra, rb := (*rbLayout)(unsafe.Pointer(a)), (*rbLayout)(unsafe.Pointer(b))
+	if len(ra.keys) != 2 || len(ra.containers) != 2 || ra.keys[0] != 0 || ra.keys[1] != 1 ||
+		len(rb.keys) != 1 || len(rb.containers) != 1 || rb.keys[0] != 2 {
+		return false
+	}
+	at, bt := ra.containers[0].tab, rb.containers[0].tab
+	if at == nil || at == bt || ra.containers[1].tab != at {
+		return false
+	}
+	c0, c1 := (*arrayLayout)(ra.containers[0].data), (*arrayLayout)(ra.containers[1].data)
+	if len(c0.content) != 2 || c0.content[0] != 3 || c0.content[1] != 9 || len(c1.content) != 1 || c1.content[0] != 5 {
+		return false
+	}
+	bc := (*bitmapLayout)(rb.containers[0].data)
+	if bc.cardinality != 5000 || len(bc.bitmap) != 1024 || bc.bitmap[0] != 0x5555555555555555 || bc.bitmap[200] != 0 {
+		return false
+	}
+	arrayTab, bitmapTab = at, bt
+	return true
+}
+
+// memberProbe is one array container being searched: the values left
+// are content[base:base+n].
+type memberProbe struct {
+	content []uint16
+	base, n int
+}
+
+// touchMembers reads the members of each of segs for id and returns how
+// many hold it.
+func (ix *segIndex) touchMembers(segs []*segment, id uint32) int {
+	if !peekLayoutOK {
+		held := 0
+		for _, s := range segs {
+			if s.members.Contains(id) {
+				held++
+			}
+		}
+		return held
+	}
+	hb, lb := uint16(id>>16), uint16(id)
+	// Each bitmap's key search, in lockstep; a search that ends outside
+	// the keys (no container) is marked with n == -1.
+	ps := ix.probes[:0]
+	for _, s := range segs {
+		rb := (*rbLayout)(unsafe.Pointer(s.members))
+		ps = append(ps, memberProbe{base: 0, n: len(rb.keys)})
+	}
+	for more := true; more; {
+		more = false
+		for k, s := range segs {
+			p := &ps[k]
+			if p.n > 1 {
+				keys := (*rbLayout)(unsafe.Pointer(s.members)).keys
+				half := p.n / 2
+				if keys[p.base+half] <= hb {
+					p.base += half
+				}
+				p.n -= half
+				more = more || p.n > 1
+			}
+		}
+	}
+	// Each one's container: a bitmap container answers at once, an array
+	// container is searched next, a run container asks Contains.
+	held := 0
+	arrays := ps[:0] // overwrites ps as it goes: k' <= k
+	for k, s := range segs {
+		p := ps[k]
+		rb := (*rbLayout)(unsafe.Pointer(s.members))
+		if p.n == 0 || rb.keys[p.base] != hb {
+			continue
+		}
+		c := rb.containers[p.base]
+		switch c.tab {
+		case bitmapTab:
+			if (*bitmapLayout)(c.data).bitmap[lb/64]&(1<<(lb%64)) != 0 {
+				held++
+			}
+		case arrayTab:
+			content := (*arrayLayout)(c.data).content
+			arrays = append(arrays, memberProbe{content: content, n: len(content)})
+		default:
+			if s.members.Contains(id) {
+				held++
+			}
+		}
+	}
+	// The array containers' binary searches, a probe of each per round.
+	for more := true; more; {
+		more = false
+		for k := range arrays {
+			p := &arrays[k]
+			if p.n > 1 {
+				half := p.n / 2
+				if p.content[p.base+half] <= lb {
+					p.base += half
+				}
+				p.n -= half
+				more = more || p.n > 1
+			}
+		}
+	}
+	for _, p := range arrays {
+		if p.n == 1 && p.content[p.base] == lb {
+			held++
+		}
+	}
+	ix.probes = ps[:0]
+	return held
+}
