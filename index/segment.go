@@ -92,7 +92,9 @@ func (r *changeRing) add(c Change) {
 		return
 	}
 	r.buf[r.start] = c
-	r.start = (r.start + 1) % len(r.buf)
+	if r.start++; r.start == len(r.buf) {
+		r.start = 0
+	}
 }
 
 func (r *changeRing) at(i int) Change { return r.buf[(r.start+i)%len(r.buf)] }
