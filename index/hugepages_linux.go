@@ -29,12 +29,6 @@ const (
 	hugeDense    = hugeSize / 4096 * 15 / 16 // resident 4 KiB pages a chunk needs to be collapsed
 )
 
-// HugePageStats says what one CollapseHugePages call did.
-type HugePageStats struct {
-	Scanned   int64 // bytes of mappings looked at
-	Collapsed int64 // bytes of them collapsed into huge pages (or already huge)
-}
-
 // CollapseHugePages collapses into transparent huge pages the 2 MiB chunks
 // of the process's large private anonymous mappings (4 MiB and more: the Go
 // heap's arenas) that are at least 15/16 resident, so that the resident set

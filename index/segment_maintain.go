@@ -112,7 +112,7 @@ func (e *Engine) maintain(now int64) {
 		start0, end := start, start
 		mark := func(list []int) {
 			for _, i := range list {
-				ix.mark[i/64] |= 1 << (i % 64)
+				ix.setMark(i)
 			}
 		}
 		for ; end < len(touched) && touched[end].id == id; end++ {
@@ -127,15 +127,14 @@ func (e *Engine) maintain(now int64) {
 				if fl := ix.flips[t.field]; fl != nil {
 					ix.flipK = fl.flipped(ix.flipK[:0], t.old, t.hadOld, t.new, t.hasNew)
 					for _, k := range ix.flipK {
-						i := list[k]
-						ix.mark[i/64] |= 1 << (i % 64)
+						ix.setMark(list[k])
 					}
 					continue
 				}
 				ints := ix.ints[t.field]
 				for k, i := range list {
-					if ix.mark[i/64]&(1<<(i%64)) == 0 && ints[k].flips(t.old, t.hadOld, t.new, t.hasNew) {
-						ix.mark[i/64] |= 1 << (i % 64)
+					if !ix.marked(i) && ints[k].flips(t.old, t.hadOld, t.new, t.hasNew) {
+						ix.setMark(i)
 					}
 				}
 				continue
@@ -261,6 +260,13 @@ func (e *Engine) maintain(now int64) {
 		e.recomputeFrom(globals, q)
 	}
 }
+
+// setMark marks the segment at position i a candidate of the entity being
+// maintained.
+func (ix *segIndex) setMark(i int) { ix.mark[i/64] |= 1 << (i % 64) }
+
+// marked reports whether the segment at position i is marked.
+func (ix *segIndex) marked(i int) bool { return ix.mark[i/64]&(1<<(i%64)) != 0 }
 
 // recordPending records the membership changes of entity id in the pending
 // segments (each the opposite of what it was: s.evalIn is the new one) and
