@@ -28,7 +28,7 @@ type pointMemo struct {
 
 type memoOrd struct {
 	f *field
-	o uint32 // ENUM: the ordinal; TAGS: the tag word
+	o uint64 // ENUM: the ordinal; TAGS: the tag word
 }
 
 // enumOrd is the entity's ordinal in ENUM field f, which has an ordinal
@@ -36,17 +36,17 @@ type memoOrd struct {
 func (m *pointMemo) enumOrd(f *field) uint32 {
 	for _, r := range m.ords {
 		if r.f == f {
-			return r.o
+			return uint32(r.o)
 		}
 	}
 	o := f.ord.get(m.id)
-	m.ords = append(m.ords, memoOrd{f, o})
+	m.ords = append(m.ords, memoOrd{f, uint64(o)})
 	return o
 }
 
 // tagWord is the entity's tag word in TAGS field f, which keeps them,
 // remembered (fields are ENUM or TAGS, so the list serves both).
-func (m *pointMemo) tagWord(f *field) uint32 {
+func (m *pointMemo) tagWord(f *field) uint64 {
 	for _, r := range m.ords {
 		if r.f == f {
 			return r.o
@@ -149,7 +149,7 @@ func (q *qctx) known(t plan) (in, ok bool) {
 			for _, r := range m.ords {
 				if r.f == t.f {
 					o := t.ordinal()
-					return o != 0 && r.o == o, true
+					return o != 0 && r.o == uint64(o), true
 				}
 			}
 			return false, false

@@ -125,7 +125,7 @@ type field struct {
 	bsi *BSI    // INT
 	ev  *events // EVENT (values and ordinals name its value series)
 
-	tagWords []uint32 // TAGS read by saved segments: see tags_sig.go
+	tagWords []uint64 // TAGS read by saved segments: see tags_sig.go
 
 	// dirty: the field changed since the engine's last FreezeChanges (for
 	// an EVENT field: all of it; its blocks also keep their own marks).
@@ -413,7 +413,7 @@ func (f *field) sizeInBytes() uint64 {
 	if f.ord != nil {
 		n += f.ord.bytes()
 	}
-	n += 4 * uint64(cap(f.tagWords))
+	n += 8 * uint64(cap(f.tagWords))
 	for i, bm := range f.bms {
 		n += bm.GetSizeInBytes() + uint64(len(f.values[i])) + 48
 	}

@@ -78,14 +78,27 @@ type segment struct {
 
 // changeRing is a segment's bounded change log.
 type changeRing struct {
-	buf   []Change // oldest first once full: start marks the oldest
+	buf   []ringChange // oldest first once full: start marks the oldest
 	start int
 	max   int
 }
 
-func (r *changeRing) add(c Change) {
+// ringChange is a change as its segment's ring keeps it, in 24 bytes: the
+// segment is the ring's, and the versions of the kept changes are
+// consecutive, up to the segment's. Every write records a few, each in a
+// ring of its own, so that a smaller one means fewer cache lines to fetch.
+type ringChange struct {
+	key   string
+	stamp int64 // Time<<1, | 1 for an enter
+}
+
+func (r *changeRing) add(key string, at int64, enter bool) {
 	if r.max <= 0 {
 		return
+	}
+	c := ringChange{key: key, stamp: at << 1}
+	if enter {
+		c.stamp |= 1
 	}
 	if len(r.buf) < r.max {
 		r.buf = append(r.buf, c)
@@ -97,7 +110,11 @@ func (r *changeRing) add(c Change) {
 	}
 }
 
-func (r *changeRing) at(i int) Change { return r.buf[(r.start+i)%len(r.buf)] }
+// at is the i-th kept change, oldest first: its key, time and direction.
+func (r *changeRing) at(i int) (key string, at int64, enter bool) {
+	c := r.buf[(r.start+i)%len(r.buf)]
+	return c.key, c.stamp >> 1, c.stamp&1 == 1
+}
 
 // analyse walks a segment's expression for the fields and segments it reads.
 func (e *Engine) analyse(s *segment, n Node) {
@@ -505,13 +522,12 @@ func (e *Engine) record(s *segment, id uint32, key string, enter bool, now int64
 		s.histDirty = true
 		e.histDirty = append(e.histDirty, s)
 	}
-	c := Change{Segment: s.name, Key: key, Enter: enter, Version: s.version, Time: now}
-	s.log.add(c)
+	s.log.add(key, now, enter)
 	if e.keepChanges {
 		if e.outbox == nil {
 			e.outbox = make([]Change, 0, max(256, e.outboxHint)) // a batch of writes records hundreds: as many as the last
 		}
-		e.outbox = append(e.outbox, c)
+		e.outbox = append(e.outbox, Change{Segment: s.name, Key: key, Enter: enter, Version: s.version, Time: now})
 	}
 }
 
@@ -586,9 +602,9 @@ func (e *Engine) SetChangeLog(n int) {
 }
 
 func (r *changeRing) resize(n int) {
-	var all []Change
+	var all []ringChange
 	for i := range r.buf {
-		all = append(all, r.at(i))
+		all = append(all, r.buf[(r.start+i)%len(r.buf)])
 	}
 	if len(all) > n {
 		all = all[len(all)-n:]

@@ -91,7 +91,7 @@ func (e *Engine) memoTouchedOld(m *pointMemo, ts []touched) bool {
 				}
 			}
 			if f.ord != nil && firstTouch(ts, i) {
-				m.ords = append(m.ords, memoOrd{f, old})
+				m.ords = append(m.ords, memoOrd{f, uint64(old)})
 			}
 			if t.value != "" {
 				if o := f.ordinals[t.value]; o != 0 {

@@ -158,7 +158,7 @@ func (e *Engine) segProgram(s *segment) []progTerm {
 	if len(terms) == 0 {
 		return nil
 	}
-	// TAGS terms last: a set bit of a tag word with more than 32 values
+	// TAGS terms last: a set bit of a tag word with more than 64 values
 	// needs a lookup in the value's bitmap, which the other terms of the
 	// AND mostly make unnecessary.
 	slices.SortStableFunc(terms, func(a, b progTerm) int {
@@ -249,7 +249,7 @@ func (f *field) slotValue(id uint32) (int64, bool) {
 		if f.tagWords != nil {
 			return int64(f.tagWord(id)), true
 		}
-		return 1<<32 - 1, true // no words: every value is looked up
+		return -1, true // no words: every value is looked up
 	case KindInt:
 		return f.bsi.Get(id)
 	}
@@ -321,11 +321,11 @@ func (e *Engine) seedOld(r *progRow, ts []touched) bool {
 			}
 			// Each touch of a TAGS value flipped it.
 			r.tags = append(r.tags, progTag{bm: bm, in: bm.Contains(t.id), flipped: true})
-			// With at most 32 values the word is exact: the old word has
+			// With at most 64 values the word is exact: the old word has
 			// the touched value's bit flipped. Otherwise it keeps the bit,
 			// so that the term asks tagIn.
 			w, _ := r.get(ix, slot, true)
-			if f.tagWords != nil && len(f.bms) <= 32 {
+			if f.tagWords != nil && len(f.bms) <= 64 {
 				w ^= int64(tagBit(o))
 			} else {
 				w |= int64(tagBit(o))
@@ -362,10 +362,10 @@ func (r *progRow) term(ix *segIndex, t *progTerm, old bool) bool {
 			return false
 		}
 		f := t.vp.f
-		if w, _ := r.get(ix, t.slot, old); uint32(w)&tagBit(o) == 0 {
+		if w, _ := r.get(ix, t.slot, old); uint64(w)&tagBit(o) == 0 {
 			return false
-		} else if f.tagWords != nil && len(f.bms) <= 32 {
-			return true // with at most 32 values the word is exact
+		} else if f.tagWords != nil && len(f.bms) <= 64 {
+			return true // with at most 64 values the word is exact
 		}
 		if t.bm == nil {
 			t.bm = t.vp.bm()

@@ -72,7 +72,7 @@ func (e *Engine) SegmentInfo(name string) (SegmentInfo, error) {
 	}
 	sort.Strings(info.Segments)
 	for i := range s.log.buf {
-		info.Bytes += uint64(len(s.log.buf[i].Key)) + 48
+		info.Bytes += uint64(len(s.log.buf[i].key)) + 24
 	}
 	return info, nil
 }
@@ -184,7 +184,8 @@ func (e *Engine) SegmentChanges(name string, since uint64, count int) (uint64, [
 	skip := int(since + 1 - oldest)
 	out := make([]Change, 0, min(n-skip, max(count, 0)+1))
 	for i := skip; i < n && (count <= 0 || len(out) < count); i++ {
-		out = append(out, s.log.at(i))
+		key, at, enter := s.log.at(i)
+		out = append(out, Change{Segment: s.name, Key: key, Enter: enter, Version: oldest + uint64(i), Time: at})
 	}
 	next := s.version
 	if len(out) > 0 {

@@ -33,14 +33,14 @@ func (e *Engine) freezeSegments() func() ([]byte, error) {
 		meta = binary.AppendVarint(meta, s.tickB)
 		meta = binary.AppendUvarint(meta, uint64(len(s.log.buf)))
 		for i := range s.log.buf {
-			c := s.log.at(i)
-			meta = appendString(meta, c.Key)
-			enter := byte(0)
-			if c.Enter {
-				enter = 1
+			key, at, enter := s.log.at(i)
+			meta = appendString(meta, key)
+			if enter {
+				meta = append(meta, 1)
+			} else {
+				meta = append(meta, 0)
 			}
-			meta = append(meta, enter)
-			meta = binary.AppendVarint(meta, c.Time)
+			meta = binary.AppendVarint(meta, at)
 		}
 		meta = binary.AppendUvarint(meta, uint64(len(s.history)))
 		for _, h := range s.history {
@@ -81,16 +81,14 @@ func (e *Engine) loadSegments(data []byte) error {
 		nlog := meta.count()
 		s.log.max = max(e.changeLog, nlog)
 		for j := 0; j < nlog && meta.err == nil; j++ {
-			c := Change{Segment: s.name, Key: meta.str()}
+			key := meta.str()
 			if len(meta.b) == 0 {
 				meta.err = fmt.Errorf("truncated change log")
 				break
 			}
-			c.Enter = meta.b[0] == 1
+			enter := meta.b[0] == 1
 			meta.b = meta.b[1:]
-			c.Time = meta.varint()
-			c.Version = s.version - uint64(nlog-1-j)
-			s.log.buf = append(s.log.buf, c)
+			s.log.add(key, meta.varint(), enter)
 		}
 		nh := meta.count()
 		for j := 0; j < nh && meta.err == nil; j++ {

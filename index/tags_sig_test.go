@@ -19,14 +19,14 @@ func TestTagWords(t *testing.T) {
 	check := func(step int) {
 		t.Helper()
 		for id := uint32(0); id < 120; id++ {
-			var want uint32
+			var want uint64
 			for i, bm := range f.bms {
 				if bm.Contains(id) {
 					want |= tagBit(uint32(i + 1))
 				}
 			}
 			if got := f.tagWord(id); got != want {
-				t.Fatalf("step %d: word of %d = %032b, want %032b", step, id, got, want)
+				t.Fatalf("step %d: word of %d = %064b, want %064b", step, id, got, want)
 			}
 		}
 	}
