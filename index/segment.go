@@ -403,26 +403,30 @@ func (s *segment) addValueDep(field, value string) {
 // segIndex answers "which segments does a change of this field concern",
 // by position in the reference order.
 type segIndex struct {
-	byField map[string][]int            // field -> segments any change of it concerns
-	ints    map[string][]*intPreds      // field -> parallel to byField: those segments' INT predicates on it (nil: none known)
-	byValue map[string]map[string][]int // field -> value -> segments its changes concern
-	empty   []int                       // segments an entity without values may match
-	refs    [][]int                     // position -> positions of the segments it references
-	mark    []uint64                    // scratch: candidates of the entity being maintained (a bit per position)
-	global  []uint64                    // the positions of the segments recomputed whole (a bit per position)
-	changed []bool                      // scratch: segments whose membership just changed
-	cand    []*segment                  // scratch: the candidates, in order
-	was     []bool                      // scratch: their memberships before the write
-	old     pointMemo                   // scratch: the entity's values before the write (segment_point.go)
-	flips   map[string]*intFlips        // INT field -> which of byField a change concerns (segment_flips.go)
-	flipK   []int                       // scratch: positions in byField a change concerns
-	pend    []*segment                  // scratch: the candidates whose membership changes, not yet recorded
-	sink    uint32                      // keeps recordPending's reads alive
-	probes  []memberProbe               // scratch: touchMembers's searches (members_touch.go)
-	slots   []progSlot                  // fields segment programs read (segment_prog.go)
-	slotIx  map[*field]int              // field -> its slot
-	row     progRow                     // scratch: the entity being maintained, by slot
-	progs   [][]progTerm                // scratch: the candidates' programs
+	byField   map[string][]int            // field -> segments any change of it concerns
+	ints      map[string][]*intPreds      // field -> parallel to byField: those segments' INT predicates on it (nil: none known)
+	byValue   map[string]map[string][]int // field -> value -> segments its changes concern
+	empty     []int                       // segments an entity without values may match
+	refs      [][]int                     // position -> positions of the segments it references
+	mark      []uint64                    // scratch: candidates of the entity being maintained (a bit per position)
+	global    []uint64                    // the positions of the segments recomputed whole (a bit per position)
+	changed   []bool                      // scratch: segments whose membership just changed
+	cand      []*segment                  // scratch: the candidates, in order
+	was       []bool                      // scratch: their memberships before the write
+	old       pointMemo                   // scratch: the entity's values before the write (segment_point.go)
+	flips     map[string]*intFlips        // INT field -> which of byField a change concerns (segment_flips.go)
+	flipK     []int                       // scratch: positions in byField a change concerns
+	pend      []*segment                  // scratch: the candidates whose membership changes, not yet recorded
+	sink      uint32                      // keeps recordPending's reads alive
+	probes    []memberProbe               // scratch: touchMembers's searches (members_touch.go)
+	slots     []progSlot                  // fields segment programs read (segment_prog.go)
+	slotIx    map[*field]int              // field -> its slot
+	row       progRow                     // scratch: the entity being maintained, by slot
+	progs     [][]progTerm                // scratch: the candidates' programs
+	sigs      []uint64                    // scratch: the candidates' signature bits
+	hot       []segHot                    // by position: what maintenance reads of a segment (segHots)
+	hotOK     bool                        // hot holds the segments' programs for hotSchema
+	hotSchema uint64
 }
 
 func (e *Engine) buildSegIndex() {

@@ -105,6 +105,7 @@ func (e *Engine) maintain(now int64) {
 		e.globalsDue = false
 	}
 	touched := e.touched
+	var hot []segHot // built on the first candidate
 	for start := 0; start < len(touched); {
 		// The touches of one entity are adjacent: writes touch one entity,
 		// except ENT.DEL, which touches none.
@@ -153,7 +154,7 @@ func (e *Engine) maintain(now int64) {
 		e.memoTouched(q.memo, touched[start0:end])
 		// The marked segments in order: the ones recomputed whole wait
 		// for the end of the writes.
-		cand := ix.cand[:0]
+		cand, progs, sigs := ix.cand[:0], ix.progs[:0], ix.sigs[:0]
 		for w, set := range ix.mark {
 			if set == 0 {
 				continue
@@ -171,18 +172,20 @@ func (e *Engine) maintain(now int64) {
 				}
 				set &^= ix.global[w]
 			}
+			if hot == nil {
+				hot = e.segHots(ix, order)
+			}
 			for ; set != 0; set &= set - 1 {
-				cand = append(cand, order[w*64+bits.TrailingZeros64(set)])
+				p := w*64 + bits.TrailingZeros64(set)
+				cand = append(cand, order[p])
+				progs = append(progs, hot[p].terms)
+				sigs = append(sigs, hot[p].sigBit)
 			}
 		}
 		if len(cand) == 0 {
 			continue
 		}
 		// The candidates' programs (segment_prog.go), and the entity's row.
-		progs := ix.progs[:0]
-		for _, s := range cand {
-			progs = append(progs, e.segProgram(s))
-		}
 		row := &ix.row
 		row.start(id, len(ix.slots))
 		if len(progs) > 0 {
@@ -196,8 +199,12 @@ func (e *Engine) maintain(now int64) {
 		was := ix.was[:0]
 		rowSeeded, rowOK := false, false
 		seeded, oldOK, qOld := false, false, qctx{at: now, now: now, memo: &ix.old}
+		var sigw uint64 // the entity's signature (segment_sig.go)
+		if int(id) < len(e.sig.words) {
+			sigw = e.sig.words[id]
+		}
 		for k, s := range cand {
-			if !e.sigMay(s, id) {
+			if sigw&sigs[k] == 0 {
 				was = append(was, false)
 				continue
 			}
@@ -253,7 +260,7 @@ func (e *Engine) maintain(now int64) {
 		ix.pend = e.recordPending(pend, id, key, now, q)
 		e.sigDefer = false
 		e.sigRecheckPending(id, q, row)
-		ix.cand, ix.was, ix.progs = cand, was, progs
+		ix.cand, ix.was, ix.progs, ix.sigs = cand, was, progs, sigs
 	}
 	e.touched = e.touched[:0]
 	if len(globals) > 0 {
@@ -384,4 +391,36 @@ func (e *Engine) TickDue() bool {
 	e.mu.RLock()
 	defer e.mu.RUnlock()
 	return e.tickDue()
+}
+
+// segHot is what maintenance reads of a candidate segment, kept by position
+// in one array: a write has about 50 candidates at 200 segments, and
+// reading each one's program and signature group from its segment struct
+// cost a few cache misses each.
+type segHot struct {
+	terms  []progTerm // its program (segment_prog.go), nil for none
+	sigBit uint64     // its signature group's bit (segment_sig.go)
+}
+
+// segHots returns the segments' hot entries by position in order (ix's),
+// building them again when the schema changed since (the programs follow
+// the plans) or the signature groups did (sigAdd, sigRemove, sigRebuild
+// drop them).
+func (e *Engine) segHots(ix *segIndex, order []*segment) []segHot {
+	if ix.hotOK && ix.hotSchema == e.schema {
+		return ix.hot
+	}
+	ix.hot = ix.hot[:0]
+	for _, s := range order {
+		ix.hot = append(ix.hot, segHot{terms: e.segProgram(s), sigBit: 1 << s.sigGroup})
+	}
+	ix.hotOK, ix.hotSchema = true, e.schema
+	return ix.hot
+}
+
+// dropHots makes the next maintenance build the hot entries again.
+func (e *Engine) dropHots() {
+	if e.segIx != nil {
+		e.segIx.hotOK = false
+	}
 }

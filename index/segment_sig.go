@@ -22,6 +22,7 @@ type sigIndex struct {
 
 // sigAdd gives s the least used group and marks its members.
 func (e *Engine) sigAdd(s *segment) {
+	e.dropHots()
 	g := 0
 	for i := range e.sig.groups {
 		if len(e.sig.groups[i]) < len(e.sig.groups[g]) {
@@ -52,6 +53,7 @@ func (e *Engine) sigMark(s *segment) {
 // sigRemove takes s (being dropped) out of its group and clears the bit of
 // its members that no other segment of the group holds.
 func (e *Engine) sigRemove(s *segment) {
+	e.dropHots()
 	grp := e.sig.groups[s.sigGroup]
 	for i, t := range grp {
 		if t == s {
@@ -67,6 +69,7 @@ func (e *Engine) sigRemove(s *segment) {
 
 // sigRebuild recomputes every word (after a load).
 func (e *Engine) sigRebuild() {
+	e.dropHots()
 	e.sig = sigIndex{}
 	for _, s := range e.segOrder() {
 		e.sigAdd(s)
