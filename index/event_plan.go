@@ -157,7 +157,7 @@ func (q *qctx) known(t plan) (in, ok bool) {
 		if t.f.tagWords != nil {
 			for _, r := range m.ords {
 				if r.f == t.f {
-					if o := t.ordinal(); o == 0 || r.o&tagBit(o) == 0 {
+					if o := t.ordinal(); o == 0 || r.o&t.f.tagBit(o) == 0 {
 						return false, true
 					}
 				}

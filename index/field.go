@@ -126,6 +126,7 @@ type field struct {
 	ev  *events // EVENT (values and ordinals name its value series)
 
 	tagWords []uint64 // TAGS read by saved segments: see tags_sig.go
+	tagBits  []uint8  // value ordinal-1 -> its bit in tagWords (tags_sig.go)
 
 	// dirty: the field changed since the engine's last FreezeChanges (for
 	// an EVENT field: all of it; its blocks also keep their own marks).

@@ -236,7 +236,7 @@ func (p *valuePlan) contains(q *qctx, id uint32) bool {
 		case p.f.tagWords != nil:
 			// TAGS with tag words: a clear bit says no at once.
 			o := p.ordinal()
-			if o == 0 || m.tagWord(p.f)&tagBit(o) == 0 {
+			if o == 0 || m.tagWord(p.f)&p.f.tagBit(o) == 0 {
 				return false
 			}
 		}

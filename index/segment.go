@@ -436,6 +436,12 @@ func (e *Engine) buildSegIndex() {
 	}
 	ix := &segIndex{byField: map[string][]int{}, ints: map[string][]*intPreds{}, byValue: map[string]map[string][]int{}, refs: make([][]int, len(e.order)),
 		mark: make([]uint64, (len(e.order)+63)/64), global: make([]uint64, (len(e.order)+63)/64), changed: make([]bool, len(e.order))}
+	named := map[*field]map[string]bool{} // TAGS values the segments name
+	defer func() {
+		for f, vs := range named {
+			f.buildTagWords(vs)
+		}
+	}()
 	for i, s := range e.order {
 		if s.global {
 			ix.global[i/64] |= 1 << (i % 64)
@@ -448,13 +454,18 @@ func (e *Engine) buildSegIndex() {
 				fl.bsi.CacheValues()
 			}
 		}
-		for f := range s.vdeps {
+		for f, vs := range s.vdeps {
 			switch fl := e.fields[f]; {
 			case fl == nil:
 			case fl.kind == KindEnum && fl.ord == nil:
 				fl.buildOrd()
 			case fl.kind == KindTags:
-				fl.buildTagWords()
+				if named[fl] == nil {
+					named[fl] = map[string]bool{}
+				}
+				for v := range vs {
+					named[fl][v] = true
+				}
 			}
 		}
 		for f := range s.deps {

@@ -129,7 +129,7 @@ func (e *Engine) memoTouchedOld(m *pointMemo, ts []touched) bool {
 					m.ords = append(m.ords, memoOrd{f, f.tagWord(t.id)})
 					k = len(m.ords) - 1
 				}
-				m.ords[k].o |= tagBit(o)
+				m.ords[k].o |= f.tagBit(o)
 			}
 		}
 	}

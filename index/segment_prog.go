@@ -158,8 +158,8 @@ func (e *Engine) segProgram(s *segment) []progTerm {
 	if len(terms) == 0 {
 		return nil
 	}
-	// TAGS terms last: a set bit of a tag word with more than 64 values
-	// needs a lookup in the value's bitmap, which the other terms of the
+	// TAGS terms last: a set bit 63 of a tag word (shared by the values
+	// without a bit of their own) needs a lookup in the value's bitmap, which the other terms of the
 	// AND mostly make unnecessary.
 	slices.SortStableFunc(terms, func(a, b progTerm) int {
 		return cmp.Compare(boolInt(a.kind == termTag), boolInt(b.kind == termTag))
@@ -321,14 +321,13 @@ func (e *Engine) seedOld(r *progRow, ts []touched) bool {
 			}
 			// Each touch of a TAGS value flipped it.
 			r.tags = append(r.tags, progTag{bm: bm, in: bm.Contains(t.id), flipped: true})
-			// With at most 64 values the word is exact: the old word has
-			// the touched value's bit flipped. Otherwise it keeps the bit,
-			// so that the term asks tagIn.
+			// A bit of the value's own is exact: the old word has it
+			// flipped. Bit 63 is set, so that the term asks tagIn.
 			w, _ := r.get(ix, slot, true)
-			if f.tagWords != nil && len(f.bms) <= 64 {
-				w ^= int64(tagBit(o))
+			if f.tagWords != nil && f.tagExact(o) {
+				w ^= int64(f.tagBit(o))
 			} else {
-				w |= int64(tagBit(o))
+				w |= int64(f.tagBit(o))
 			}
 			r.setOld(slot, w, true)
 		}
@@ -362,10 +361,10 @@ func (r *progRow) term(ix *segIndex, t *progTerm, old bool) bool {
 			return false
 		}
 		f := t.vp.f
-		if w, _ := r.get(ix, t.slot, old); uint64(w)&tagBit(o) == 0 {
+		if w, _ := r.get(ix, t.slot, old); uint64(w)&f.tagBit(o) == 0 {
 			return false
-		} else if f.tagWords != nil && len(f.bms) <= 64 {
-			return true // with at most 64 values the word is exact
+		} else if f.tagWords != nil && f.tagExact(o) {
+			return true // the bit is the value's alone
 		}
 		if t.bm == nil {
 			t.bm = t.vp.bm()

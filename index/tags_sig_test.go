@@ -6,27 +6,35 @@ import (
 	"testing"
 )
 
-// TestTagWords: an entity's tag word always has the bit of every value it
-// holds, and no bit no value of its residue explains, through adds,
-// removes and clears, with more values than bits.
+// TestTagWords: through adds, removes and clears, an entity's tag word has
+// the bit of each of the field's first 63 values exactly when it holds the
+// value, and bit 63 whenever it holds a later one (the field has more
+// values than bits).
 func TestTagWords(t *testing.T) {
 	r := rand.New(rand.NewSource(9))
 	f := newField("interests", KindTags)
 	for i := 0; i < 500; i++ {
 		f.addTag(uint32(r.Intn(100)), fmt.Sprintf("v%d", r.Intn(70)))
 	}
-	f.buildTagWords()
+	f.buildTagWords(map[string]bool{"v65": true, "v3": true})
 	check := func(step int) {
 		t.Helper()
 		for id := uint32(0); id < 120; id++ {
 			var want uint64
 			for i, bm := range f.bms {
 				if bm.Contains(id) {
-					want |= tagBit(uint32(i + 1))
+					want |= f.tagBit(uint32(i + 1))
 				}
 			}
-			if got := f.tagWord(id); got != want {
-				t.Fatalf("step %d: word of %d = %064b, want %064b", step, id, got, want)
+			for i, bm := range f.bms {
+				o, w := uint32(i+1), f.tagWord(id)
+				if in, bit := bm.Contains(id), w&f.tagBit(o) != 0; (in && !bit) || (f.tagExact(o) && bit != in) {
+					t.Fatalf("step %d: value %d (ordinal %d) held by %d: %v, bit %v (exact %v)", step, i, o, id, in, bit, f.tagExact(o))
+				}
+			}
+			const later = uint64(1) << 63
+			if got := f.tagWord(id); got&^later != want&^later || got&want&later != want&later {
+				t.Fatalf("step %d: word of %d = %064b, want %064b (bit 63 may be set more)", step, id, got, want)
 			}
 		}
 	}
@@ -47,4 +55,18 @@ func TestTagWords(t *testing.T) {
 			check(step)
 		}
 	}
+	// The values segments name have bits of their own, and a newly named
+	// one gets its bit when the words are built again.
+	named := map[string]bool{"v65": true, "v3": true}
+	for _, v := range []string{"v65", "v3", "v88"} {
+		if own := f.tagExact(f.ordinals[v]); own != named[v] {
+			t.Fatalf("%s has a bit of its own: %v, want %v", v, own, named[v])
+		}
+	}
+	named["v88"] = true
+	f.buildTagWords(named)
+	if !f.tagExact(f.ordinals["v88"]) {
+		t.Fatal("v88, named since, has no bit of its own after the words were built again")
+	}
+	check(-1)
 }
