@@ -63,10 +63,33 @@ func TestTagWords(t *testing.T) {
 			t.Fatalf("%s has a bit of its own: %v, want %v", v, own, named[v])
 		}
 	}
+	// Every bit is taken: v88 takes the least common value's not named.
 	named["v88"] = true
 	f.buildTagWords(named)
-	if !f.tagExact(f.ordinals["v88"]) {
-		t.Fatal("v88, named since, has no bit of its own after the words were built again")
+	for _, v := range []string{"v65", "v3", "v88"} {
+		if !f.tagExact(f.ordinals[v]) {
+			t.Fatalf("%s, named, has no bit of its own", v)
+		}
 	}
 	check(-1)
+
+	// With fewer values than bits, a value created later and named takes
+	// a free bit.
+	g := newField("optins", KindTags)
+	for i := 0; i < 300; i++ {
+		g.addTag(uint32(r.Intn(100)), fmt.Sprintf("o%d", r.Intn(5)))
+	}
+	g.buildTagWords(nil)
+	for i := 0; i < 300; i++ {
+		g.addTag(uint32(r.Intn(100)), fmt.Sprintf("o%d", 5+r.Intn(5)))
+	}
+	if g.tagExact(g.ordinals["o7"]) {
+		t.Fatal("o7, created after the words, has a bit of its own before it is named")
+	}
+	g.buildTagWords(map[string]bool{"o7": true})
+	if !g.tagExact(g.ordinals["o7"]) || !g.tagExact(g.ordinals["o2"]) {
+		t.Fatal("o7, named, took no free bit, or o2 lost its own")
+	}
+	f = g
+	check(-2)
 }
