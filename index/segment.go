@@ -384,9 +384,8 @@ type segIndex struct {
 	row       progRow                     // scratch: the entity being maintained, by slot
 	progs     [][]progTerm                // scratch: the candidates' programs
 	sigs      []uint64                    // scratch: the candidates' signature bits
-	hot       []segHot                    // by position: what maintenance reads of a segment (segHots)
-	hotOK     bool                        // hot holds the segments' programs for hotSchema
-	hotSchema uint64
+	hot       []segHot                    // by position: what maintenance reads of a segment (segHots); nil: to build
+	hotSchema uint64                      // the schema hot was built for
 }
 
 func (e *Engine) buildSegIndex() {
@@ -397,11 +396,6 @@ func (e *Engine) buildSegIndex() {
 	ix := &segIndex{byField: map[string][]int{}, ints: map[string][]*intPreds{}, byValue: map[string]map[string][]int{}, refs: make([][]int, len(e.order)),
 		mark: make([]uint64, (len(e.order)+63)/64), global: make([]uint64, (len(e.order)+63)/64), changed: make([]bool, len(e.order))}
 	named := map[*field]map[string]bool{} // TAGS values the segments name
-	defer func() {
-		for f, vs := range named {
-			f.buildTagWords(vs)
-		}
-	}()
 	for i, s := range e.order {
 		if s.global {
 			ix.global[i/64] |= 1 << (i % 64)
@@ -459,6 +453,9 @@ func (e *Engine) buildSegIndex() {
 		if fl := e.fields[f]; fl != nil && fl.kind == KindInt {
 			ix.flips[f] = newIntFlips(ints)
 		}
+	}
+	for f, vs := range named {
+		f.buildTagWords(vs)
 	}
 	e.segIx = ix
 }

@@ -407,20 +407,20 @@ type segHot struct {
 // the plans) or the signature groups did (sigAdd, sigRemove, sigRebuild
 // drop them).
 func (e *Engine) segHots(ix *segIndex, order []*segment) []segHot {
-	if ix.hotOK && ix.hotSchema == e.schema {
+	if ix.hot != nil && ix.hotSchema == e.schema {
 		return ix.hot
 	}
-	ix.hot = ix.hot[:0]
+	ix.hot = make([]segHot, 0, len(order))
 	for _, s := range order {
 		ix.hot = append(ix.hot, segHot{terms: e.segProgram(s), sigBit: 1 << s.sigGroup})
 	}
-	ix.hotOK, ix.hotSchema = true, e.schema
+	ix.hotSchema = e.schema
 	return ix.hot
 }
 
 // dropHots makes the next maintenance build the hot entries again.
 func (e *Engine) dropHots() {
 	if e.segIx != nil {
-		e.segIx.hotOK = false
+		e.segIx.hot = nil
 	}
 }

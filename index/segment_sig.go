@@ -136,11 +136,6 @@ func (e *Engine) sigRecheckPending(id uint32, q *qctx, row *progRow) {
 	e.sigPending = 0
 }
 
-// sigMay reports whether s may hold id (false: it does not).
-func (e *Engine) sigMay(s *segment, id uint32) bool {
-	return int(id) < len(e.sig.words) && e.sig.words[id]&(1<<s.sigGroup) != 0
-}
-
 // sigHolding returns the segments holding id.
 func (e *Engine) sigHolding(id uint32, out []*segment) []*segment {
 	if int(id) >= len(e.sig.words) {
