@@ -46,14 +46,19 @@ type Server struct {
 	metrics  *metrics
 	explorer *explorer.Explorer // the web console on the metrics address
 
-	loading   atomic.Bool
-	loadErr   atomic.Value // error
-	started   time.Time
-	commits   *committer
-	pubsub    *pubsub
-	clients   clientRegistry
-	inflight  [statShards]paddedWG // commands being executed, by connection id (shards: see cmdStats)
-	closing   atomic.Bool
+	loading  atomic.Bool
+	loadErr  atomic.Value // error
+	started  time.Time
+	commits  *committer
+	pubsub   *pubsub
+	clients  clientRegistry
+	inflight [statShards]paddedWG // commands being executed, by connection id (shards: see cmdStats)
+	closing  atomic.Bool
+	// hugeDone is waited for at shutdown: the huge-page scan logs, and a
+	// server must not write to its logger after Close returns. hugeMu
+	// orders its start (once loaded, unless closing) before that wait.
+	hugeDone  sync.WaitGroup
+	hugeMu    sync.Mutex
 	closeOnce sync.Once
 	done      chan struct{}
 
@@ -236,9 +241,11 @@ func (s *Server) load() {
 	go s.expireEvents()
 	go s.tickLoop(s.done)
 	go s.disk.watch(s)
-	if s.cfg.HugePages {
-		go s.hugePages()
+	s.hugeMu.Lock()
+	if s.cfg.HugePages && !s.closing.Load() {
+		s.hugeDone.Go(s.hugePages)
 	}
+	s.hugeMu.Unlock()
 	s.loading.Store(false)
 	s.log.Info("data set loaded", "entities", s.engine.Len(), "fields", s.engine.FieldCount(), "snapshot", found, "replayed", replayed, "seconds", time.Since(start).Seconds())
 }
@@ -495,6 +502,9 @@ func (s *Server) shutdown(save bool) error {
 		}
 		err = s.store.Close()
 		close(s.done)
+		s.hugeMu.Lock() // a scan starting now has seen closing
+		s.hugeMu.Unlock()
+		s.hugeDone.Wait()
 		s.log.Info("segd stopped")
 	})
 	return err
