@@ -1,4 +1,4 @@
-module segd
+module github.com/segd-db/segd
 
 go 1.26.8
 

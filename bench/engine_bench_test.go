@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"segd/index"
+	"github.com/segd-db/segd/index"
 )
 
 // Engine benchmarks on the generated population. Sizes come from

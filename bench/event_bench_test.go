@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"segd/index"
+	"github.com/segd-db/segd/index"
 )
 
 // Event benchmarks on the generated population with a year of events

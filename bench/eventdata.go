@@ -22,7 +22,7 @@ import (
 	"strings"
 	"time"
 
-	"segd/index"
+	"github.com/segd-db/segd/index"
 )
 
 // EventDataOptions say which data set to build.

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"segd/index"
+	"github.com/segd-db/segd/index"
 )
 
 func TestEventsDeterministicAndShaped(t *testing.T) {

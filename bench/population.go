@@ -10,7 +10,7 @@ import (
 	"sort"
 	"strconv"
 
-	"segd/index"
+	"github.com/segd-db/segd/index"
 )
 
 // Customer is one generated customer's profile.

@@ -16,7 +16,7 @@ import (
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 
-	"segd/progress"
+	"github.com/segd-db/segd/progress"
 )
 
 // Latencies are recorded in microseconds, from 1 µs to 10 minutes, to three

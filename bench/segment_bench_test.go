@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"segd/index"
+	"github.com/segd-db/segd/index"
 )
 
 // Saved segment and analytics benchmarks on the generated population, with

@@ -7,7 +7,7 @@ import (
 	"strconv"
 	"testing"
 
-	"segd/index"
+	"github.com/segd-db/segd/index"
 )
 
 // BenchmarkSegmentWireWrite is the write of `segd-bench run --mix set` in

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"segd/server"
+	"github.com/segd-db/segd/server"
 )
 
 // startServer runs an in-process segd on a free loopback port.

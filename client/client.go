@@ -21,7 +21,7 @@ import (
 	"strings"
 	"time"
 
-	"segd/index"
+	"github.com/segd-db/segd/index"
 )
 
 // Client is what both the remote and the embedded client offer.

@@ -14,9 +14,9 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"segd/client"
-	"segd/index"
-	"segd/server"
+	"github.com/segd-db/segd/client"
+	"github.com/segd-db/segd/index"
+	"github.com/segd-db/segd/server"
 )
 
 // clients returns the embedded client and remote clients over RESP2 and

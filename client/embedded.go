@@ -4,7 +4,7 @@ import (
 	"context"
 	"time"
 
-	"segd/index"
+	"github.com/segd-db/segd/index"
 )
 
 // Embedded is a Client over an engine in the same process: no network, no

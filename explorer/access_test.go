@@ -17,7 +17,7 @@ import (
 	"testing"
 	"time"
 
-	"segd/index"
+	"github.com/segd-db/segd/index"
 )
 
 func TestPasswordIsAsked(t *testing.T) {

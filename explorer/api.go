@@ -9,7 +9,7 @@ import (
 	"sync"
 	"time"
 
-	"segd/index"
+	"github.com/segd-db/segd/index"
 )
 
 // The JSON API: one route per RESP command the page needs, with the same

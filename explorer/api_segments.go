@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"segd/index"
+	"github.com/segd-db/segd/index"
 )
 
 // ---- saved segments ----

@@ -6,7 +6,7 @@ import (
 	"sync"
 	"time"
 
-	"segd/index"
+	"github.com/segd-db/segd/index"
 )
 
 // The persona (SEGMENT.PROFILE) and the lookalikes (SEGMENT.LOOKALIKE)

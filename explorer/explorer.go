@@ -20,7 +20,7 @@ import (
 	"strings"
 	"time"
 
-	"segd/index"
+	"github.com/segd-db/segd/index"
 )
 
 // Options configure an Explorer.

@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"segd/index"
+	"github.com/segd-db/segd/index"
 )
 
 // testTimeout bounds every wait of these tests.

@@ -11,7 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"segd/index"
+	"github.com/segd-db/segd/index"
 )
 
 // The live feed: server-sent events of one segment's enters and exits.

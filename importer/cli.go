@@ -13,8 +13,8 @@ import (
 	"strings"
 	"syscall"
 
-	"segd/cliutil"
-	"segd/progress"
+	"github.com/segd-db/segd/cliutil"
+	"github.com/segd-db/segd/progress"
 )
 
 // DefaultAddr is where `segd import` looks for the server (segd's default).

@@ -10,7 +10,7 @@ import (
 	"strconv"
 	"time"
 
-	"segd/progress"
+	"github.com/segd-db/segd/progress"
 )
 
 // A tiny RESP2 client: commands are encoded into a batch buffer by the

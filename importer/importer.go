@@ -21,7 +21,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"segd/progress"
+	"github.com/segd-db/segd/progress"
 )
 
 // Options say where to import and how.

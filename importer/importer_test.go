@@ -17,7 +17,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"segd/server"
+	"github.com/segd-db/segd/server"
 )
 
 // startServer runs a throw-away in-memory segd and returns its address and

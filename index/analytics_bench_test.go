@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"segd/bench"
-	"segd/index"
+	"github.com/segd-db/segd/bench"
+	"github.com/segd-db/segd/index"
 )
 
 // BenchmarkAnalytics compares PROFILE and LOOKALIKE COUNT 1000 with the

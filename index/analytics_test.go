@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"segd/index"
+	"github.com/segd-db/segd/index"
 )
 
 // plantedEngine is a random population in which a hidden rule defines the

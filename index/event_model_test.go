@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"segd/index"
-	"segd/index/modeltest"
+	"github.com/segd-db/segd/index"
+	"github.com/segd-db/segd/index/modeltest"
 )
 
 // The brute-force model test of EVENT fields: a simulated year of random

@@ -4,7 +4,7 @@ import (
 	"testing"
 	"time"
 
-	"segd/index"
+	"github.com/segd-db/segd/index"
 )
 
 func mustApply(t *testing.T, e *index.Engine, m *index.Mutation) index.Result {

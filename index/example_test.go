@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"time"
 
-	"segd/index"
+	"github.com/segd-db/segd/index"
 )
 
 // The engine works embedded, without the server: writes are mutations,

@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"segd/index"
-	"segd/index/modeltest"
+	"github.com/segd-db/segd/index"
+	"github.com/segd-db/segd/index/modeltest"
 )
 
 func allMembers(t *testing.T, e *index.Engine, expr string) []string {

@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"segd/index"
+	"github.com/segd-db/segd/index"
 )
 
 // TestQueriesLeaveDataAlone: queries never modify stored bitmaps, on data

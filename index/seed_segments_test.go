@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"segd/index"
+	"github.com/segd-db/segd/index"
 )
 
 // The seed segments of the README, each checked on planted customers whose

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"segd/index"
+	"github.com/segd-db/segd/index"
 )
 
 // segBenchEngine is n entities with a few fields and nseg saved segments of

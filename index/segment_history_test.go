@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"segd/index"
+	"github.com/segd-db/segd/index"
 )
 
 // TestSegmentHistory: the cardinality is sampled on change, one point per

@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"segd/index"
-	"segd/index/modeltest"
+	"github.com/segd-db/segd/index"
+	"github.com/segd-db/segd/index/modeltest"
 )
 
 // segReplica follows a segment through its changes only, as a subscriber

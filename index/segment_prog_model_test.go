@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"segd/index"
+	"github.com/segd-db/segd/index"
 )
 
 // TestSegmentMaintenanceModel checks segment maintenance against a brute-force

@@ -4,7 +4,7 @@ import (
 	"sync"
 	"testing"
 
-	"segd/index"
+	"github.com/segd-db/segd/index"
 )
 
 // TestSegmentReadersAfterChange: readers right after segments are created,

@@ -15,9 +15,9 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"segd/cliutil"
-	"segd/progress"
-	"segd/storage"
+	"github.com/segd-db/segd/cliutil"
+	"github.com/segd-db/segd/progress"
+	"github.com/segd-db/segd/storage"
 )
 
 // TransferOptions say how `segd backup` and `segd restore` reach a server.

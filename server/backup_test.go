@@ -14,8 +14,8 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"segd/index"
-	"segd/storage"
+	"github.com/segd-db/segd/index"
+	"github.com/segd-db/segd/storage"
 )
 
 // writers write monotonically: writer w sets w<w>:<i> gen i for i = 0, 1,

@@ -9,8 +9,8 @@ import (
 
 	"github.com/tidwall/redcon"
 
-	"segd/index"
-	"segd/protocol"
+	"github.com/segd-db/segd/index"
+	"github.com/segd-db/segd/protocol"
 )
 
 // client is one connection's state.

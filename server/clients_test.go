@@ -16,7 +16,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"segd/protocol"
+	"github.com/segd-db/segd/protocol"
 )
 
 func expectEq(t testing.TB, what string, got, want any) {

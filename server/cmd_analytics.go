@@ -4,9 +4,9 @@ import (
 	"math"
 	"strings"
 
-	"segd/index"
+	"github.com/segd-db/segd/index"
 
-	"segd/protocol"
+	"github.com/segd-db/segd/protocol"
 )
 
 // Segment analytics commands (SPEC §3 "Segment analytics").

@@ -14,8 +14,8 @@ import (
 
 	"github.com/RoaringBitmap/roaring/v2"
 
-	"segd/index"
-	"segd/storage"
+	"github.com/segd-db/segd/index"
+	"github.com/segd-db/segd/storage"
 )
 
 // Online backup and restore (`segd backup` / `segd restore`). A backup is

@@ -7,8 +7,8 @@ import (
 	"sync"
 	"time"
 
-	"segd/index"
-	"segd/protocol"
+	"github.com/segd-db/segd/index"
+	"github.com/segd-db/segd/protocol"
 )
 
 // Schema and entity commands.

@@ -5,8 +5,8 @@ import (
 	"time"
 	"unsafe"
 
-	"segd/index"
-	"segd/protocol"
+	"github.com/segd-db/segd/index"
+	"github.com/segd-db/segd/protocol"
 )
 
 // Ad hoc query commands.

@@ -4,8 +4,8 @@ import (
 	"strconv"
 	"time"
 
-	"segd/index"
-	"segd/protocol"
+	"github.com/segd-db/segd/index"
+	"github.com/segd-db/segd/protocol"
 )
 
 // Saved segment commands (SPEC §3 "Saved segments", §5).

@@ -6,8 +6,8 @@ import (
 	"strings"
 	"time"
 
-	"segd/index"
-	"segd/protocol"
+	"github.com/segd-db/segd/index"
+	"github.com/segd-db/segd/protocol"
 )
 
 // Connection and server commands.

@@ -7,7 +7,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"segd/protocol"
+	"github.com/segd-db/segd/protocol"
 )
 
 // cmdStats counts each command's calls, errors and execution times for the

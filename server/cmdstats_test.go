@@ -7,7 +7,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"segd/protocol"
+	"github.com/segd-db/segd/protocol"
 )
 
 // The sharded command counters add up to what was observed, from many

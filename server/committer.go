@@ -7,7 +7,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"segd/index"
+	"github.com/segd-db/segd/index"
 )
 
 // errShuttingDown answers writes that arrive while the server stops.

@@ -4,15 +4,15 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/segd-db/segd/index"
 	"io"
 	"log/slog"
 	"os"
-	"segd/index"
 	"strconv"
 	"strings"
 	"time"
 
-	"segd/storage"
+	"github.com/segd-db/segd/storage"
 )
 
 // Config is everything a segd server is started with. Every field has a

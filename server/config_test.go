@@ -23,7 +23,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"segd/storage"
+	"github.com/segd-db/segd/storage"
 )
 
 func TestParseConfigFlagsAndEnv(t *testing.T) {

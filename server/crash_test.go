@@ -18,7 +18,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"segd/storage"
+	"github.com/segd-db/segd/storage"
 )
 
 // TestCrashCycles kills a segd child process with SIGKILL at random moments

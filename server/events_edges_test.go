@@ -13,7 +13,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"segd/index"
+	"github.com/segd-db/segd/index"
 )
 
 // TestEventsBadInput: each bad event command answers a clear error, keeps

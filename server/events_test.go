@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"segd/index"
+	"github.com/segd-db/segd/index"
 )
 
 // testClock is an engine clock a test moves by hand.

@@ -26,7 +26,7 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/redis/go-redis/v9"
 
-	"segd/bench"
+	"github.com/segd-db/segd/bench"
 )
 
 // browserTimeout bounds each step of a browser test.

@@ -29,8 +29,8 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/redis/go-redis/v9"
 
-	"segd/bench"
-	"segd/index"
+	"github.com/segd-db/segd/bench"
+	"github.com/segd-db/segd/index"
 )
 
 // shotSegments are the segments of the screenshots and of the timings.

@@ -3,7 +3,7 @@ package server
 import (
 	"time"
 
-	"segd/index"
+	"github.com/segd-db/segd/index"
 )
 
 // hugePagesEvery is how often the heap's chunks that became dense are

@@ -10,7 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-	"segd/protocol"
+	"github.com/segd-db/segd/protocol"
 )
 
 // metrics are segd's Prometheus metrics. Labels name commands only, never

@@ -13,7 +13,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"segd/index/modeltest"
+	"github.com/segd-db/segd/index/modeltest"
 )
 
 func init() {

@@ -4,7 +4,7 @@ import (
 	"encoding/json"
 	"time"
 
-	"segd/index"
+	"github.com/segd-db/segd/index"
 )
 
 // Segment notifications and time-relative refreshes.

@@ -7,7 +7,7 @@ import (
 	"github.com/tidwall/match"
 	"github.com/tidwall/redcon"
 
-	"segd/protocol"
+	"github.com/segd-db/segd/protocol"
 )
 
 // Pub/sub. A connection that subscribes is detached from redcon's loop and

@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"segd/storage"
+	"github.com/segd-db/segd/storage"
 )
 
 // TestHelperServerProcess is not a test: the kill -9 tests run the test

@@ -15,7 +15,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"segd/index/modeltest"
+	"github.com/segd-db/segd/index/modeltest"
 )
 
 // pipe runs commands in one pipeline and returns their replies; any error

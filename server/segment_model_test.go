@@ -24,8 +24,8 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"segd/index"
-	"segd/index/modeltest"
+	"github.com/segd-db/segd/index"
+	"github.com/segd-db/segd/index/modeltest"
 )
 
 // wmStart is the test clock at the start of the model test.

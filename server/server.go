@@ -20,10 +20,10 @@ import (
 
 	"github.com/tidwall/redcon"
 
-	"segd/explorer"
-	"segd/index"
-	"segd/protocol"
-	"segd/storage"
+	"github.com/segd-db/segd/explorer"
+	"github.com/segd-db/segd/index"
+	"github.com/segd-db/segd/protocol"
+	"github.com/segd-db/segd/storage"
 )
 
 // Version is segd's own version; RedisVersion is the Redis API level it

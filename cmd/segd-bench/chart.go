@@ -8,7 +8,7 @@ import (
 	"os"
 	"strings"
 
-	"segd/bench"
+	"github.com/segd-db/segd/bench"
 )
 
 // stringsFlag is a repeatable string flag.

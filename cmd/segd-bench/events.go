@@ -19,9 +19,9 @@ import (
 	"strings"
 	"time"
 
-	"segd/bench"
-	"segd/index"
-	"segd/storage"
+	"github.com/segd-db/segd/bench"
+	"github.com/segd-db/segd/index"
+	"github.com/segd-db/segd/storage"
 )
 
 // Targets of the events benchmark.

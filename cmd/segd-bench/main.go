@@ -21,7 +21,7 @@ import (
 	"syscall"
 	"time"
 
-	"segd/bench"
+	"github.com/segd-db/segd/bench"
 )
 
 const usage = `segd-bench drives segd through its wire protocol.

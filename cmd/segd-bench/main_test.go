@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"segd/server"
+	"github.com/segd-db/segd/server"
 )
 
 func runCLI(t *testing.T, args ...string) (int, string, string) {
@@ -129,7 +129,7 @@ func TestEventsCommand(t *testing.T) {
 		t.Skip("builds segd")
 	}
 	bin := filepath.Join(t.TempDir(), "segd")
-	if out, err := exec.Command("go", "build", "-o", bin, "segd/cmd/segd").CombinedOutput(); err != nil {
+	if out, err := exec.Command("go", "build", "-o", bin, "github.com/segd-db/segd/cmd/segd").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
 	js := filepath.Join(t.TempDir(), "events.json")

@@ -17,7 +17,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"segd/bench"
+	"github.com/segd-db/segd/bench"
 )
 
 type redisOptions struct {

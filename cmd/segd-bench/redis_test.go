@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"segd/bench"
+	"github.com/segd-db/segd/bench"
 )
 
 func TestRedisCommandFlags(t *testing.T) {

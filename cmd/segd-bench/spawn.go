@@ -20,7 +20,7 @@ import (
 	"syscall"
 	"time"
 
-	"segd/bench"
+	"github.com/segd-db/segd/bench"
 )
 
 // findSegd resolves the segd binary: the flag, else bin/segd, else PATH.

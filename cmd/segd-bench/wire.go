@@ -12,7 +12,7 @@ import (
 	"strings"
 	"time"
 
-	"segd/bench"
+	"github.com/segd-db/segd/bench"
 )
 
 // Targets of the wire benchmark.

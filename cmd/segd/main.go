@@ -12,8 +12,8 @@ import (
 	"os/signal"
 	"syscall"
 
-	"segd/importer"
-	"segd/server"
+	"github.com/segd-db/segd/importer"
+	"github.com/segd-db/segd/server"
 )
 
 func main() {

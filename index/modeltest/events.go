@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"segd/index"
+	"github.com/segd-db/segd/index"
 )
 
 // The brute-force model of EVENT fields: every accepted occurrence is kept

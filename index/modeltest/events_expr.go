@@ -8,7 +8,7 @@ import (
 	"strconv"
 	"time"
 
-	"segd/index"
+	"github.com/segd-db/segd/index"
 )
 
 // The model's expressions and measures over EVENT fields (events.go):

@@ -9,7 +9,7 @@ import (
 	"sort"
 	"strconv"
 
-	"segd/index"
+	"github.com/segd-db/segd/index"
 )
 
 // The brute-force model: plain Go maps that the engine must agree with.
