@@ -427,7 +427,8 @@ func (x *Explorer) queryExplain(w http.ResponseWriter, r *http.Request) {
 }
 
 // GET /api/query/groupby?field=f[&where=expr][&limit=n][&at=time]:
-// QUERY.GROUPBY, most entities first.
+// QUERY.GROUPBY, most entities first; "more" is how many values held by
+// a match the limit left out.
 func (x *Explorer) queryGroupBy(w http.ResponseWriter, r *http.Request) {
 	where, ok := x.exprParam(w, r, "where", false)
 	if !ok {
@@ -447,12 +448,16 @@ func (x *Explorer) queryGroupBy(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	start := time.Now()
-	vals, err := x.eng.GroupBy(field, where, limit, at)
+	vals, err := x.eng.GroupBy(field, where, 0, at) // every value is counted anyway
 	if err != nil {
 		fail(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"values": valuesJSON(vals), "micros": micros(start)})
+	more := 0
+	if limit > 0 && len(vals) > limit {
+		vals, more = vals[:limit], len(vals)-limit
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"values": valuesJSON(vals), "more": more, "micros": micros(start)})
 }
 
 // GET /api/query/stats?measure=m[&where=expr][&at=time]: QUERY.STATS;

@@ -336,6 +336,16 @@ func TestQueriesMirrorTheEngine(t *testing.T) {
 	if !reflect.DeepEqual(gb.Values, valuesJSON(want)) {
 		t.Errorf("groupby %v, want %v", gb.Values, want)
 	}
+	// A limit says how many values it left out.
+	var first2 struct {
+		Values []valueJSON
+		More   *int
+	}
+	r.get("/api/query/groupby?field=interests&limit=2", &first2)
+	every, _ := r.eng.GroupBy("interests", "", 0, time.Time{})
+	if len(first2.Values) != 2 || first2.More == nil || *first2.More != len(every)-2 {
+		t.Errorf("groupby limit 2 of %d values: %d values, more %v", len(every), len(first2.Values), first2.More)
+	}
 	var ov struct {
 		Names  []string
 		Matrix [][]uint64

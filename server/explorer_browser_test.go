@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"reflect"
@@ -409,12 +410,16 @@ func TestExplorerBrowser(t *testing.T) {
 	if got, want := b.shownCount(expr), doInt(t, c, "QUERY.COUNT", expr); got != want || want == 0 {
 		t.Fatalf("builder shows %d for %q, QUERY.COUNT says %d", got, expr, want)
 	}
-	// The breakdown is QUERY.GROUPBY's first value.
-	firstBar := pollJS[string](b, "the breakdown", `(() => { const r = document.querySelector("#breakdown .bar-row"); return r && r.dataset.value; })()`)
-	field := browserGet(b, "read the breakdown field", chromedp.Value(chromedp.CSS("#breakdown-field")))
+	// The breakdown is QUERY.GROUPBY's first value, by default by a field
+	// the expression does not fix (not country: one bar of 100%).
+	firstBar := pollJS[string](b, "the breakdown", fmt.Sprintf(`(() => { const b = document.querySelector("#breakdown"); const r = b.querySelector(".bar-row"); return b.dataset.expr === %s && r && r.dataset.value; })()`, jsString(expr)))
+	field := browserGet(b, "read the breakdown field", chromedp.Evaluate[string](`document.querySelector("#breakdown").dataset.field`))
 	gb := doArr(t, c, "QUERY.GROUPBY", field, "WHERE", expr, "LIMIT", "1")
 	if want := fmt.Sprint(gb[0].([]any)[1]); firstBar != want {
 		t.Errorf("breakdown by %s starts at %s, QUERY.GROUPBY says %s", field, firstBar, want)
+	}
+	if bars := browserGet(b, "count the breakdown's bars", chromedp.Evaluate[int](`document.querySelectorAll("#breakdown .bar-row").length`)); field == "country" || bars < 2 {
+		t.Errorf("the breakdown of %q is by %s by default, in %d bars: want a field the expression does not fix", expr, field, bars)
 	}
 
 	// A syntax error marks its position.
@@ -446,12 +451,22 @@ func TestExplorerBrowser(t *testing.T) {
 		t.Errorf("the page asked for %s besides its bundles", extra)
 	}
 	pollJS[bool](b, "the live feed", `document.querySelector("#feed-status")?.dataset.state === "live"`)
+	pollJS[bool](b, "the persona's version", `!!document.querySelector("#persona .as-of")?.textContent`)
 	do(t, c, "ENT.SET", "u:new", "country", "c1", "age", "50", "tier", "gold")
 	change := pollJS[string](b, "the enter of u:new", `(() => { const r = document.querySelector('#feed li[data-key="u:new"]'); return r && r.dataset.change; })()`)
 	if change != "enter" {
 		t.Errorf("u:new shows as %q, want enter", change)
 	}
 	pollJS[bool](b, "the live cardinality", fmt.Sprintf(`document.querySelector("#seg-card")?.textContent === new Intl.NumberFormat("en-US").format(%d)`, card+1))
+	// The size chart ends on the size the header shows, and the persona
+	// says that it is being recomputed until it is for the version shown.
+	pollJS[bool](b, "the chart's last size to be the header's", `(() => {
+		const v = document.querySelector("#history-chart .u-legend tr.u-series:nth-child(2) td.u-value");
+		return v && v.textContent === document.querySelector("#seg-card").textContent; })()`)
+	personaFor := `(() => { const a = document.querySelector("#persona .as-of")?.textContent || ""; const v = document.querySelector("#seg-version").textContent;
+		return a.startsWith("For version " + v + ",") || (/being recomputed/i.test(a) && a.includes("version " + v)); })()`
+	pollJS[bool](b, "the persona to name the version shown, or say it is being recomputed", personaFor)
+	pollJS[bool](b, "the persona for the version shown", `document.querySelector("#persona .as-of").textContent.startsWith("For version " + document.querySelector("#seg-version").textContent + ",")`)
 	do(t, c, "ENT.SET", "u:new", "age", "20")
 	pollJS[bool](b, "the exit of u:new", `(() => { const r = document.querySelector('#feed li[data-key="u:new"]'); return r && r.dataset.change === "exit"; })()`)
 
@@ -509,6 +524,79 @@ func TestExplorerBrowser(t *testing.T) {
 	sparks := browserGet(b, "count sparklines", chromedp.Evaluate[int](`document.querySelectorAll("#segments svg.spark path.spark-line").length`))
 	if sparks != 3 {
 		t.Errorf("%d sparklines on the segments list, want 3", sparks)
+	}
+	b.checkClean()
+}
+
+// What the page shows is what a marketer reads: whole customers on the
+// size chart's axis, shares that never round a few customers to 0%, the
+// full name of a truncated column header, how many values a breakdown
+// leaves out, and errors as sentences.
+func TestExplorerBrowserFigures(t *testing.T) {
+	chromiumPath(t)
+	srv := startServer(t, nil)
+	c := newClient(t, srv, 3)
+	loadPopulation(t, c, 7, 2000)
+	do(t, c, "ENT.SET", "u:few1", "age", "50", "rare", "yes")
+	do(t, c, "ENT.SET", "u:few2", "age", "51", "rare", "yes")
+	do(t, c, "SEGMENT.CREATE", "adults", "age >= 40")
+	do(t, c, "SEGMENT.CREATE", "customers_in_the_most_common_country_c1", "country:c1")
+	do(t, c, "SEGMENT.CREATE", "few", "rare:yes")
+	base := explorerURL(srv)
+	b := newBrowser(t, 1280, 900)
+
+	// The breakdown shows 15 values and says how many more there are.
+	expr := "age >= 30"
+	b.open(base + "/#/builder?expr=" + url.QueryEscape(expr) + "&by=city")
+	cities := doArr(t, c, "QUERY.GROUPBY", "city", "WHERE", expr)
+	more := pollJS[string](b, "the breakdown's rest", fmt.Sprintf(`(() => { const b = document.querySelector("#breakdown"); return b.dataset.expr === %s && (document.querySelector("#breakdown-more")?.textContent || "none"); })()`, jsString(expr)))
+	want := browserGet(b, "format", chromedp.Evaluate[string](fmt.Sprintf(`"and " + new Intl.NumberFormat("en-US").format(%d) + " more values of city"`, len(cities)-15)))
+	if bars := browserGet(b, "count the breakdown's bars", chromedp.Evaluate[int](`document.querySelectorAll("#breakdown .bar-row").length`)); bars != 15 || !strings.HasPrefix(more, want) {
+		t.Errorf("breakdown of %d cities: %d bars and %q, want 15 and %q…", len(cities), bars, more, want)
+	}
+
+	// Saving under a name taken says what to do, in a sentence; the
+	// server's text is only below it.
+	b.do("save under a name taken", chromedp.SendKeys(chromedp.CSS("#segment-name"), "adults"), chromedp.Click(chromedp.CSS("#save")),
+		chromedp.WaitVisible(chromedp.CSS("#save-result .error")))
+	if say, detail := browserText(b, "#save-result .error-text"), browserText(b, "#save-result .error-detail"); !strings.Contains(say, "replace if it exists") || strings.Contains(say, "ERR") || !strings.Contains(detail, "exists") {
+		t.Errorf("saving over a segment says %q (detail %q)", say, detail)
+	}
+	b.do("replace it", chromedp.Click(chromedp.CSS("#segment-replace")), chromedp.Click(chromedp.CSS("#save")), chromedp.WaitVisible(chromedp.CSS("#saved")))
+	b.do("a segment that is not there", chromedp.Navigate(base+"/#/segment/nope"))
+	if say := pollJS[string](b, "the missing segment", `document.querySelector("#view .error-text")?.textContent`); !strings.Contains(say, "no segment named") || strings.Contains(say, "ERR") {
+		t.Errorf("a missing segment says %q", say)
+	}
+
+	// Overlap: 2 of adults' members are in few, which is not 0%; every
+	// share has the same precision; each column header names its segment
+	// in full (the header is cut to its width).
+	b.open(base + "/#/segment/adults")
+	pollJS[bool](b, "the overlap", `document.querySelector("#overlap")?.dataset.state === "ready" && !!document.querySelector("#overlap td")`)
+	cells := browserGet(b, "read the overlap", chromedp.Evaluate[[][]string](`Array.from(document.querySelectorAll("#overlap td:not(.diag)")).map((td) => [td.dataset.value, td.querySelector(".cell-pct").textContent])`))
+	whole := regexp.MustCompile(`^(<1|>99|\d{1,3})%$`)
+	for _, cell := range cells {
+		if !whole.MatchString(cell[1]) || (cell[0] != "0" && cell[1] == "0%") {
+			t.Errorf("an overlap of %s customers shows as %q", cell[0], cell[1])
+		}
+	}
+	if len(cells) != 6 {
+		t.Errorf("%d overlap cells, want 6", len(cells))
+	}
+	heads := browserGet(b, "read the overlap's headers", chromedp.Evaluate[[][]string](`Array.from(document.querySelectorAll("#overlap th")).filter((th) => th.textContent).map((th) => [th.textContent, th.title])`))
+	for _, th := range heads {
+		if th[0] != th[1] {
+			t.Errorf("overlap header %q has the tooltip %q", th[0], th[1])
+		}
+	}
+
+	// The size chart's axis counts whole customers, even for a flat size of 2.
+	b.open(base + "/#/segment/few")
+	ticks := pollJS[string](b, "the size chart's axis", `document.querySelector("#history-chart")?.dataset.yTicks`)
+	for _, tick := range strings.Fields(ticks) {
+		if _, err := strconv.Atoi(tick); err != nil {
+			t.Errorf("the size axis has the tick %s (all: %s)", tick, ticks)
+		}
 	}
 	b.checkClean()
 }

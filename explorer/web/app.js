@@ -150,7 +150,7 @@ function showLogin() {
           await api("/api/login", { method: "POST", body: { password: input.value } });
           render();
         } catch (err) {
-          msg.textContent = err.message;
+          fill(msg, Array.from(errorBox(err).childNodes));
           msg.hidden = false;
           input.select();
         }

@@ -3,11 +3,12 @@
 // breakdown by any ENUM or TAGS field (QUERY.GROUPBY … WHERE), a few
 // members, and save it as a segment (SEGMENT.CREATE).
 
-import { h, fill, api, isAbort, num, pct, millis, debounce, hrefs, predicate, customerLink, kindBadge, replaceRoute } from "./lib.js";
+import { h, fill, api, isAbort, num, pct, millis, debounce, hrefs, predicate, customerLink, kindBadge, replaceRoute, errorBox } from "./lib.js";
 import { bars } from "./charts.js";
 
 const DEBOUNCE_MS = 150;
 const SAMPLE = 12;
+const BREAKDOWN = 15; // values shown; the answer says how many more there are
 
 export async function builderView(view, ctx) {
   // The count of the expression in the address is asked for at once, with
@@ -60,14 +61,18 @@ export async function builderView(view, ctx) {
   );
 
   // ---- breakdown ----
-  // By default, the first field with a handful of values (3 to 60).
-  const schemaBy = (groupable.find((f) => f.values >= 3 && f.values <= 60) || groupable[0] || {}).name;
-  const byDefault = ctx.query.get("by") || schemaBy;
+  // By the field chosen (in the address or the list), else by the first
+  // field with a handful of values that the expression does not name
+  // (byFields): a field it fixes would show one bar of 100%.
+  let chosenBy = groupable.some((f) => f.name === ctx.query.get("by")) ? ctx.query.get("by") : "";
+  const segFields = new Map(segsData.segments.map((s) => [s.name, s.fields || []]));
+  const autoBy = (expr, skip = new Set()) => breakdownFields(groupable, fieldsNamed(expr, fields, segFields)).find((f) => !skip.has(f)) || "";
   const bySelect = h(
     "select",
     { id: "breakdown-field", "aria-label": "Break down by" },
-    groupable.map((f) => h("option", { value: f.name, selected: f.name === byDefault }, f.name)),
+    groupable.map((f) => h("option", { value: f.name }, f.name)),
   );
+  bySelect.value = chosenBy || autoBy(initial);
   const breakdown = h("div", { id: "breakdown" }, h("p", { class: "muted" }, "The breakdown shows once the expression is valid."));
 
   // ---- sample ----
@@ -112,7 +117,8 @@ export async function builderView(view, ctx) {
 
   const run = debounce(async () => {
     const expr = input.value.trim();
-    replaceRoute(builderHref(expr, bySelect.value !== schemaBy ? bySelect.value : ""));
+    replaceRoute(builderHref(expr, chosenBy));
+    if (!chosenBy) bySelect.value = autoBy(expr);
     if (ctl) ctl.abort();
     ctl = new AbortController();
     const my = ++seq;
@@ -176,22 +182,29 @@ export async function builderView(view, ctx) {
           h("mark", { id: "error-mark", title: "position " + err.position }, at === undefined || at === " " ? "␣" : at),
           cps.slice(i + 1).join(""),
         ),
-        h("div", { class: "error", role: "alert", id: "expr-error" }, err.message),
+        errorBox(err, { id: "expr-error" }),
       );
     } else {
-      fill(status, h("div", { class: "error", role: "alert", id: "expr-error" }, err.message));
+      fill(status, errorBox(err, { id: "expr-error" }));
     }
   }
 
-  async function loadBreakdown(expr, signal) {
+  // loadBreakdown shows the members by bySelect's field; a field chosen
+  // for them that holds one value for every member is passed over (skip).
+  async function loadBreakdown(expr, signal, skip = new Set()) {
     const field = bySelect.value;
     if (!field) {
       fill(breakdown, h("p", { class: "muted" }, "No ENUM or TAGS field to break down by."));
       return;
     }
     try {
-      const r = await api("/api/query/groupby", { params: { field, where: expr, limit: 15 }, signal });
-      if (input.value.trim() !== expr) return;
+      const r = await api("/api/query/groupby", { params: { field, where: expr, limit: BREAKDOWN }, signal });
+      if (input.value.trim() !== expr || bySelect.value !== field) return;
+      const fixed = r.values.length === 1 && !r.more && r.values[0].entities === lastCount;
+      if (fixed && !chosenBy && autoBy(expr, skip.add(field))) {
+        bySelect.value = autoBy(expr, skip);
+        return loadBreakdown(expr, signal, skip);
+      }
       if (r.values.length === 0) {
         fill(breakdown, h("p", { class: "muted" }, `No member holds a value of ${field}.`));
         return;
@@ -207,12 +220,13 @@ export async function builderView(view, ctx) {
             title: `Narrow to ${field}:${v.value}`,
           })),
         ),
+        r.more ? h("p", { class: "muted small", id: "breakdown-more" }, `and ${num(r.more)} more ${r.more === 1 ? "value" : "values"} of ${field}, each held by fewer members`) : null,
       );
       breakdown.dataset.field = field;
       breakdown.dataset.expr = expr;
       ctx.section("breakdown");
     } catch (err) {
-      if (!isAbort(err)) fill(breakdown, h("div", { class: "error" }, err.message));
+      if (!isAbort(err)) fill(breakdown, errorBox(err));
     }
   }
 
@@ -233,7 +247,7 @@ export async function builderView(view, ctx) {
       sampleList.dataset.expr = expr;
       ctx.section("members");
     } catch (err) {
-      if (!isAbort(err)) fill(sampleList, h("li", { class: "error" }, err.message));
+      if (!isAbort(err)) fill(sampleList, h("li", {}, errorBox(err)));
     }
   }
 
@@ -249,14 +263,15 @@ export async function builderView(view, ctx) {
       const r = await api("/api/segments", { method: "POST", body: { name, expr, replace: replace.checked } });
       fill(saveMsg, h("div", { class: "ok", id: "saved" }, `Saved segment ${r.name} with ${num(r.cardinality)} customers. `, h("a", { href: hrefs.segment(r.name) }, "Open it →")));
     } catch (err) {
-      fill(saveMsg, h("div", { class: "error", role: "alert" }, err.message));
+      fill(saveMsg, errorBox(err));
     }
   }
 
   input.addEventListener("input", run);
   bySelect.addEventListener("change", () => {
     const expr = input.value.trim();
-    replaceRoute(builderHref(expr, bySelect.value !== schemaBy ? bySelect.value : ""));
+    chosenBy = bySelect.value;
+    replaceRoute(builderHref(expr, chosenBy));
     if (expr && !countBox.classList.contains("invalid")) loadBreakdown(expr, ctl ? ctl.signal : undefined);
   });
   run();
@@ -273,6 +288,32 @@ function builderHref(expr, by) {
   if (by) q.set("by", by);
   const s = q.toString().replace(/\+/g, "%20");
   return "#/builder" + (s ? "?" + s : "");
+}
+
+// fieldsNamed is the set of fields an expression names, itself or through
+// the saved segments it uses (@name): a rough reading (words that are field
+// names, quoted values left out) that needs no parse.
+function fieldsNamed(expr, fields, segFields) {
+  const names = new Set(fields.map((f) => f.name));
+  const out = new Set();
+  const words = expr.replace(/"(?:[^"\\]|\\.)*"/g, " ").match(/@?[^\s:()\[\],<>=!"]+/g) || [];
+  for (const w of words) {
+    if (w.startsWith("@")) for (const f of segFields.get(w.slice(1)) || []) out.add(f);
+    else if (names.has(w)) out.add(w);
+  }
+  return out;
+}
+
+// breakdownFields orders the fields to break down by, best first: those
+// not named, then those named; in each, the fields with a handful of
+// values (3 to 60) first.
+function breakdownFields(groupable, named) {
+  const handful = (f) => f.values >= 3 && f.values <= 60;
+  const rank = (f) => (named.has(f.name) ? 2 : 0) + (handful(f) ? 0 : 1);
+  return groupable
+    .map((f, i) => [rank(f), i, f.name])
+    .sort((a, b) => a[0] - b[0] || a[1] - b[1])
+    .map((x) => x[2]);
 }
 
 // snippet is what clicking a field inserts.

@@ -101,9 +101,17 @@ export function loadUPlot() {
   }
 }
 
-// historyChart draws a segment's size history with uPlot in el; it returns a function that disposes of the chart.
-export function historyChart(el, points, now) {
+// countIncrs are the steps of an axis of customers: whole numbers only.
+const countIncrs = [];
+for (let p = 1; p <= 1e15; p *= 10) countIncrs.push(p, 2 * p, 5 * p);
+
+// historyChart draws a segment's size history with uPlot in el; current
+// is the size the page shows now ([time, size], or null): the chart ends
+// on it, whatever the history read said. It returns a function that
+// disposes of the chart. el.dataset.yTicks holds the y axis' ticks.
+export function historyChart(el, points, now, current = null) {
   const pts = points.slice();
+  if (current && (pts.length === 0 || pts[pts.length - 1][1] !== current[1])) pts.push([Math.max(current[0], pts.length ? pts[pts.length - 1][0] : 0), current[1]]);
   if (pts.length && now > pts[pts.length - 1][0]) pts.push([now, pts[pts.length - 1][1]]);
   const data = [pts.map((p) => p[0]), pts.map((p) => p[1])];
   const uPlot = window.segdUPlot?.();
@@ -119,7 +127,16 @@ export function historyChart(el, points, now) {
     scales: { x: { time: true }, y: { range: (u, lo, hi) => [Math.max(0, Math.floor(lo - (hi - lo) * 0.1 - 1)), Math.ceil(hi + (hi - lo) * 0.1 + 1)] } },
     axes: [
       { stroke: "#5c6370", grid: { stroke: "#eef0f3" } },
-      { stroke: "#5c6370", grid: { stroke: "#eef0f3" }, size: 70, values: (u, vals) => vals.map((v) => num(v)) },
+      {
+        stroke: "#5c6370",
+        grid: { stroke: "#eef0f3" },
+        size: 70,
+        incrs: countIncrs,
+        values: (u, vals) => {
+          el.dataset.yTicks = vals.join(" ");
+          return vals.map((v) => num(v));
+        },
+      },
     ],
     series: [
       { value: (u, v) => (v == null ? "–" : dateTime(v)) },
@@ -160,7 +177,7 @@ export function heatmap(names, matrix, hrefOf) {
   return h(
     "table",
     { class: "heatmap" },
-    h("thead", {}, h("tr", {}, h("th", {}, ""), names.map((n) => h("th", { scope: "col" }, h("a", { href: hrefOf(n) }, n))))),
+    h("thead", {}, h("tr", {}, h("th", {}, ""), names.map((n) => h("th", { scope: "col", title: n }, h("a", { href: hrefOf(n) }, n))))),
     h(
       "tbody",
       {},
@@ -168,7 +185,7 @@ export function heatmap(names, matrix, hrefOf) {
         h(
           "tr",
           {},
-          h("th", { scope: "row" }, h("a", { href: hrefOf(row) }, row)),
+          h("th", { scope: "row", title: row }, h("a", { href: hrefOf(row) }, row)),
           matrix[i].map((v, j) => {
             const base = matrix[i][i];
             const share = base > 0 ? v / base : 0;

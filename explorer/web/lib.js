@@ -120,9 +120,17 @@ export function num(n) {
   return (n < 0 && s !== "0" ? "-" : "") + int.replace(/\B(?=(\d{3})+(?!\d))/g, ",") + (dot < 0 ? "" : s.slice(dot));
 }
 
+// pct writes a share with a fixed number of decimals: a share that rounds
+// to 0 but is not 0 reads "<1%" (or "<0.1%"), one that rounds to 100 but is
+// not all ">99%", so that a few customers never read as none.
 export function pct(x, digits = 1) {
-  if (!isFinite(x)) return "–";
-  return (x * 100).toFixed(x > 0 && x < 0.001 ? 2 : digits) + "%";
+  if (!Number.isFinite(x)) return "–";
+  if (x === 0 || x === 1) return x * 100 + "%";
+  const s = (x * 100).toFixed(digits);
+  const step = 10 ** -digits;
+  if (x > 0 && Number(s) === 0) return "<" + step.toFixed(digits) + "%";
+  if (x < 1 && Number(s) >= 100) return ">" + (100 - step).toFixed(digits) + "%";
+  return s + "%";
 }
 
 export function bytes(n) {
@@ -217,9 +225,54 @@ export function customerLink(key) {
   return h("a", { href: hrefs.customer(key), class: "key" }, key);
 }
 
-export function errorBox(err) {
-  return h("div", { class: "error", role: "alert" }, err.message || String(err));
+// errorBox shows an error as a sentence for the people using the page,
+// with the server's own text below it, smaller (see friendly).
+export function errorBox(err, props = {}) {
+  const { sentence, detail } = friendly(err);
+  return h(
+    "div",
+    { class: "error", role: "alert", ...props },
+    h("span", { class: "error-text" }, sentence),
+    detail && detail !== sentence ? h("small", { class: "error-detail" }, detail) : null,
+  );
 }
+
+// friendly turns an error of the API (or of the network) into
+// {sentence, detail}: the common ones into a sentence that needs no
+// knowledge of Redis error codes, the rest into the server's sentence
+// without its code. detail is the server's text as it came.
+export function friendly(err) {
+  const detail = err && err.message ? err.message : String(err);
+  if (!(err instanceof ApiError)) {
+    if (err instanceof TypeError) return { sentence: "The explorer cannot reach segd: check that the server is running, then try again.", detail };
+    return { sentence: detail, detail: "" };
+  }
+  const msg = err.sentence || detail.replace(/^[A-Z]{3,} /, "");
+  for (const [code, re, say] of friendlies) {
+    if (code && code !== err.code) continue;
+    const m = re.exec(msg);
+    if (m) return { sentence: say(...m.slice(1)), detail };
+  }
+  return { sentence: msg.charAt(0).toUpperCase() + msg.slice(1), detail };
+}
+
+// friendlies: [code or "", pattern of the message, sentence of its groups].
+const friendlies = [
+  ["", /^segment '(.*)' exists/, (n) => `A segment named “${n}” already exists; tick “replace if it exists” to overwrite it, or choose another name.`],
+  ["", /^invalid segment name/, () => "A segment name is 1 to 128 letters, digits, '_', '.', ':' or '-', without spaces."],
+  ["", /^unknown segment '(.*)'/, (n) => `There is no segment named “${n}”: it may have been deleted or renamed. See the list of segments.`],
+  ["", /^unknown field '(.*?)'(?:.*did you mean '?([^'?]+)'?\??)?/, (n, s) => `No customer has a field named “${n}”.` + (s ? ` Did you mean “${s}”?` : " Check its spelling on the Fields page.")],
+  ["", /^segment '(.*)' cannot reference '@(.*)'/, (n, r) => `“${n}” cannot use @${r}: @${r} already uses “${n}”, so each would depend on the other.`],
+  ["", /^segment '(.*)' is referenced by segment '(.*)'/, (n, u) => `“${u}” is built on “${n}”: change or delete “${u}” first.`],
+  ["", /^syntax error at (\d+): (.*)/, (at, why) => `The expression has a mistake at character ${at} (marked above): ${why}.`],
+  ["", /^expression of .* longer than the limit/, () => "The expression is longer than this server accepts; shorten it, or save parts of it as segments and use them with @name."],
+  ["", /read-only/, () => "This explorer is read-only: it can show segments but not save them."],
+  ["", /writes are refused/, () => "segd cannot save changes right now (its disk is nearly full, or writing failed); reading still works. Tell whoever runs the server."],
+  ["WRONGTYPE", /./, () => "This field's kind does not allow that: break down by an ENUM or TAGS field, and compare INT fields with >=, <= or a range."],
+  ["LOADING", /./, () => "segd is still loading its data; try again in a moment."],
+  ["WRONGPASS", /./, () => "Wrong password: use the one the server was started with."],
+  ["NOAUTH", /./, () => "Log in first: this server asks for a password."],
+];
 
 export function kindBadge(kind) {
   return h("span", { class: "badge kind-" + kind.toLowerCase() }, kind);

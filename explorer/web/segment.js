@@ -3,11 +3,13 @@
 // an overlap heatmap against chosen segments (SEGMENT.OVERLAP), and the
 // live feed of enters and exits (server-sent events).
 
-import { h, fill, api, isAbort, num, bytes, ago, dateTime, clock, hrefs, predicate, customerLink, errorBox, section } from "./lib.js";
+import { h, fill, api, isAbort, num, pct, bytes, ago, dateTime, clock, hrefs, predicate, customerLink, errorBox, section } from "./lib.js";
 import { liftBars, historyChart, heatmap, loadUPlot } from "./charts.js";
 
 const FEED_ROWS = 100;
 const FEED_BACKLOG = 30;
+const CHART_REDRAW_MS = 1000; // the size chart follows the live feed at most once a second
+const RECOMPUTE_MS = 5000; // the persona and lookalikes of a changed segment, at most this often
 
 export async function segmentView(view, ctx) {
   const name = ctx.params[0];
@@ -37,13 +39,16 @@ export async function segmentView(view, ctx) {
   const factsEl = h("div", { class: "facts" }, h("span", {}, "Loading…"));
   const actionsEl = h("div", { class: "actions" });
   const head = h("section", { class: "card seg-head", id: "seg-head" }, titleEl, exprEl, factsEl, actionsEl);
+  // card is the size shown, at cardVersion and cardTime: the header, the
+  // chart's last point and the live feed agree on it.
   let card = 0;
   let cardVersion = 0;
+  let cardTime = 0;
   const cardEl = h("span", { id: "seg-card", class: "big" });
   const versionEl = h("span", { id: "seg-version" });
   const share = h("span", { class: "muted" });
   let srv = null;
-  const setShare = () => (share.textContent = srv && srv.entities ? ` ${((100 * card) / srv.entities).toFixed(1)}% of ${num(srv.entities)} customers` : "");
+  const setShare = () => (share.textContent = srv && srv.entities ? ` ${pct(card / srv.entities)} of ${num(srv.entities)} customers` : "");
   const changedEl = h("span");
   let updated = 0;
   const setChanged = () => (changedEl.textContent = ago(updated, srv ? srv.time : undefined)); // by the server's clock once known
@@ -52,6 +57,7 @@ export async function segmentView(view, ctx) {
     setChanged();
     card = info.cardinality;
     cardVersion = info.version;
+    cardTime = info.updated;
     cardEl.textContent = num(card);
     versionEl.textContent = num(info.version);
     setShare();
@@ -88,9 +94,11 @@ export async function segmentView(view, ctx) {
     // The size just before the range starts holds at its start.
     const before = history.filter((p) => p[0] < since).pop();
     if (before) pts.unshift([since, before[1]]);
-    disposeChart = historyChart(chartEl, pts, Math.floor(Date.now() / 1000));
+    disposeChart = historyChart(chartEl, pts, Math.floor(Date.now() / 1000), [Math.max(since, cardTime), card]);
   };
-  disposers.push(() => disposeChart());
+  let redraw = null;
+  const redrawChart = () => (redraw = redraw || setTimeout(() => ((redraw = null), drawChart()), CHART_REDRAW_MS));
+  disposers.push(() => disposeChart(), () => clearTimeout(redraw));
   const rangeBtns = h(
     "div",
     { class: "seg-buttons", role: "group" },
@@ -192,18 +200,49 @@ export async function segmentView(view, ctx) {
       },
     );
 
-  const loadHistory = shown("chart", historyP, chartEl, ([r]) => {
+  const loadHistory = shown("chart", Promise.all([historyP, infoP]), chartEl, ([[r], info]) => {
+    if (!cardVersion) [card, cardVersion, cardTime] = [info.cardinality, info.version, info.updated];
     historyTime = r.time;
     history = r.history;
     drawChart();
   });
+
+  // The persona and the lookalikes are exact for the version they say
+  // (asOf): when the live feed shows a newer one, they say that they are
+  // being recomputed, and are asked for again, at most every RECOMPUTE_MS.
+  const personaAsOf = h("p", { class: "muted small as-of", id: "persona-as-of" });
+  const lookalikesAsOf = h("p", { class: "muted small as-of", id: "lookalikes-as-of" });
+  const asOfEl = (el, r) => ((el.answer = r), fill(el, asOf(r, cardVersion)));
+  const analytics = { version: undefined, asked: 0, busy: false, timer: null };
+  disposers.push(() => clearTimeout(analytics.timer));
+  const loadAnalytics = () => {
+    Object.assign(analytics, { busy: true, asked: Date.now() });
+    const personaP = get(`/api/segments/${enc}/profile`, { limit: 15 });
+    const lookalikesP = get(`/api/segments/${enc}/lookalike`, { count: 10 });
+    personaP.then((r) => (analytics.version = r.version), () => {});
+    return Promise.allSettled([loadPersona(personaP), loadLookalikes(lookalikesP)]).then(() => {
+      analytics.busy = false;
+      followVersion();
+    });
+  };
+  // followVersion says, under the persona and the lookalikes, whether they
+  // are for the version shown, and asks for them again when not.
+  const followVersion = () => {
+    for (const el of [personaAsOf, lookalikesAsOf]) if (el.answer) fill(el, asOf(el.answer, cardVersion));
+    if (analytics.busy || analytics.version === undefined || analytics.timer || !ctx.current()) return;
+    if (analytics.version !== null && analytics.version >= cardVersion) return;
+    analytics.timer = setTimeout(() => {
+      analytics.timer = null;
+      if (ctx.current()) loadAnalytics();
+    }, Math.max(0, analytics.asked + RECOMPUTE_MS - Date.now()));
+  };
 
   const loadPersona = (personaP) => shown("persona", Promise.all([personaP, infoP]), persona, ([r, info]) => {
     if (r.profile.length === 0) {
       fill(persona, h("p", { class: "muted" }, info.cardinality ? "No value stands out (each needs at least 1% of the members)." : "The segment is empty."));
       return;
     }
-    fill(persona, liftBars(r.profile, (e) => hrefs.builder(`@${name} AND ${predicate(e.field, e.value)}`)), asOf(r));
+    fill(persona, liftBars(r.profile, (e) => hrefs.builder(`@${name} AND ${predicate(e.field, e.value)}`)), asOfEl(personaAsOf, r));
   });
 
   const loadLookalikes = (lookalikesP) => shown("lookalikes", lookalikesP, lookalikes, (r) => {
@@ -214,7 +253,7 @@ export async function segmentView(view, ctx) {
     fill(
       lookalikes,
       h("table", { class: "list compact" }, h("thead", {}, h("tr", {}, h("th", {}, "Customer"), h("th", { class: "num" }, "Score"))), h("tbody", {}, r.lookalikes.map((l) => h("tr", {}, h("td", {}, customerLink(l.key)), h("td", { class: "num" }, l.score.toFixed(2)))))),
-      asOf(r),
+      asOfEl(lookalikesAsOf, r),
     );
   });
 
@@ -274,9 +313,7 @@ export async function segmentView(view, ctx) {
   Promise.allSettled([loadHistory, loadPicks, loadSample]).then(() => {
     ctx.ready();
     if (!ctx.current()) return;
-    const personaP = get(`/api/segments/${enc}/profile`, { limit: 15 });
-    const lookalikesP = get(`/api/segments/${enc}/lookalike`, { count: 10 });
-    return Promise.allSettled([loadPersona(personaP), loadLookalikes(lookalikesP)]).then(() => ctx.complete());
+    return loadAnalytics().then(() => ctx.complete());
   });
 
   // ---- the live feed ----
@@ -319,9 +356,15 @@ export async function segmentView(view, ctx) {
     if (c.version > cardVersion) {
       cardVersion = c.version;
       card += c.change === "enter" ? 1 : -1;
+      cardTime = c.time;
       cardEl.textContent = num(card);
       versionEl.textContent = num(c.version);
       setShare();
+      if (historyTime) {
+        history.push([c.time, card]);
+        redrawChart();
+      }
+      followVersion();
     }
   };
   disposers.push(() => es.close());
@@ -331,8 +374,10 @@ export async function segmentView(view, ctx) {
 
 // asOf says which version of the segment an answer of the persona or the
 // lookalikes is exact for, and when it was computed (they are kept while
-// the segment is unchanged, docs/explorer.md).
-function asOf(r) {
-  if (r.version === null || r.version === undefined) return null;
-  return h("p", { class: "muted small as-of" }, `For version ${num(r.version)}, computed at ${clock(r.as_of)}.`);
+// the segment is unchanged, docs/explorer.md); or, when the segment shown
+// is at a newer version, that they are being recomputed.
+function asOf(r, shown) {
+  if (r.version === null || r.version === undefined) return `Computed at ${clock(r.as_of)} while the segment changed: being recomputed for version ${num(shown)}…`;
+  if (r.version < shown) return `Being recomputed for version ${num(shown)} (this is version ${num(r.version)}, computed at ${clock(r.as_of)})…`;
+  return `For version ${num(r.version)}, computed at ${clock(r.as_of)}.`;
 }
