@@ -2,6 +2,7 @@ package index_test
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -33,5 +34,30 @@ func TestTopPercentRoundsUp(t *testing.T) {
 	}
 	if ok, err := e.IsMember("TOP 10% BY spend:apparel IN 365d", "u:6", time.Time{}); err != nil || !ok {
 		t.Errorf("the top 10%% of 6 should be u:6: %v, %v", ok, err)
+	}
+}
+
+// A segment too small to profile says so instead of answering an empty
+// array (the minimum support: 1% of the segment, at least 10 members).
+func TestProfileOfSmallSegmentExplains(t *testing.T) {
+	e := index.New()
+	for i := range 30 {
+		country := "PT"
+		if i%3 == 0 {
+			country = "ES"
+		}
+		mustApply(t, e, &index.Mutation{Op: index.OpSet, Key: fmt.Sprintf("u:%d", i), Pairs: []index.Pair{{Field: "country", Value: country}, {Field: "n", Value: fmt.Sprint(i)}}})
+	}
+	mustApply(t, e, &index.Mutation{Op: index.OpSegmentCreate, Key: "few", Values: []string{"n < 10"}})
+	mustApply(t, e, &index.Mutation{Op: index.OpSegmentCreate, Key: "empty", Values: []string{"n > 100"}})
+	const want = "segment 'few' has 10 members and no value is held by 10 of them"
+	if _, err := e.Profile("few", 0, nil); err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("PROFILE few: %v, want an error with %q", err, want)
+	}
+	if _, err := e.Lookalike("few", 5, ""); err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("LOOKALIKE few: %v, want an error with %q", err, want)
+	}
+	if p, err := e.Profile("empty", 0, nil); err != nil || len(p) != 0 {
+		t.Errorf("PROFILE of an empty segment: %v, %v; want an empty answer", p, err)
 	}
 }
