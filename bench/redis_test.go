@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"github.com/segd-db/segd/internal/testenv"
 	"os/exec"
 	"strconv"
 	"testing"
@@ -18,7 +19,7 @@ import (
 // RunClass drives every class on both without errors.
 func TestRedisEquivalence(t *testing.T) {
 	if _, err := exec.LookPath("redis-server"); err != nil {
-		t.Skip("redis-server not installed")
+		testenv.Skip(t, "redis-server not installed (apt-get install redis-server; .ci/run does)")
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
