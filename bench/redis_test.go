@@ -67,7 +67,7 @@ func TestRedisEquivalence(t *testing.T) {
 	}
 
 	// Saved segments and events, in both.
-	if sum, err := CreateSegments(ctx, segdAddr, SegmentCount); err != nil || sum == 0 {
+	if sum, err := CreateSegments(ctx, segdAddr, "", SegmentCount); err != nil || sum == 0 {
 		t.Fatalf("CreateSegments = %d, %v", sum, err)
 	}
 	lo.Addr = rs.Addr
