@@ -18,6 +18,7 @@ import (
 // driveOptions say how drive runs its connections.
 type driveOptions struct {
 	Addr     string
+	Password string
 	Label    string // progress label and error prefix
 	Names    []string
 	Clients  int
@@ -55,7 +56,7 @@ func drive(ctx context.Context, o driveOptions) (time.Duration, [][]*opStats, er
 	}
 	conns := make([]*Conn, o.Clients)
 	for i := range conns { // connect everyone before the clock starts
-		c, err := Dial(ctx, o.Addr)
+		c, err := DialAuth(ctx, o.Addr, o.Password)
 		if err != nil {
 			for _, c := range conns[:i] {
 				c.Close()

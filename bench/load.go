@@ -50,6 +50,7 @@ func (e *errorLog) list() []string {
 // LoadOptions say what Load writes and how.
 type LoadOptions struct {
 	Addr     string
+	Password string // AUTH password, if the server has one
 	Entities int    // customers 0..Entities-1
 	Seed     uint64 // population seed
 	Clients  int    // connections
@@ -174,7 +175,7 @@ func loadCustomers(ctx context.Context, o LoadOptions, what string, newWriter fu
 func loadWorker(ctx context.Context, o LoadOptions, write customerWriter,
 	next, commands *atomic.Int64, errs *errorLog, prog *Progress) error {
 	const chunk = 256 // customers a worker claims at a time
-	c, err := Dial(ctx, o.Addr)
+	c, err := DialAuth(ctx, o.Addr, o.Password)
 	if err != nil {
 		return err
 	}
@@ -227,6 +228,7 @@ func loadWorker(ctx context.Context, o LoadOptions, write customerWriter,
 // RunOptions say which mix Run drives and for how long.
 type RunOptions struct {
 	Addr     string
+	Password string        // AUTH password, if the server has one
 	Entities int           // keys are drawn uniformly from u:0 … u:Entities-1
 	Clients  int           // connections
 	Pipeline int           // commands in flight per connection
@@ -383,7 +385,7 @@ func Run(ctx context.Context, o RunOptions) (RunResult, error) {
 			pick = append(pick, i)
 		}
 	}
-	elapsed, stats, err := drive(ctx, driveOptions{Addr: o.Addr, Label: "run " + o.Mix, Names: names,
+	elapsed, stats, err := drive(ctx, driveOptions{Addr: o.Addr, Password: o.Password, Label: "run " + o.Mix, Names: names,
 		Clients: o.Clients, Pipeline: o.Pipeline, Duration: o.Duration, Requests: o.Requests, Seed: o.Seed,
 		Progress: o.Progress, NewWriter: func() opWriter {
 			return func(c *Conn, r *rand.Rand) (int, int) {

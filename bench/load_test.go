@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/segd-db/segd/server"
 )
 
 func TestLoadAndRunMixes(t *testing.T) {
@@ -45,7 +47,7 @@ func TestLoadAndRunMixes(t *testing.T) {
 	}
 
 	// The segment-of and window mixes need the saved segments and events.
-	if sum, err := CreateSegments(ctx, addr, SegmentCount); err != nil || sum == 0 {
+	if sum, err := CreateSegments(ctx, addr, "", SegmentCount); err != nil || sum == 0 {
 		t.Fatalf("CreateSegments = %d, %v", sum, err)
 	}
 	ev, err := LoadEvents(ctx, LoadOptions{Addr: addr, Entities: n, Seed: 1, Clients: 8, Pipeline: 64},
@@ -95,7 +97,7 @@ func TestRunDuration(t *testing.T) {
 	if _, err := LoadEvents(ctx, lo, TrackOptions{Fields: WindowFields, Days: WindowDays}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := CreateSegments(ctx, addr, 10); err != nil {
+	if _, err := CreateSegments(ctx, addr, "", 10); err != nil {
 		t.Fatal(err)
 	}
 	start := time.Now()
@@ -121,5 +123,26 @@ func TestRunOptionErrors(t *testing.T) {
 		if _, err := Run(context.Background(), o); err == nil {
 			t.Errorf("Run(%+v) succeeded", o)
 		}
+	}
+}
+
+// Against a server with a password, load and run give it; without it every
+// command is refused, and a wrong one is an error at once.
+func TestLoadAndRunWithPassword(t *testing.T) {
+	addr := startServerWith(t, func(c *server.Config) { c.Password = "pw" })
+	ctx := context.Background()
+	if r, _ := Load(ctx, LoadOptions{Addr: addr, Entities: 10, Seed: 1, Clients: 2, Pipeline: 8}); r.Errors == 0 || len(r.FirstErrors) == 0 || !strings.Contains(r.FirstErrors[0], "NOAUTH") {
+		t.Fatalf("load without the password: %+v", r)
+	}
+	if _, err := Load(ctx, LoadOptions{Addr: addr, Password: "nope", Entities: 10, Seed: 1, Clients: 2, Pipeline: 8}); err == nil || !strings.Contains(err.Error(), "AUTH") {
+		t.Fatalf("load with a wrong password: %v", err)
+	}
+	res, err := Load(ctx, LoadOptions{Addr: addr, Password: "pw", Entities: 100, Seed: 1, Clients: 2, Pipeline: 8})
+	if err != nil || res.Entities != 100 || res.Errors != 0 {
+		t.Fatalf("load with the password: %+v, %v", res, err)
+	}
+	rr, err := Run(ctx, RunOptions{Addr: addr, Password: "pw", Entities: 100, Clients: 2, Pipeline: 4, Requests: 200, Mix: "ismember", Seed: 1})
+	if err != nil || rr.Errors != 0 {
+		t.Fatalf("run with the password: %+v, %v", rr, err)
 	}
 }

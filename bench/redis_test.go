@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"github.com/segd-db/segd/internal/testenv"
 	"os/exec"
 	"strconv"
 	"testing"
@@ -18,7 +19,7 @@ import (
 // RunClass drives every class on both without errors.
 func TestRedisEquivalence(t *testing.T) {
 	if _, err := exec.LookPath("redis-server"); err != nil {
-		t.Skip("redis-server not installed")
+		testenv.Skip(t, "redis-server not installed (apt-get install redis-server; .ci/run does)")
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
@@ -66,7 +67,7 @@ func TestRedisEquivalence(t *testing.T) {
 	}
 
 	// Saved segments and events, in both.
-	if sum, err := CreateSegments(ctx, segdAddr, SegmentCount); err != nil || sum == 0 {
+	if sum, err := CreateSegments(ctx, segdAddr, "", SegmentCount); err != nil || sum == 0 {
 		t.Fatalf("CreateSegments = %d, %v", sum, err)
 	}
 	lo.Addr = rs.Addr

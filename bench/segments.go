@@ -62,8 +62,8 @@ func SegmentName(i int) string { return fmt.Sprintf("s%03d", i) }
 
 // CreateSegments saves SegmentExprs(n) on segd as s000, s001, … (REPLACE, so
 // it can run again) and returns the sum of their cardinalities.
-func CreateSegments(ctx context.Context, addr string, n int) (int64, error) {
-	c, err := Dial(ctx, addr)
+func CreateSegments(ctx context.Context, addr, password string, n int) (int64, error) {
+	c, err := DialAuth(ctx, addr, password)
 	if err != nil {
 		return 0, err
 	}

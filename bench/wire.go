@@ -29,7 +29,23 @@ type Conn struct {
 }
 
 // Dial connects to a RESP server on addr.
-func Dial(ctx context.Context, addr string) (*Conn, error) {
+func Dial(ctx context.Context, addr string) (*Conn, error) { return DialAuth(ctx, addr, "") }
+
+// DialAuth connects to a RESP server on addr and, with a password, sends
+// AUTH first; a refused password is an error.
+func DialAuth(ctx context.Context, addr, password string) (*Conn, error) {
+	c, err := dialConn(ctx, addr)
+	if err != nil || password == "" {
+		return c, err
+	}
+	if _, err := c.Do("AUTH", password); err != nil {
+		c.Close()
+		return nil, fmt.Errorf("%s: AUTH: %w", addr, err)
+	}
+	return c, nil
+}
+
+func dialConn(ctx context.Context, addr string) (*Conn, error) {
 	var d net.Dialer
 	nc, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {

@@ -13,13 +13,19 @@ import (
 )
 
 // startServer runs an in-process segd on a free loopback port.
-func startServer(t *testing.T) string {
+func startServer(t *testing.T) string { return startServerWith(t, nil) }
+
+// startServerWith starts a server with the test defaults changed by edit.
+func startServerWith(t *testing.T, edit func(*server.Config)) string {
 	t.Helper()
 	cfg := server.DefaultConfig()
 	cfg.Addr = "127.0.0.1:0"
 	cfg.MetricsAddr = "127.0.0.1:0"
 	cfg.Dir = t.TempDir()
 	cfg.LogLevel = "warn"
+	if edit != nil {
+		edit(&cfg)
+	}
 	srv, err := server.New(cfg)
 	if err != nil {
 		t.Fatal(err)

@@ -3,11 +3,11 @@ package importer
 import (
 	"bufio"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/segd-db/segd/progress"
@@ -49,14 +49,14 @@ func dial(ctx context.Context, addr, password string) (*conn, error) {
 		return nil, fmt.Errorf("cannot connect to %s: %w", addr, err)
 	}
 	c := &conn{nc: nc, r: bufio.NewReaderSize(nc, 64<<10)}
-	// PING (after AUTH when there is a password) checks that this is a
-	// segd (or at least RESP) server that lets us in.
+	// ENT.COUNT (after AUTH when there is a password) checks that this is a
+	// segd server that lets us in: unlike PING it needs the password.
 	var b []byte
 	if password != "" {
 		b = appendArrayHeader(b, 2)
 		b = appendArg(appendArg(b, "AUTH"), password)
 	}
-	b = appendArg(appendArrayHeader(b, 1), "PING")
+	b = appendArg(appendArrayHeader(b, 1), "ENT.COUNT")
 	nc.SetDeadline(time.Now().Add(10 * time.Second))
 	if _, err := nc.Write(b); err != nil {
 		nc.Close()
@@ -69,15 +69,29 @@ func dial(ctx context.Context, addr, password string) (*conn, error) {
 	for range replies {
 		msg, isErr, err := c.reply()
 		if err == nil && isErr {
-			err = errors.New(msg)
+			err = handshakeError(addr, password, msg)
 		}
 		if err != nil {
 			nc.Close()
-			return nil, fmt.Errorf("%s: %w", addr, err)
+			return nil, err
 		}
 	}
 	nc.SetDeadline(time.Time{})
 	return c, nil
+}
+
+// handshakeError turns the server's refusal of the first commands into one
+// line a person can act on.
+func handshakeError(addr, password, msg string) error {
+	switch {
+	case strings.HasPrefix(msg, "NOAUTH") && password == "":
+		return fmt.Errorf("%s needs a password: give --password or set SEGD_PASSWORD", addr)
+	case strings.HasPrefix(msg, "WRONGPASS") || strings.HasPrefix(msg, "NOAUTH") || strings.Contains(msg, "invalid password"):
+		return fmt.Errorf("%s refused the password: %s", addr, msg)
+	case strings.Contains(msg, "unknown command"):
+		return fmt.Errorf("%s is not a segd server (%s)", addr, msg)
+	}
+	return fmt.Errorf("%s: %s", addr, msg)
 }
 
 func (c *conn) close() { c.nc.Close() }
@@ -173,4 +187,64 @@ func (c countingReader) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
 	c.n.Add(int64(n))
 	return n, err
+}
+
+// value reads one reply as Go values: simple and bulk strings as string,
+// integers as int64, null as nil, aggregates (maps flattened) as []any and
+// an error reply as errReply.
+func (c *conn) value() (any, error) {
+	c.nc.SetReadDeadline(time.Now().Add(ioTimeout))
+	return c.readValue()
+}
+
+func (c *conn) readValue() (any, error) {
+	ln, err := c.line()
+	if err != nil {
+		return nil, err
+	}
+	body := string(ln[1:])
+	switch ln[0] {
+	case '-':
+		return errReply{body}, nil
+	case '+', ',', '(', '#':
+		return body, nil
+	case '_':
+		return nil, nil
+	case ':':
+		return strconv.ParseInt(body, 10, 64)
+	case '$', '=', '!':
+		n, err := strconv.Atoi(body)
+		if err != nil {
+			return nil, fmt.Errorf("not a RESP server: bad length %q", body)
+		}
+		if n < 0 {
+			return nil, nil
+		}
+		buf := make([]byte, n+2)
+		if _, err := io.ReadFull(c.r, buf); err != nil {
+			return nil, err
+		}
+		if ln[0] == '!' {
+			return errReply{string(buf[:n])}, nil
+		}
+		return string(buf[:n]), nil
+	case '*', '~', '>', '%':
+		n, err := strconv.Atoi(body)
+		if err != nil {
+			return nil, fmt.Errorf("not a RESP server: bad length %q", body)
+		}
+		if ln[0] == '%' {
+			n *= 2
+		}
+		out := make([]any, 0, max(n, 0))
+		for range max(n, 0) {
+			v, err := c.readValue()
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, v)
+		}
+		return out, nil
+	}
+	return nil, fmt.Errorf("not a RESP server: unexpected %q", ln)
 }

@@ -84,6 +84,17 @@ func Import(ctx context.Context, o Options, in io.Reader, size int64) (Summary, 
 	im := &run{o: o}
 	im.sum.Format = o.Format
 
+	// The server first: a wrong address or password is fatal before a row
+	// is read.
+	ctl, err := dial(ctx, o.Addr, o.Password)
+	if err != nil {
+		return im.sum, fatalError{err}
+	}
+	defer ctl.close()
+	schema, err := loadSchema(ctx, ctl)
+	if err != nil {
+		return im.sum, fatalError{fmt.Errorf("%s: %w", o.Addr, err)}
+	}
 	if im.sum.Format == "" {
 		im.sum.Format = sniff(br)
 	}
@@ -160,6 +171,13 @@ func Import(ctx context.Context, o Options, in io.Reader, size int64) (Summary, 
 			im.mu.Lock()
 			im.sum.Empty++
 			im.mu.Unlock()
+			continue
+		}
+		if why, err := schema.check(ctx, &rec); err != nil {
+			im.fail(err)
+			break
+		} else if why != "" {
+			im.bad(rec.line, why)
 			continue
 		}
 		// Rows of one key always go down the same connection, in order.
@@ -378,7 +396,7 @@ func (w *worker) replies(b *batch) {
 	var bad []BadRow
 	k := 0
 	for _, r := range b.rows {
-		var errs []string
+		var errs, wrote []string
 		for range r.cmds {
 			msg, isErr, err := w.c.reply()
 			if err != nil {
@@ -389,6 +407,8 @@ func (w *worker) replies(b *batch) {
 			cmds++
 			if isErr {
 				errs = append(errs, b.labels[k].String()+": "+msg)
+			} else {
+				wrote = append(wrote, b.labels[k].String())
 			}
 			k++
 		}
@@ -398,7 +418,7 @@ func (w *worker) replies(b *batch) {
 		case len(errs) == 0:
 			good++
 		case len(errs) < r.cmds:
-			bad = append(bad, BadRow{r.line, strings.Join(errs, "; ") + " (the rest of the row was written)"})
+			bad = append(bad, BadRow{r.line, strings.Join(errs, "; ") + " (written: " + strings.Join(wrote, ", ") + ")"})
 		default:
 			bad = append(bad, BadRow{r.line, strings.Join(errs, "; ")})
 		}

@@ -30,6 +30,17 @@ const intBuckets = 10
 // members by chance (a rare city) do not dominate.
 func minSupport(card uint64) uint64 { return max(10, (card+99)/100) }
 
+// tooFewToProfile explains an empty profile of a segment that has members:
+// no value reached the minimum support. An empty segment profiles to an
+// empty answer.
+func tooFewToProfile(name string, card uint64, entries []ProfileEntry) error {
+	if card == 0 || len(entries) > 0 {
+		return nil
+	}
+	return errorf("segment '%s' has %d members and no value is held by %d of them: a profile needs at least %d members sharing a value (1%% of the segment, at least 10)",
+		name, card, minSupport(card), minSupport(card))
+}
+
 // profileValue is one candidate value of PROFILE and LOOKALIKE: its
 // holders (bm), or, for an INT bucket, the range to count.
 type profileValue struct {
@@ -143,6 +154,9 @@ func (e *Engine) Profile(name string, limit int, fields []string) ([]ProfileEntr
 	}
 	entries, _, err := e.profile(s.members, fields)
 	if err != nil {
+		return nil, err
+	}
+	if err := tooFewToProfile(name, s.members.GetCardinality(), entries); err != nil {
 		return nil, err
 	}
 	if limit > 0 && len(entries) > limit {
@@ -280,6 +294,9 @@ func (e *Engine) Lookalike(name string, count int, where string) ([]Ranked, erro
 	}
 	entries, pvs, err := e.profile(s.members, nil)
 	if err != nil {
+		return nil, err
+	}
+	if err := tooFewToProfile(name, s.members.GetCardinality(), entries); err != nil {
 		return nil, err
 	}
 	var terms []scoreTerm

@@ -5,6 +5,7 @@ import (
 	"math/rand"
 	"reflect"
 	"sort"
+	"strings"
 	"testing"
 
 	"github.com/RoaringBitmap/roaring/v2"
@@ -69,6 +70,9 @@ func TestAnalyticsMatchOld(t *testing.T) {
 				for _, fields := range [][]string{nil, {"tags"}, {"score", "city"}} {
 					got, err := e.Profile(name, 0, fields)
 					want, err2 := e.ProfileOld(name, 0, fields)
+					if tooSmall(e, name, fields, err) {
+						continue
+					}
 					if err != nil || err2 != nil || !reflect.DeepEqual(got, want) {
 						t.Fatalf("seed %d parallel %v: PROFILE %s %v:\n got %+v %v\nwant %+v %v", seed, par == 0, name, fields, got, err, want, err2)
 					}
@@ -77,6 +81,9 @@ func TestAnalyticsMatchOld(t *testing.T) {
 					for _, where := range []string{"", "tier:c", "city:c1 OR city:c2"} {
 						got, err := e.Lookalike(name, count, where)
 						want, err2 := e.LookalikeOld(name, count, where)
+						if tooSmall(e, name, nil, err) && len(want) == 0 {
+							continue
+						}
 						if err != nil || err2 != nil || !reflect.DeepEqual(got, want) {
 							t.Fatalf("seed %d parallel %v: LOOKALIKE %s COUNT %d WHERE %q:\n got %v %v\nwant %v %v", seed, par == 0, name, count, where, got, err, want, err2)
 						}
@@ -85,6 +92,17 @@ func TestAnalyticsMatchOld(t *testing.T) {
 			}
 		}
 	}
+}
+
+// tooSmall tells whether err is the explanation of a profile that the old
+// implementation answered empty for a segment with members: where it gave
+// an empty answer, the new one explains why.
+func tooSmall(e *Engine, name string, fields []string, err error) bool {
+	if err == nil || !strings.Contains(err.Error(), "a profile needs at least") {
+		return false
+	}
+	old, _ := e.ProfileOld(name, 0, fields)
+	return len(old) == 0 && !e.segs[name].members.IsEmpty()
 }
 
 // TestCountValuesBruteForce: every value's count, whichever way it was

@@ -408,7 +408,7 @@ func (p *topPlan) set(q *qctx) *roaring.Bitmap {
 	}
 	k := uint64(p.src.K)
 	if p.src.Percent {
-		k = uint64(p.src.K) * b.Count() / 100
+		k = (uint64(p.src.K)*b.Count() + 99) / 100 // ceil(k·n/100): the top 10% of 6 is 1
 	}
 	out := roaring.New()
 	if k > 0 {

@@ -91,6 +91,10 @@ func checkValue(field, v string) error {
 	return nil
 }
 
+// CanonicalInt parses a canonical decimal int64: the values a first
+// ENT.SET turns into an INT field.
+func CanonicalInt(s string) (int64, bool) { return canonicalInt(s) }
+
 // canonicalInt parses a canonical decimal int64 ("0", "-12", not "+1", "007", "-0").
 func canonicalInt(s string) (int64, bool) {
 	if s == "" || s == "-0" || s[0] == '+' || (len(s) > 1 && s[0] == '0') || (len(s) > 2 && s[0] == '-' && s[1] == '0') {

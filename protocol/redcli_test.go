@@ -3,6 +3,7 @@ package protocol
 import (
 	"bytes"
 	"context"
+	"github.com/segd-db/segd/internal/testenv"
 	"io"
 	"math"
 	"math/big"
@@ -222,7 +223,7 @@ func needRedisCLI(t *testing.T) string {
 	t.Helper()
 	p, err := exec.LookPath("redis-cli")
 	if err != nil {
-		t.Skip("redis-cli not on PATH (apt-get install redis-tools)")
+		testenv.Skip(t, "redis-cli not on PATH (apt-get install redis-tools; .ci/run does)")
 	}
 	return p
 }
@@ -326,7 +327,7 @@ func TestRedisCLIInteractiveHints(t *testing.T) {
 	t.Run("tty", func(t *testing.T) {
 		script, err := exec.LookPath("script")
 		if err != nil || runtime.GOOS != "linux" {
-			t.Skip("util-linux script(1) not available")
+			testenv.Skip(t, "util-linux script(1) not available (apt-get install util-linux)")
 		}
 		for _, proto := range []string{"-2", "-3"} {
 			s.reset()
@@ -361,7 +362,7 @@ func TestRedisCLIInteractiveHints(t *testing.T) {
 			cancel()
 			text := out.String()
 			if err != nil && strings.Contains(text, "pseudo-terminal") {
-				t.Skipf("no pty here: %s", text)
+				testenv.Skip(t, "no pseudo-terminal here: "+text)
 			}
 			if err != nil || strings.Contains(text, "Assertion") {
 				t.Fatalf("%s: script/redis-cli: %v\n%s", proto, err, text)

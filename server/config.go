@@ -102,7 +102,8 @@ Server flags:
 	}
 	fsync := cfg.Fsync.String()
 	fs.StringVar(&cfg.Addr, "addr", cfg.Addr, "RESP listen address (host:port)")
-	fs.StringVar(&cfg.MetricsAddr, "metrics-addr", cfg.MetricsAddr, "HTTP address for /metrics and /healthz (empty disables)")
+	fs.StringVar(&cfg.MetricsAddr, "metrics-addr", cfg.MetricsAddr, "HTTP address for /metrics (Prometheus), /healthz, the explorer (/ and /api/) and /debug/pprof (empty disables)")
+	version := fs.Bool("version", false, "print segd's version and exit")
 	fs.StringVar(&cfg.Dir, "dir", cfg.Dir, "data directory of the embedded Badger store")
 	fs.BoolVar(&cfg.InMemory, "in-memory", cfg.InMemory, "keep everything in memory only (a throw-away server)")
 	fs.StringVar(&fsync, "fsync", fsync, "when to sync writes to disk: always, everysec or no")
@@ -144,6 +145,10 @@ Server flags:
 	}
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
+	}
+	if *version {
+		fmt.Fprintln(usage, VersionLine())
+		return cfg, flag.ErrHelp
 	}
 	if fs.NArg() > 0 {
 		return cfg, fmt.Errorf("unexpected argument %q (flags start with --)", fs.Arg(0))

@@ -11,6 +11,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/segd-db/segd/internal/testenv"
 	"io"
 	"net/http"
 	"net/url"
@@ -47,7 +48,7 @@ func chromiumPath(t testing.TB) string {
 			return p
 		}
 	}
-	t.Skip("no Chromium found for the explorer's browser tests: install Debian's chromium package (apt-get install chromium; .ci/run does) or set SEGD_CHROMIUM to a Chrome or Chromium binary")
+	testenv.Skip(t, "no Chromium found for the explorer's browser tests: install Debian's chromium package (apt-get install chromium; .ci/run does) or set SEGD_CHROMIUM to a Chrome or Chromium binary")
 	return ""
 }
 

@@ -11,6 +11,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/segd-db/segd/internal/testenv"
 	"io"
 	"log/slog"
 	"net"
@@ -246,7 +247,7 @@ func redisCLIPath(t testing.TB) string {
 	t.Helper()
 	p, err := exec.LookPath("redis-cli")
 	if err != nil {
-		t.Skip("redis-cli is not installed")
+		testenv.Skip(t, "redis-cli is not installed (apt-get install redis-tools; .ci/run does)")
 	}
 	return p
 }

@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/segd-db/segd/internal/testenv"
 	"io"
 	"math/rand/v2"
 	"net"
@@ -140,7 +141,7 @@ func hostileManyConnections(t *testing.T) {
 		}
 	}
 	if total < 20 {
-		t.Skipf("fd limit too low for this test")
+		testenv.Skip(t, fmt.Sprintf("the open-file limit (%d) is too low for this test: raise ulimit -n", rl.Cur))
 	}
 	e := newHostileEnv(t, func(c *Config) { c.MaxClients = maxClients }, nil)
 	rejected0 := mustMetric(t, scrapeMetrics(t, e.srv), "segd_rejected_connections_total")

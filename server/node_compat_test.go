@@ -9,6 +9,7 @@ package server
 
 import (
 	"context"
+	"github.com/segd-db/segd/internal/testenv"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,14 +20,14 @@ import (
 func TestNodeCompat(t *testing.T) {
 	node, err := exec.LookPath("node")
 	if err != nil {
-		t.Skip("node is not installed")
+		testenv.Skip(t, "node is not installed (apt-get install nodejs npm; .ci/run does)")
 	}
 	root, err := filepath.Abs("..")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if _, err := os.Stat(filepath.Join(root, "compat", "node", "node_modules")); err != nil {
-		t.Skip("compat/node/node_modules is missing: run (cd compat/node && npm ci)")
+		testenv.Skip(t, "compat/node/node_modules is missing: run (cd compat/node && npm ci); make test does when npm is there")
 	}
 	srv := startServer(t, nil)
 

@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"github.com/segd-db/segd/internal/testenv"
 	"io"
 	"os"
 	"os/exec"
@@ -140,7 +141,7 @@ func TestRedisCLIInteractive(t *testing.T) {
 	cli := redisCLIPath(t)
 	script, err := exec.LookPath("script")
 	if err != nil || runtime.GOOS != "linux" {
-		t.Skip("util-linux script(1) is needed for a pseudo-terminal")
+		testenv.Skip(t, "util-linux script(1) is needed for a pseudo-terminal (apt-get install util-linux)")
 	}
 	srv := startServer(t, nil)
 	port := portOf(srv.Addr())

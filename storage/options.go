@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 
 	"github.com/dgraph-io/badger/v4"
 	"github.com/dgraph-io/badger/v4/options"
@@ -167,12 +168,15 @@ func badgerOptions(o Options, role dbRole) badger.Options {
 		WithDetectConflicts(false). // one writer per key space; no read-modify-write
 		WithMetricsEnabled(false).  // segd exports its own metrics
 		WithNumVersionsToKeep(1).
-		WithLogger(badgerLogger{l: o.Logger})
+		WithLogger(badgerLogger{l: o.Logger, cacheNoted: new(atomic.Bool)})
 }
 
 // badgerLogger routes Badger's logging to slog: errors and warnings keep
 // their level, info and debug become debug (Badger is chatty at info).
-type badgerLogger struct{ l *slog.Logger }
+type badgerLogger struct {
+	l          *slog.Logger
+	cacheNoted *atomic.Bool // the cache note below was logged
+}
 
 func (b badgerLogger) log(level slog.Level, format string, args []any) {
 	if !b.l.Enabled(context.Background(), level) {
@@ -182,7 +186,32 @@ func (b badgerLogger) log(level slog.Level, format string, args []any) {
 	b.l.Log(context.Background(), level, msg, "component", "badger")
 }
 
-func (b badgerLogger) Errorf(f string, a ...any)   { b.log(slog.LevelError, f, a) }
-func (b badgerLogger) Warningf(f string, a ...any) { b.log(slog.LevelWarn, f, a) }
-func (b badgerLogger) Infof(f string, a ...any)    { b.log(slog.LevelDebug, f, a) }
-func (b badgerLogger) Debugf(f string, a ...any)   { b.log(slog.LevelDebug-4, f, a) }
+func (b badgerLogger) Errorf(f string, a ...any) { b.log(slog.LevelError, f, a) }
+func (b badgerLogger) Warningf(f string, a ...any) {
+	switch {
+	case strings.Contains(f, "might be too small"):
+		b.cacheNote(a)
+	case strings.HasPrefix(f, "Cache life expectancy"):
+		// The second line of the same two-line warning.
+	default:
+		b.log(slog.LevelWarn, f, a)
+	}
+}
+
+// cacheNote replaces Badger's two-line "Block cache might be too small"
+// warning, which comes every minute while the hit ratio of its block cache
+// is low, by one line, once: segd answers queries from memory and reads
+// Badger only to load at start-up, to replay the log and to back up, so a
+// low hit ratio there needs no action.
+func (b badgerLogger) cacheNote(a []any) {
+	if b.cacheNoted.Swap(true) {
+		return
+	}
+	name := "cache"
+	if len(a) > 0 {
+		name = strings.ToLower(fmt.Sprint(a[0]))
+	}
+	b.log(slog.LevelInfo, "badger's %s has a low hit ratio; no action needed: queries never read Badger, only start-up, log replay and backup do", []any{name})
+}
+func (b badgerLogger) Infof(f string, a ...any)  { b.log(slog.LevelDebug, f, a) }
+func (b badgerLogger) Debugf(f string, a ...any) { b.log(slog.LevelDebug-4, f, a) }

@@ -118,6 +118,7 @@ func cmdLoad(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		"commands) with many pipelining connections, then reports the rate and the\nserver's memory per entity.", stderr)
 	o := bench.LoadOptions{Progress: stderr}
 	fs.StringVar(&o.Addr, "addr", "127.0.0.1:6479", "segd address")
+	fs.StringVar(&o.Password, "password", os.Getenv("SEGD_PASSWORD"), "password of the server (also SEGD_PASSWORD)")
 	fs.IntVar(&o.Entities, "entities", 1000000, "customers to load")
 	fs.Uint64Var(&o.Seed, "seed", 1, "population seed")
 	fs.IntVar(&o.Clients, "clients", 50, "connections")
@@ -158,13 +159,13 @@ func cmdLoad(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	if *segments {
 		start := time.Now()
-		members, err := bench.CreateSegments(ctx, o.Addr, bench.SegmentCount)
+		members, err := bench.CreateSegments(ctx, o.Addr, o.Password, bench.SegmentCount)
 		if err != nil {
 			return err
 		}
 		fmt.Fprintf(stdout, "saved %d segments in %.1fs (%d members in all)\n", bench.SegmentCount, time.Since(start).Seconds(), members)
 	}
-	mem, err := readMemory(ctx, o.Addr)
+	mem, err := readMemory(ctx, o.Addr, o.Password)
 	if err != nil {
 		return err
 	}
@@ -183,8 +184,8 @@ func printLoad(w io.Writer, r bench.LoadResult) {
 	}
 }
 
-func readMemory(ctx context.Context, addr string) (bench.Memory, error) {
-	c, err := bench.Dial(ctx, addr)
+func readMemory(ctx context.Context, addr, password string) (bench.Memory, error) {
+	c, err := bench.DialAuth(ctx, addr, password)
 	if err != nil {
 		return bench.Memory{}, err
 	}
@@ -208,6 +209,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		"  all         4 ismember : 2 segment-of : 4 set : 1 count : 1 window : 1 members", stderr)
 	o := bench.RunOptions{Progress: stderr}
 	fs.StringVar(&o.Addr, "addr", "127.0.0.1:6479", "segd address")
+	fs.StringVar(&o.Password, "password", os.Getenv("SEGD_PASSWORD"), "password of the server (also SEGD_PASSWORD)")
 	fs.IntVar(&o.Entities, "entities", 0, "keys are u:0 … u:N-1 (0: the server's ENT.COUNT)")
 	fs.IntVar(&o.Clients, "clients", 50, "connections")
 	fs.IntVar(&o.Pipeline, "pipeline", 16, "commands in flight per connection")
@@ -223,7 +225,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		o.Duration = 0
 	}
 	if o.Entities == 0 {
-		n, err := entCount(ctx, o.Addr)
+		n, err := entCount(ctx, o.Addr, o.Password)
 		if err != nil {
 			return err
 		}
@@ -243,8 +245,8 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	return nil
 }
 
-func entCount(ctx context.Context, addr string) (int64, error) {
-	c, err := bench.Dial(ctx, addr)
+func entCount(ctx context.Context, addr, password string) (int64, error) {
+	c, err := bench.DialAuth(ctx, addr, password)
 	if err != nil {
 		return 0, err
 	}

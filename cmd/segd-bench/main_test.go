@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"github.com/segd-db/segd/internal/testenv"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -104,7 +105,7 @@ func TestLoadAndRunCommands(t *testing.T) {
 
 func TestCPUAccounting(t *testing.T) {
 	if _, err := os.Stat("/proc/self/stat"); err != nil {
-		t.Skip("no /proc")
+		testenv.Skip(t, "no /proc: CPU accounting reads /proc/self/stat")
 	}
 	m := markCPU(nil)
 	// Spin until the kernel has charged this process some CPU (on a busy

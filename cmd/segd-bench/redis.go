@@ -223,7 +223,7 @@ func sideBySide(ctx context.Context, o redisOptions, classes []bench.Class, end 
 	if res.SegdLoad.Errors+res.RedisLoad.Errors > 0 {
 		return errors.New("a load got error replies")
 	}
-	if res.SegdAfterLoad, err = readMemory(ctx, srv.addr); err != nil {
+	if res.SegdAfterLoad, err = readMemory(ctx, srv.addr, ""); err != nil {
 		return err
 	}
 	res.SegdAfterLoad.WriteLine(out, "segd after load")
@@ -321,7 +321,7 @@ func sideBySide(ctx context.Context, o redisOptions, classes []bench.Class, end 
 			return err
 		}
 		res.SegdRestartSecs = rd.Ready.Seconds()
-		mem, err := readMemory(ctx, srv.addr)
+		mem, err := readMemory(ctx, srv.addr, "")
 		if err != nil {
 			return err
 		}
@@ -342,7 +342,7 @@ func sideBySide(ctx context.Context, o redisOptions, classes []bench.Class, end 
 
 // memoryNow reads segd's Go heap and RSS and Redis's used_memory and RSS.
 func memoryNow(ctx context.Context, segdAddr string, rc *bench.Conn) (bench.Memory, map[string]int64, error) {
-	sm, err := readMemory(ctx, segdAddr)
+	sm, err := readMemory(ctx, segdAddr, "")
 	if err != nil {
 		return sm, nil, err
 	}
@@ -367,7 +367,7 @@ func loadSegments(ctx context.Context, lo bench.LoadOptions, segdAddr, redisAddr
 	}
 	fmt.Fprintf(os.Stderr, "segd: SEGMENT.CREATE of %d segments\n", bench.SegmentCount)
 	start := time.Now()
-	members, err := bench.CreateSegments(ctx, segdAddr, bench.SegmentCount)
+	members, err := bench.CreateSegments(ctx, segdAddr, "", bench.SegmentCount)
 	if err != nil {
 		return err
 	}

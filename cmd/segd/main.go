@@ -23,6 +23,10 @@ func main() {
 	if len(os.Args) > 1 && os.Args[1] == "import" {
 		os.Exit(importer.RunCLI(os.Args[2:], os.Environ(), os.Stdin, os.Stdout, os.Stderr))
 	}
+	if len(os.Args) == 2 && (os.Args[1] == "--version" || os.Args[1] == "-version" || os.Args[1] == "version") {
+		fmt.Println(server.VersionLine())
+		return
+	}
 	cfg, err := server.ParseConfig(os.Args[1:], os.Environ(), os.Stderr)
 	if errors.Is(err, flag.ErrHelp) {
 		return

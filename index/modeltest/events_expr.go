@@ -159,7 +159,7 @@ func (m *EventModel) topSet(t *topAtom, at int64) map[string]bool {
 	rk := m.ranked(t.meas, at, nil)
 	k := t.k
 	if t.percent {
-		k = t.k * len(rk) / 100
+		k = (t.k*len(rk) + 99) / 100 // ceil(k·n/100), SPEC §4
 	}
 	set := map[string]bool{}
 	for i := 0; i < k && i < len(rk); i++ {
