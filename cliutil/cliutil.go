@@ -3,9 +3,13 @@
 package cliutil
 
 import (
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"flag"
 	"fmt"
+	"net"
+	"os"
 	"strings"
 )
 
@@ -65,4 +69,29 @@ func ServerEnv(env []string, addr, password *string) {
 			}
 		}
 	}
+}
+
+// TLSConfig is the client TLS configuration of `segd import`, `backup` and
+// `restore`: nil without TLS (useTLS false and no caFile); with caFile, only
+// that CA is trusted; with useTLS alone, the system's CAs. The server name
+// is addr's host.
+func TLSConfig(addr string, useTLS bool, caFile string) (*tls.Config, error) {
+	if !useTLS && caFile == "" {
+		return nil, nil
+	}
+	cfg := &tls.Config{MinVersion: tls.VersionTLS12}
+	if host, _, err := net.SplitHostPort(addr); err == nil {
+		cfg.ServerName = host
+	}
+	if caFile != "" {
+		pem, err := os.ReadFile(caFile)
+		if err != nil {
+			return nil, err
+		}
+		cfg.RootCAs = x509.NewCertPool()
+		if !cfg.RootCAs.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("%s: no PEM certificate", caFile)
+		}
+	}
+	return cfg, nil
 }

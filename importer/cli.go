@@ -30,6 +30,8 @@ func RunCLI(args, env []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	fs.StringVar(&o.Addr, "addr", o.Addr, "address of the segd server (also SEGD_ADDR)")
 	fs.StringVar(&o.Password, "password", o.Password, "password of the server (also SEGD_PASSWORD)")
+	useTLS := fs.Bool("tls", false, "connect with TLS, trusting the system's CAs")
+	tlsCA := fs.String("tls-ca", "", "CA certificate (PEM) of a server that serves TLS (implies --tls)")
 	fs.StringVar(&o.Format, "format", "", "csv or ndjson (default: from the extension .csv, .ndjson, .jsonl, else from the first byte)")
 	fs.IntVar(&o.Batch, "batch", 500, "commands per pipeline")
 	fs.IntVar(&o.Connections, "connections", 4, "connections to the server")
@@ -39,7 +41,7 @@ func RunCLI(args, env []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	errorsFile := fs.String("errors-file", "", "write every bad row to this file as 'line N: reason'")
 	quiet := fs.Bool("quiet", false, "no progress display")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: segd import FILE|- [--addr host:port] [--password P] [--format csv|ndjson] [--batch 500]\n"+
+		fmt.Fprintln(stderr, "usage: segd import FILE|- [--addr host:port] [--password P] [--tls] [--tls-ca F] [--format csv|ndjson] [--batch 500]\n"+
 			"                   [--connections 4] [--tags f1,f2] [--tags-sep ';'] [--max-errors N] [--errors-file F] [--quiet]")
 		fs.PrintDefaults()
 	}
@@ -60,6 +62,9 @@ func RunCLI(args, env []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	if o.Batch < 1 || o.Connections < 1 || o.MaxErrors < 0 {
 		return fail(errors.New("--batch and --connections must be at least 1, --max-errors at least 0"))
+	}
+	if o.TLS, err = cliutil.TLSConfig(o.Addr, *useTLS, *tlsCA); err != nil {
+		return fail(fmt.Errorf("--tls-ca: %w", err))
 	}
 	if *tags != "" {
 		o.Tags = strings.Split(*tags, ",")

@@ -3,6 +3,7 @@ package importer
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"fmt"
 	"io"
 	"net"
@@ -40,11 +41,18 @@ type conn struct {
 	r  *bufio.Reader
 }
 
-func dial(ctx context.Context, addr, password string) (*conn, error) {
-	var d net.Dialer
+func dial(ctx context.Context, addr, password string, tlsCfg *tls.Config) (*conn, error) {
 	dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	nc, err := d.DialContext(dctx, "tcp", addr)
+	var nc net.Conn
+	var err error
+	if tlsCfg != nil {
+		d := tls.Dialer{Config: tlsCfg}
+		nc, err = d.DialContext(dctx, "tcp", addr)
+	} else {
+		var d net.Dialer
+		nc, err = d.DialContext(dctx, "tcp", addr)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("cannot connect to %s: %w", addr, err)
 	}

@@ -11,6 +11,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"hash/maphash"
@@ -26,17 +27,18 @@ import (
 
 // Options say where to import and how.
 type Options struct {
-	Addr        string    // host:port of the server
-	Password    string    // AUTH password, if the server has one
-	Format      string    // "csv" or "ndjson"; "" sniffs the first byte ('{' is NDJSON)
-	Batch       int       // commands per pipeline (default 500)
-	Connections int       // connections, each with its own pipeline (default 4)
-	TagsSep     string    // separator of the values of a TAGS cell (default ";")
-	Tags        []string  // CSV columns to import as TAGS besides those named "field[]"
-	MaxErrors   int       // stop reading after this many bad rows (0: never)
-	KeepErrors  int       // bad rows kept in Summary.First, lowest line numbers (default 20)
-	Progress    io.Writer // progress display (nil: none)
-	Errors      io.Writer // every bad row as "line N: reason\n", as they are found (nil: none)
+	Addr        string      // host:port of the server
+	Password    string      // AUTH password, if the server has one
+	TLS         *tls.Config // connect with TLS (nil: plain TCP)
+	Format      string      // "csv" or "ndjson"; "" sniffs the first byte ('{' is NDJSON)
+	Batch       int         // commands per pipeline (default 500)
+	Connections int         // connections, each with its own pipeline (default 4)
+	TagsSep     string      // separator of the values of a TAGS cell (default ";")
+	Tags        []string    // CSV columns to import as TAGS besides those named "field[]"
+	MaxErrors   int         // stop reading after this many bad rows (0: never)
+	KeepErrors  int         // bad rows kept in Summary.First, lowest line numbers (default 20)
+	Progress    io.Writer   // progress display (nil: none)
+	Errors      io.Writer   // every bad row as "line N: reason\n", as they are found (nil: none)
 }
 
 // BadRow is a row that was not imported, or only in part.
@@ -86,7 +88,7 @@ func Import(ctx context.Context, o Options, in io.Reader, size int64) (Summary, 
 
 	// The server first: a wrong address or password is fatal before a row
 	// is read.
-	ctl, err := dial(ctx, o.Addr, o.Password)
+	ctl, err := dial(ctx, o.Addr, o.Password, o.TLS)
 	if err != nil {
 		return im.sum, fatalError{err}
 	}
@@ -120,7 +122,7 @@ func Import(ctx context.Context, o Options, in io.Reader, size int64) (Summary, 
 	im.cancel = cancel
 	workers := make([]*worker, o.Connections)
 	for i := range workers {
-		c, err := dial(ctx, o.Addr, o.Password)
+		c, err := dial(ctx, o.Addr, o.Password, o.TLS)
 		if err != nil {
 			for _, w := range workers[:i] {
 				w.c.close()

@@ -17,6 +17,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/segd-db/segd/internal/testenv"
 	"github.com/segd-db/segd/server"
 )
 
@@ -656,5 +657,43 @@ func TestCLIPassword(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), "entities written  2") {
 		t.Errorf("summary:\n%s", out.String())
+	}
+}
+
+// --tls-ca connects to a server that serves TLS; without it the import is
+// fatal before a row is read.
+func TestCLITLS(t *testing.T) {
+	dir := t.TempDir()
+	certFile, keyFile, _ := testenv.SelfSigned(t, dir)
+	cfg := server.DefaultConfig()
+	cfg.Addr, cfg.MetricsAddr, cfg.InMemory, cfg.LogLevel = "127.0.0.1:0", "", true, "error"
+	cfg.TLSCert, cfg.TLSKey = certFile, keyFile
+	srv, err := server.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.WaitReady(ctx); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "people.csv")
+	if err := os.WriteFile(path, []byte("key,country\nu:1,PT\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var out, errOut bytes.Buffer
+	if code := RunCLI([]string{path, "--addr", srv.Addr(), "--tls-ca", certFile, "--quiet"}, nil, nil, &out, &errOut); code != 0 {
+		t.Fatalf("with --tls-ca: exit %d: %s", code, errOut.String())
+	}
+	if !strings.Contains(out.String(), "entities written  1") {
+		t.Errorf("summary:\n%s", out.String())
+	}
+	errOut.Reset()
+	if code := RunCLI([]string{path, "--addr", srv.Addr(), "--quiet"}, nil, nil, &out, &errOut); code != 2 {
+		t.Errorf("plain TCP to a TLS server: exit %d: %s", code, errOut.String())
 	}
 }
