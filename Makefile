@@ -102,8 +102,8 @@ bench-explorer:
 
 FUZZTIME ?= 60s
 fuzz:
-	$(GO) test ./index -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME)
-	$(GO) test ./index -run '^$$' -fuzz '^FuzzParseMeasure$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./index/expr -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./index/expr -run '^$$' -fuzz '^FuzzParseMeasure$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./protocol -run '^$$' -fuzz '^FuzzReadCommands$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./protocol -run '^$$' -fuzz '^FuzzGuardedReadCommands$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./index -run '^$$' -fuzz '^FuzzUnmarshalDict$$' -fuzztime $(FUZZTIME)

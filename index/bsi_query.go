@@ -7,6 +7,7 @@ import (
 	"sync"
 
 	"github.com/RoaringBitmap/roaring/v2"
+	"github.com/segd-db/segd/index/expr"
 )
 
 // base returns exists ∧ filter and whether the caller owns it.
@@ -34,11 +35,11 @@ func (b *BSI) biased(v int64) uint64 {
 // Compare returns the entities of exists ∧ filter whose value satisfies
 // "value op n". CmpNe is exists ∧ filter minus the equal ones. The result is
 // new and owned by the caller.
-func (b *BSI) Compare(op CmpOp, n int64, filter *roaring.Bitmap) *roaring.Bitmap {
+func (b *BSI) Compare(op expr.CmpOp, n int64, filter *roaring.Bitmap) *roaring.Bitmap {
 	switch op {
-	case CmpEq:
+	case expr.CmpEq:
 		return b.Range(n, n, filter)
-	case CmpNe:
+	case expr.CmpNe:
 		base, owned := b.base(filter)
 		eq := b.rangeOn(base, false, n, n)
 		if owned {
@@ -46,19 +47,19 @@ func (b *BSI) Compare(op CmpOp, n int64, filter *roaring.Bitmap) *roaring.Bitmap
 			return base
 		}
 		return roaring.AndNot(base, eq)
-	case CmpLt:
+	case expr.CmpLt:
 		if n == math.MinInt64 {
 			return roaring.New()
 		}
 		return b.Range(math.MinInt64, n-1, filter)
-	case CmpLe:
+	case expr.CmpLe:
 		return b.Range(math.MinInt64, n, filter)
-	case CmpGt:
+	case expr.CmpGt:
 		if n == math.MaxInt64 {
 			return roaring.New()
 		}
 		return b.Range(n+1, math.MaxInt64, filter)
-	case CmpGe:
+	case expr.CmpGe:
 		return b.Range(n, math.MaxInt64, filter)
 	}
 	return roaring.New()

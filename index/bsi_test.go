@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/RoaringBitmap/roaring/v2"
+	"github.com/segd-db/segd/index/expr"
 )
 
 type bsiModel map[uint32]int64
@@ -26,19 +27,19 @@ func (m bsiModel) match(filter *roaring.Bitmap, pred func(int64) bool) *roaring.
 	return out
 }
 
-func cmpHolds(op CmpOp, v, n int64) bool {
+func cmpHolds(op expr.CmpOp, v, n int64) bool {
 	switch op {
-	case CmpEq:
+	case expr.CmpEq:
 		return v == n
-	case CmpNe:
+	case expr.CmpNe:
 		return v != n
-	case CmpLt:
+	case expr.CmpLt:
 		return v < n
-	case CmpLe:
+	case expr.CmpLe:
 		return v <= n
-	case CmpGt:
+	case expr.CmpGt:
 		return v > n
-	case CmpGe:
+	case expr.CmpGe:
 		return v >= n
 	}
 	return false
@@ -129,7 +130,7 @@ func checkBSIQueries(t *testing.T, b *BSI, m bsiModel, r *rand.Rand) {
 	}
 	existsCopy := b.Exists().Clone()
 
-	op := CmpOp(r.IntN(7))
+	op := expr.CmpOp(r.IntN(7))
 	n := drawBound(r, m)
 	sameBitmap(t, "Compare "+op.String(), b.Compare(op, n, filter), m.match(filter, func(v int64) bool { return cmpHolds(op, v, n) }))
 
@@ -332,19 +333,19 @@ func TestBSIEdges(t *testing.T) {
 	if len(b.planes) != 4 {
 		t.Fatalf("depth %d, want 4", len(b.planes))
 	}
-	if got := b.Compare(CmpGt, 1<<62, nil); !got.IsEmpty() {
+	if got := b.Compare(expr.CmpGt, 1<<62, nil); !got.IsEmpty() {
 		t.Fatal("> 2^62")
 	}
-	if got := b.Compare(CmpLt, 1<<62, nil); got.GetCardinality() != 2 {
+	if got := b.Compare(expr.CmpLt, 1<<62, nil); got.GetCardinality() != 2 {
 		t.Fatal("< 2^62")
 	}
-	if got := b.Compare(CmpGe, -(1 << 62), nil); got.GetCardinality() != 2 {
+	if got := b.Compare(expr.CmpGe, -(1 << 62), nil); got.GetCardinality() != 2 {
 		t.Fatal(">= -2^62")
 	}
-	if got := b.Compare(CmpNe, 100, nil); got.GetCardinality() != 2 {
+	if got := b.Compare(expr.CmpNe, 100, nil); got.GetCardinality() != 2 {
 		t.Fatal("!= 100")
 	}
-	if got := b.Compare(CmpNone, 0, nil); !got.IsEmpty() {
+	if got := b.Compare(expr.CmpNone, 0, nil); !got.IsEmpty() {
 		t.Fatal("CmpNone")
 	}
 	if got := b.Range(3, 2, nil); !got.IsEmpty() {
@@ -467,7 +468,7 @@ func BenchmarkBSIRangeNarrow(b *testing.B) {
 func BenchmarkBSICompareGtAll(b *testing.B) {
 	x, _ := benchBSI(b)
 	for range b.N {
-		x.Compare(CmpGt, 31337, nil)
+		x.Compare(expr.CmpGt, 31337, nil)
 	}
 }
 
@@ -553,7 +554,7 @@ func TestBSIConcurrentQueries(t *testing.T) {
 	query := func() []uint64 {
 		var out []uint64
 		for _, f := range []*roaring.Bitmap{nil, filter} {
-			out = append(out, b.Range(-100, 7000, f).GetCardinality(), b.Compare(CmpLt, 3, f).GetCardinality())
+			out = append(out, b.Range(-100, 7000, f).GetCardinality(), b.Compare(expr.CmpLt, 3, f).GetCardinality())
 			mn, mx, _ := b.MinMax(f)
 			c, s := b.Sum(f)
 			above, atCut := b.TopCut(1000, f)

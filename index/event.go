@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/RoaringBitmap/roaring/v2"
+	"github.com/segd-db/segd/index/expr"
 )
 
 // EVENT fields keep, per value and per time bucket, who had the event and the
@@ -290,14 +291,14 @@ func (ev *events) expire(now int64) {
 
 // window resolves a window to the inclusive bucket range it covers as of at,
 // clamped to the retention at now. lo > hi means an empty window.
-func (ev *events) window(w *Window, nBuckets int64, at, now int64) (lo, hi int64) {
+func (ev *events) window(w *expr.Window, nBuckets int64, at, now int64) (lo, hi int64) {
 	spec := &ev.spec
 	atB := spec.bucket(at)
 	lo, hi = spec.retStart(now), atB
 	switch w.Kind {
-	case WindowIn:
+	case expr.WindowIn:
 		lo = max(lo, atB-nBuckets+1)
-	case WindowBetween:
+	case expr.WindowBetween:
 		lo = max(lo, spec.bucket(w.From.Unix()))
 		hi = min(hi, spec.bucket(w.To.Unix()))
 	}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/RoaringBitmap/roaring/v2"
+	"github.com/segd-db/segd/index/expr"
 )
 
 // Kind is a field's kind, fixed when the field is created.
@@ -56,7 +57,7 @@ func ValidFieldName(name string) error {
 	if !fieldNameRE.MatchString(name) {
 		return errorf("invalid field name '%s': use 1 to 64 letters, digits or '_', not starting with a digit", printable(name))
 	}
-	if IsKeyword(name) {
+	if expr.IsKeyword(name) {
 		return errorf("invalid field name '%s': it spells the keyword %s", name, strings.ToUpper(name))
 	}
 	return nil

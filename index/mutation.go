@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/RoaringBitmap/roaring/v2"
+	"github.com/segd-db/segd/index/expr"
 )
 
 // Op is the kind of a Mutation.
@@ -192,7 +193,7 @@ func (e *Engine) createField(m *Mutation) (Result, error) {
 		}
 		if kind == KindEvent && f.ev.spec != newEventSpec(m.Granularity, m.Retention) {
 			return Result{}, errorf("field '%s' exists as EVENT GRANULARITY %s RETENTION %s; drop it first to change them", name,
-				granularityName(f.ev.spec.granularity()), FormatDuration(f.ev.spec.retentionDur()))
+				granularityName(f.ev.spec.granularity()), expr.FormatDuration(f.ev.spec.retentionDur()))
 		}
 		return Result{}, nil
 	}

@@ -5,6 +5,7 @@ import (
 
 	"github.com/RoaringBitmap/roaring/v2"
 	"github.com/cespare/xxhash/v2"
+	"github.com/segd-db/segd/index/expr"
 )
 
 // SAMPLE p% SEED s is decided by a hash of the entity's key: every entity
@@ -35,7 +36,7 @@ func (e *Engine) rebuildSample() {
 }
 
 type samplePlan struct {
-	src    *Sample
+	src    *expr.Sample
 	sample *BSI
 	live   *roaring.Bitmap
 }
@@ -83,7 +84,7 @@ func (p *samplePlan) contains(_ *qctx, id uint32) bool {
 func (p *samplePlan) estimate() uint64 {
 	return p.live.GetCardinality() * uint64(max(0, min(p.src.Percent, 100))) / 100
 }
-func (p *samplePlan) label() string    { return Format(p.src) }
+func (p *samplePlan) label() string    { return expr.Format(p.src) }
 func (p *samplePlan) children() []plan { return nil }
 
 // InSample reports whether the entity named key is in "SAMPLE percent% SEED

@@ -5,6 +5,7 @@ import (
 	"slices"
 
 	"github.com/RoaringBitmap/roaring/v2"
+	"github.com/segd-db/segd/index/expr"
 )
 
 // Segment programs: the point evaluation of the common saved segment, an AND
@@ -36,7 +37,7 @@ type progTerm struct {
 	vp  *valuePlan
 	// termInt: the comparison or range, copied from its intPlan.
 	isRange   bool
-	op        CmpOp
+	op        expr.CmpOp
 	n, lo, hi int64
 }
 

@@ -1,4 +1,4 @@
-package index
+package expr
 
 import (
 	"errors"
@@ -397,17 +397,6 @@ func TestParseErrors(t *testing.T) {
 		if strings.ContainsAny(se.Error(), "\r\n") {
 			t.Errorf("Parse(%q): message has a line break: %q", tc.in, se.Error())
 		}
-	}
-}
-
-func TestSyntaxErrorText(t *testing.T) {
-	_, err := Parse(`country:`)
-	if err == nil || err.Error() != `ERR syntax error at 9: expected a value after ':'` {
-		t.Fatalf("got %v", err)
-	}
-	code, msg := ErrorCode(err)
-	if code != "ERR" || msg != `syntax error at 9: expected a value after ':'` {
-		t.Fatalf("ErrorCode: %q %q", code, msg)
 	}
 }
 

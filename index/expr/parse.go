@@ -1,12 +1,11 @@
-package index
+package expr
 
 import (
 	"fmt"
 	"unicode/utf8"
 )
 
-// This file, with lexer.go, parse_pred.go and format.go, is the expression
-// parser of SPEC §4: a hand-written scanner (lexer.go) and recursive-descent
+// The parser is a hand-written scanner (lexer.go) and recursive-descent
 // parser (parse.go, parse_pred.go) over the raw bytes of the expression, plus
 // Format (format.go), which prints a tree back as canonical text.
 //
