@@ -13,12 +13,13 @@ import (
 	"time"
 
 	"github.com/RoaringBitmap/roaring/v2"
+	"github.com/segd-db/segd/index/dict"
 )
 
 // Engine is the in-memory segment engine.
 type Engine struct {
 	mu     sync.RWMutex
-	dict   *Dict
+	dict   *dict.Dict
 	live   *roaring.Bitmap // every live entity
 	fields map[string]*field
 	schema uint64 // bumped on every field create/drop
@@ -60,7 +61,7 @@ type Engine struct {
 // New returns an empty engine.
 func New() *Engine {
 	e := &Engine{
-		dict:      NewDict(),
+		dict:      dict.New(),
 		live:      roaring.New(),
 		fields:    map[string]*field{},
 		sample:    NewBSI(),

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/RoaringBitmap/roaring/v2"
+	"github.com/segd-db/segd/index/dict"
 	"github.com/segd-db/segd/index/expr"
 )
 
@@ -155,7 +156,7 @@ func (e *Engine) apply(m *Mutation, replay bool) (Result, error) {
 	case OpDel:
 		return e.del(m.Keys)
 	case OpFlush:
-		e.dict = NewDict()
+		e.dict = dict.New()
 		e.live = roaring.New()
 		e.sample = NewBSI()
 		e.fields = map[string]*field{}

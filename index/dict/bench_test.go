@@ -1,4 +1,4 @@
-package index
+package dict
 
 import (
 	"math/rand/v2"
@@ -8,7 +8,7 @@ import (
 )
 
 func benchDict(n int) (*Dict, []string) {
-	d := NewDict()
+	d := New()
 	keys := make([]string, n)
 	for i := range n {
 		keys[i] = "u:" + strconv.Itoa(i)
@@ -67,7 +67,7 @@ func BenchmarkDictInsert(b *testing.B) {
 	for i := range keys {
 		keys[i] = "u:" + strconv.Itoa(i)
 	}
-	d := NewDict()
+	d := New()
 	b.ReportAllocs()
 	b.ResetTimer()
 	for _, k := range keys {
@@ -99,7 +99,7 @@ func BenchmarkDictMemory10M(b *testing.B) {
 		runtime.GC()
 		runtime.ReadMemStats(&ms)
 		before := ms.HeapAlloc
-		d := NewDict()
+		d := New()
 		var buf []byte
 		for i := range n {
 			buf = strconv.AppendInt(append(buf[:0], "u:"...), int64(i), 10)
@@ -140,7 +140,7 @@ func BenchmarkDictUnmarshal10M(b *testing.B) {
 	d = nil
 	b.ResetTimer()
 	for range b.N {
-		if _, err := UnmarshalDict(data); err != nil {
+		if _, err := Unmarshal(data); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -1,8 +1,7 @@
-package index
+package dict
 
 import (
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"math/bits"
 	"unsafe"
@@ -60,12 +59,12 @@ const (
 	dictCompactMin    = 4 << 20 // garbage below this never triggers a compaction
 	dictMaxEntryBytes = dictChunkSize - 8
 
-	// DictMaxKeyLen is the longest key a Dict accepts.
-	DictMaxKeyLen = 1 << 20
+	// MaxKeyLen is the longest key a Dict accepts.
+	MaxKeyLen = 1 << 20
 )
 
-// NewDict returns an empty dictionary.
-func NewDict() *Dict {
+// New returns an empty dictionary.
+func New() *Dict {
 	d := &Dict{idBits: dictMinIDBits}
 	d.table = make([]uint32, dictMinTable)
 	d.shift = 64 - uint(bits.TrailingZeros(dictMinTable))
@@ -146,22 +145,22 @@ func (d *Dict) LookupBytes(key []byte) (id uint32, ok bool) {
 
 // Insert returns the id of key, adding it if absent (created = true). New ids
 // come from the free list (most recently freed first), else MaxID. Insert
-// panics on a key longer than DictMaxKeyLen or when 2^32-1 ids are in use.
+// panics on a key longer than MaxKeyLen or when 2^32-1 ids are in use.
 func (d *Dict) Insert(key string) (id uint32, created bool) {
 	h := xxhash.Sum64String(key)
 	slot, id, ok := d.find(key, h)
 	if ok {
 		return id, false
 	}
-	if len(key) > DictMaxKeyLen {
-		panic(fmt.Sprintf("index: dictionary key of %d bytes exceeds %d", len(key), DictMaxKeyLen))
+	if len(key) > MaxKeyLen {
+		panic(fmt.Sprintf("dict: dictionary key of %d bytes exceeds %d", len(key), MaxKeyLen))
 	}
 	if n := len(d.free); n > 0 {
 		id = d.free[n-1]
 		d.free = d.free[:n-1]
 	} else {
 		if uint64(len(d.offLo)) >= uint64(dictFree) {
-			panic("index: dictionary is full")
+			panic("dict: dictionary is full")
 		}
 		id = uint32(len(d.offLo))
 		d.offLo = append(d.offLo, dictFree)
@@ -220,7 +219,7 @@ func (d *Dict) appendEntry(key string) uint64 {
 	pos := len(c)
 	off := uint64(last)<<dictChunkShift | uint64(pos)
 	if off > dictMaxOffset {
-		panic("index: dictionary arena exceeds 1 TiB")
+		panic("dict: dictionary arena exceeds 1 TiB")
 	}
 	c = binary.AppendUvarint(c, uint64(len(key)))
 	c = append(c, key...)
@@ -400,168 +399,4 @@ func (d *Dict) SizeInBytes() uint64 {
 	}
 	n += 4*uint64(cap(d.offLo)) + uint64(cap(d.offHi)) + 4*uint64(cap(d.table)) + 4*uint64(cap(d.free))
 	return n
-}
-
-// Snapshot format (little endian):
-//
-//	magic    "SEGDICT1"
-//	maxID    uint32
-//	nFree    uint32
-//	keyBytes uint64             length of the key section
-//	free     nFree × uint32     the free list, bottom of the stack first
-//	keys     uvarint(len) key   for each live id in ascending order
-//	check    uint64             xxhash64 of everything before it
-const (
-	dictMagic  = "SEGDICT1"
-	dictHeader = 8 + 4 + 4 + 8
-)
-
-// freeze returns a copy of d that MarshalBinary can serialise while d
-// goes on changing: the id tables are copied, and the key arena is shared,
-// since its chunks are only ever appended to (compaction makes new ones).
-// The copy has no hash table: it serves MarshalBinary and Key only.
-func (d *Dict) freeze() *Dict {
-	return &Dict{
-		chunks: append([][]byte(nil), d.chunks...),
-		offLo:  append([]uint32(nil), d.offLo...),
-		offHi:  append([]uint8(nil), d.offHi...),
-		free:   append([]uint32(nil), d.free...),
-		live:   d.live,
-		used:   d.used,
-	}
-}
-
-// MarshalBinary encodes the live keys with their ids and the free list.
-func (d *Dict) MarshalBinary() ([]byte, error) {
-	size := dictHeader + 4*len(d.free) + int(d.used) + 8
-	out := make([]byte, dictHeader, size)
-	copy(out, dictMagic)
-	binary.LittleEndian.PutUint32(out[8:], uint32(len(d.offLo)))
-	binary.LittleEndian.PutUint32(out[12:], uint32(len(d.free)))
-	binary.LittleEndian.PutUint64(out[16:], d.used)
-	for _, id := range d.free {
-		out = binary.LittleEndian.AppendUint32(out, id)
-	}
-	for id := range uint32(len(d.offLo)) {
-		if d.offLo[id] == dictFree {
-			continue
-		}
-		off := d.offset(id)
-		c := d.chunks[off>>dictChunkShift]
-		p := int(off & (dictChunkSize - 1))
-		n, w := int(c[p]), 1
-		if n >= 0x80 {
-			v, k := binary.Uvarint(c[p:])
-			n, w = int(v), k
-		}
-		out = append(out, c[p:p+w+n]...)
-	}
-	if len(out) != size-8 {
-		return nil, fmt.Errorf("index: dictionary accounting is off: %d key bytes, want %d", len(out)-dictHeader-4*len(d.free), d.used)
-	}
-	return binary.LittleEndian.AppendUint64(out, xxhash.Sum64(out)), nil
-}
-
-var errDictCorrupt = errors.New("index: corrupt dictionary snapshot")
-
-func dictCorrupt(format string, args ...any) error {
-	return fmt.Errorf("%w: %s", errDictCorrupt, fmt.Sprintf(format, args...))
-}
-
-// UnmarshalDict decodes a MarshalBinary snapshot. Ids, the free list and its
-// order are restored exactly, so allocation continues as it would have. The
-// arena is compacted. data is not retained.
-func UnmarshalDict(data []byte) (*Dict, error) {
-	if len(data) < dictHeader+8 {
-		return nil, dictCorrupt("%d bytes is too short", len(data))
-	}
-	if string(data[:8]) != dictMagic {
-		return nil, dictCorrupt("bad magic")
-	}
-	body := data[:len(data)-8]
-	if xxhash.Sum64(body) != binary.LittleEndian.Uint64(data[len(data)-8:]) {
-		return nil, dictCorrupt("checksum mismatch")
-	}
-	maxID := binary.LittleEndian.Uint32(body[8:])
-	nFree := binary.LittleEndian.Uint32(body[12:])
-	keyBytes := binary.LittleEndian.Uint64(body[16:])
-	rest := uint64(len(body) - dictHeader)
-	if nFree > maxID || uint64(nFree)*4 > rest || rest-uint64(nFree)*4 != keyBytes {
-		return nil, dictCorrupt("inconsistent header")
-	}
-	nLive := maxID - nFree
-	if uint64(nLive) > keyBytes {
-		return nil, dictCorrupt("%d keys cannot fit in %d bytes", nLive, keyBytes)
-	}
-	d := &Dict{live: int(nLive), used: keyBytes}
-	d.offLo = make([]uint32, maxID)
-	d.free = make([]uint32, nFree)
-	fb := body[dictHeader : dictHeader+4*int(nFree)]
-	for i := range d.free {
-		id := binary.LittleEndian.Uint32(fb[4*i:])
-		if id >= maxID || d.offLo[id] == dictFree {
-			return nil, dictCorrupt("bad free list entry %d", id)
-		}
-		d.offLo[id] = dictFree
-		d.free[i] = id
-	}
-
-	// Walk the key section, cutting it into chunks copied in bulk.
-	keys := body[dictHeader+4*int(nFree):]
-	var (
-		pos        int // next entry in keys
-		chunkStart int // start in keys of the chunk being filled
-	)
-	flush := func(end int) {
-		if end > chunkStart {
-			c := make([]byte, end-chunkStart)
-			copy(c, keys[chunkStart:end])
-			d.chunks = append(d.chunks, c)
-		}
-		chunkStart = end
-	}
-	for id := range maxID {
-		if d.offLo[id] == dictFree {
-			continue
-		}
-		n, w := binary.Uvarint(keys[pos:])
-		if w <= 0 || n > DictMaxKeyLen || n > uint64(len(keys)-pos-w) {
-			return nil, dictCorrupt("bad key entry for id %d", id)
-		}
-		size := w + int(n)
-		if size != entrySize(int(n)) {
-			return nil, dictCorrupt("non-minimal length for id %d", id)
-		}
-		if pos-chunkStart+max(size, 2) > dictChunkSize {
-			flush(pos)
-		}
-		off := uint64(len(d.chunks))<<dictChunkShift | uint64(pos-chunkStart)
-		if off > dictMaxOffset {
-			return nil, dictCorrupt("arena too large")
-		}
-		if off>>32 != 0 && d.offHi == nil {
-			d.offHi = make([]uint8, maxID)
-		}
-		d.offLo[id] = uint32(off)
-		if d.offHi != nil {
-			d.offHi[id] = uint8(off >> 32)
-		}
-		pos += size
-	}
-	if pos != len(keys) {
-		return nil, dictCorrupt("%d trailing bytes", len(keys)-pos)
-	}
-	flush(pos)
-
-	size := dictMinTable
-	for int(nLive) > size-size/4 {
-		size *= 2
-	}
-	d.table = make([]uint32, size)
-	d.shift = 64 - uint(bits.TrailingZeros(uint(size)))
-	d.idBits = max(dictMinIDBits, uint(bits.Len32(maxID)))
-	if err := d.fill(true); err != nil {
-		return nil, err
-	}
-	return d, nil
 }

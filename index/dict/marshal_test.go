@@ -1,4 +1,4 @@
-package index
+package dict
 
 import (
 	"bytes"
@@ -20,7 +20,7 @@ func reseal(data []byte) []byte {
 }
 
 func sampleDict(t testing.TB) []byte {
-	d := NewDict()
+	d := New()
 	for i := range 50 {
 		d.Insert("k" + strconv.Itoa(i))
 	}
@@ -37,31 +37,31 @@ func sampleDict(t testing.TB) []byte {
 
 func TestUnmarshalDictCorrupt(t *testing.T) {
 	good := sampleDict(t)
-	if _, err := UnmarshalDict(good); err != nil {
+	if _, err := Unmarshal(good); err != nil {
 		t.Fatal(err)
 	}
-	empty, _ := NewDict().MarshalBinary()
-	if d, err := UnmarshalDict(empty); err != nil || d.Len() != 0 || d.MaxID() != 0 {
+	empty, _ := New().MarshalBinary()
+	if d, err := Unmarshal(empty); err != nil || d.Len() != 0 || d.MaxID() != 0 {
 		t.Fatal("empty round trip", err)
 	}
 	for n := range len(good) {
-		if _, err := UnmarshalDict(good[:n]); err == nil {
+		if _, err := Unmarshal(good[:n]); err == nil {
 			t.Fatalf("truncation to %d accepted", n)
 		}
-		if _, err := UnmarshalDict(reseal(good[:n])); err == nil {
+		if _, err := Unmarshal(reseal(good[:n])); err == nil {
 			t.Fatalf("resealed truncation to %d accepted", n)
 		}
 	}
 	for i := range len(good) {
 		bad := append([]byte(nil), good...)
 		bad[i] ^= 0x40
-		if _, err := UnmarshalDict(bad); err == nil {
+		if _, err := Unmarshal(bad); err == nil {
 			t.Fatalf("flip at %d accepted", i)
 		}
 	}
 	mutate := func(name string, f func(b []byte) []byte) {
 		b := f(append([]byte(nil), good[:len(good)-8]...))
-		if _, err := UnmarshalDict(reseal(append(b, 0, 0, 0, 0, 0, 0, 0, 0))); err == nil {
+		if _, err := Unmarshal(reseal(append(b, 0, 0, 0, 0, 0, 0, 0, 0))); err == nil {
 			t.Errorf("%s accepted", name)
 		}
 	}
@@ -108,12 +108,12 @@ func TestUnmarshalDictCorrupt(t *testing.T) {
 
 func FuzzUnmarshalDict(f *testing.F) {
 	f.Add(sampleDict(f))
-	empty, _ := NewDict().MarshalBinary()
+	empty, _ := New().MarshalBinary()
 	f.Add(empty)
 	f.Add([]byte{})
 	f.Fuzz(func(t *testing.T, data []byte) {
 		for _, in := range [][]byte{data, reseal(data)} {
-			d, err := UnmarshalDict(in)
+			d, err := Unmarshal(in)
 			if err != nil {
 				continue
 			}

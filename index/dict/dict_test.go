@@ -1,4 +1,4 @@
-package index
+package dict
 
 import (
 	"bytes"
@@ -130,7 +130,7 @@ func checkDict(t *testing.T, d *Dict, m *dictModel) {
 
 func TestDictModel(t *testing.T) {
 	g := newDictKeyGen(1, 3000)
-	d, m := NewDict(), newDictModel()
+	d, m := New(), newDictModel()
 	var d2 *Dict // the round-tripped copy, once made
 	var m2 *dictModel
 	steps := 60000
@@ -184,7 +184,7 @@ func TestDictModel(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			d2, err = UnmarshalDict(data)
+			d2, err = Unmarshal(data)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -204,7 +204,7 @@ func TestDictModel(t *testing.T) {
 }
 
 func TestDictGrowAndDeleteAll(t *testing.T) {
-	d, m := NewDict(), newDictModel()
+	d, m := New(), newDictModel()
 	const n = 200000 // crosses the 2^16 and 2^17 id-bit boundaries
 	for i := range n {
 		k := "u:" + strconv.Itoa(i)
@@ -242,7 +242,7 @@ func TestDictGrowAndDeleteAll(t *testing.T) {
 }
 
 func TestDictCompaction(t *testing.T) {
-	d, m := NewDict(), newDictModel()
+	d, m := New(), newDictModel()
 	big := bytes.Repeat([]byte{0}, 512)
 	for i := range 30000 {
 		binary.BigEndian.PutUint32(big, uint32(i))
@@ -273,7 +273,7 @@ func TestDictCompaction(t *testing.T) {
 // TestDictHighOffsets exercises the 40-bit offsets without 4 GiB of keys by
 // starting the arena past 4 GiB with empty chunks.
 func TestDictHighOffsets(t *testing.T) {
-	d, m := NewDict(), newDictModel()
+	d, m := New(), newDictModel()
 	d.Insert("low")
 	m.insert("low")
 	d.chunks = append(d.chunks, make([][]byte, 1100)...)
@@ -298,7 +298,7 @@ func TestDictHighOffsets(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d2, err := UnmarshalDict(data)
+	d2, err := Unmarshal(data)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -306,7 +306,7 @@ func TestDictHighOffsets(t *testing.T) {
 }
 
 func TestDictKeyShapes(t *testing.T) {
-	d := NewDict()
+	d := New()
 	keys := []string{"", "\x00", "\x00\x00", string(bytes.Repeat([]byte{0xff}, 512)), "a", "A"}
 	for i, k := range keys {
 		if id, created := d.Insert(k); id != uint32(i) || !created {
@@ -324,13 +324,13 @@ func TestDictKeyShapes(t *testing.T) {
 	if _, ok := d.Lookup("b"); ok {
 		t.Fatal("found a missing key")
 	}
-	if _, ok := d.Lookup(string(make([]byte, DictMaxKeyLen+1))); ok {
+	if _, ok := d.Lookup(string(make([]byte, MaxKeyLen+1))); ok {
 		t.Fatal("found an overlong key")
 	}
 }
 
 func TestDictAllocs(t *testing.T) {
-	d := NewDict()
+	d := New()
 	for i := range 1000 {
 		d.Insert("user:" + strconv.Itoa(i))
 	}
@@ -352,7 +352,7 @@ func TestDictAllocs(t *testing.T) {
 
 func TestDictSizePerKey(t *testing.T) {
 	const n = 1 << 20
-	d := NewDict()
+	d := New()
 	var keyBytes int
 	for i := range n {
 		k := "u:" + strconv.Itoa(i)
