@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/RoaringBitmap/roaring/v2"
+	"github.com/segd-db/segd/index/bsi"
 	"github.com/segd-db/segd/index/dict"
 )
 
@@ -22,9 +23,9 @@ type Engine struct {
 	dict   *dict.Dict
 	live   *roaring.Bitmap // every live entity
 	fields map[string]*field
-	schema uint64 // bumped on every field create/drop
-	gen    uint64 // bumped on every change of data
-	sample *BSI   // entity id -> SAMPLE slot
+	schema uint64   // bumped on every field create/drop
+	gen    uint64   // bumped on every change of data
+	sample *bsi.BSI // entity id -> SAMPLE slot
 	now    func() time.Time
 
 	// Saved segments.
@@ -64,7 +65,7 @@ func New() *Engine {
 		dict:      dict.New(),
 		live:      roaring.New(),
 		fields:    map[string]*field{},
-		sample:    NewBSI(),
+		sample:    bsi.New(),
 		now:       time.Now,
 		segs:      map[string]*segment{},
 		changeLog: DefaultChangeLog,

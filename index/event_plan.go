@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/RoaringBitmap/roaring/v2"
+	"github.com/segd-db/segd/index/bsi"
 	"github.com/segd-db/segd/index/expr"
 )
 
@@ -64,7 +65,7 @@ type memoBit struct {
 }
 
 type memoInt struct {
-	b  *BSI
+	b  *bsi.BSI
 	v  int64
 	ok bool
 }
@@ -107,7 +108,7 @@ func (m *pointMemo) forget(bm *roaring.Bitmap) {
 	}
 }
 
-func (m *pointMemo) intOf(b *BSI) (memoInt, bool) {
+func (m *pointMemo) intOf(b *bsi.BSI) (memoInt, bool) {
 	for _, r := range m.ints {
 		if r.b == b {
 			return r, true
@@ -116,7 +117,7 @@ func (m *pointMemo) intOf(b *BSI) (memoInt, bool) {
 	return memoInt{}, false
 }
 
-func (m *pointMemo) setInt(b *BSI, v int64, ok bool) {
+func (m *pointMemo) setInt(b *bsi.BSI, v int64, ok bool) {
 	for i := range m.ints {
 		if m.ints[i].b == b {
 			m.ints[i] = memoInt{b, v, ok}
@@ -177,7 +178,7 @@ func (q *qctx) known(t plan) (in, ok bool) {
 }
 
 // intValue is b.Get(id), remembered when q has a memo for id.
-func (q *qctx) intValue(b *BSI, id uint32) (int64, bool) {
+func (q *qctx) intValue(b *bsi.BSI, id uint32) (int64, bool) {
 	m := q.memo
 	if m == nil || m.id != id {
 		return b.Get(id)
@@ -320,7 +321,7 @@ func (p *eventPlan) eval(q *qctx, filter *roaring.Bitmap) (*roaring.Bitmap, bool
 	sat, exists, ok := compareDense(pcs, filter, p.op, p.n, p.zeroSat)
 	if !ok {
 		sum := sumPieces(pcs, filter)
-		sat, exists = sum.Compare(p.op, p.n, nil), sum.exists
+		sat, exists = sum.Compare(p.op, p.n, nil), sum.Exists()
 	}
 	if !p.zeroSat {
 		return sat, true
@@ -349,7 +350,7 @@ func (p *eventPlan) children() []plan { return nil }
 
 // measure is a per-entity number: an INT field, or an event sum over a window.
 type measure struct {
-	bsi *BSI // INT
+	bsi *bsi.BSI // INT
 	ev  eventSel
 }
 
@@ -377,7 +378,7 @@ func (e *Engine) compileMeasure(m *expr.Measure) (*measure, error) {
 // values returns the measure as a BSI over the entities that have it (sum
 // above zero for events), restricted to filter when it is not nil, and a key
 // that changes when the window does.
-func (m *measure) values(q *qctx, filter *roaring.Bitmap) (b *BSI, lo, hi int64) {
+func (m *measure) values(q *qctx, filter *roaring.Bitmap) (b *bsi.BSI, lo, hi int64) {
 	if m.bsi != nil {
 		return m.bsi, 0, 0
 	}

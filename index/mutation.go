@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/RoaringBitmap/roaring/v2"
+	"github.com/segd-db/segd/index/bsi"
 	"github.com/segd-db/segd/index/dict"
 	"github.com/segd-db/segd/index/expr"
 )
@@ -158,7 +159,7 @@ func (e *Engine) apply(m *Mutation, replay bool) (Result, error) {
 	case OpFlush:
 		e.dict = dict.New()
 		e.live = roaring.New()
-		e.sample = NewBSI()
+		e.sample = bsi.New()
 		e.fields = map[string]*field{}
 		e.segs = map[string]*segment{}
 		e.allDirty = true

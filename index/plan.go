@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 
 	"github.com/RoaringBitmap/roaring/v2"
+	"github.com/segd-db/segd/index/bsi"
 	"github.com/segd-db/segd/index/expr"
 )
 
@@ -266,7 +267,7 @@ func (p *valuePlan) children() []plan { return nil }
 // intPlan is an INT comparison or range, answered plane-wise by the BSI.
 type intPlan struct {
 	src     expr.Node
-	b       *BSI
+	b       *bsi.BSI
 	op      expr.CmpOp
 	n       int64
 	isRange bool

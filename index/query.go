@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/RoaringBitmap/roaring/v2"
+	"github.com/segd-db/segd/index/bsi"
 	"github.com/segd-db/segd/index/expr"
 )
 
@@ -333,7 +334,7 @@ func (e *Engine) smallestKeys(bm *roaring.Bitmap, n int) []string {
 	return best
 }
 
-func (e *Engine) ranked(b *BSI, bm *roaring.Bitmap) []Ranked {
+func (e *Engine) ranked(b *bsi.BSI, bm *roaring.Bitmap) []Ranked {
 	out := make([]Ranked, 0, bm.GetCardinality())
 	it := bm.Iterator()
 	for it.HasNext() {

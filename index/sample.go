@@ -5,6 +5,7 @@ import (
 
 	"github.com/RoaringBitmap/roaring/v2"
 	"github.com/cespare/xxhash/v2"
+	"github.com/segd-db/segd/index/bsi"
 	"github.com/segd-db/segd/index/expr"
 )
 
@@ -25,7 +26,7 @@ func sampleOffset(seed int64) int64 {
 
 // rebuildSample recomputes every live entity's slot from the dictionary.
 func (e *Engine) rebuildSample() {
-	e.sample = NewBSI()
+	e.sample = bsi.New()
 	it := e.live.Iterator()
 	for it.HasNext() {
 		id := it.Next()
@@ -37,7 +38,7 @@ func (e *Engine) rebuildSample() {
 
 type samplePlan struct {
 	src    *expr.Sample
-	sample *BSI
+	sample *bsi.BSI
 	live   *roaring.Bitmap
 }
 

@@ -5,6 +5,7 @@ import (
 	"slices"
 
 	"github.com/RoaringBitmap/roaring/v2"
+	"github.com/segd-db/segd/index/bsi"
 	"github.com/segd-db/segd/index/expr"
 )
 
@@ -170,7 +171,7 @@ func (e *Engine) segProgram(s *segment) []progTerm {
 }
 
 // intField is the INT field of b (nil: none).
-func (e *Engine) intField(b *BSI) *field {
+func (e *Engine) intField(b *bsi.BSI) *field {
 	for _, f := range e.fields {
 		if f.kind == KindInt && f.bsi == b {
 			return f

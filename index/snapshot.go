@@ -10,6 +10,7 @@ import (
 	"unsafe"
 
 	"github.com/RoaringBitmap/roaring/v2"
+	"github.com/segd-db/segd/index/bsi"
 	"github.com/segd-db/segd/index/dict"
 )
 
@@ -373,11 +374,11 @@ func (e *Engine) LoadSnapshot(parts []Part) (err error) {
 	if r.err != nil {
 		return fmt.Errorf("load snapshot: schema: %w", r.err)
 	}
-	var sample *BSI
+	var sample *bsi.BSI
 	if data, ok := byName["sample"]; ok {
 		bms, err := unpackBitmaps(data)
 		if err == nil {
-			sample, err = BSIFromBitmaps(bms)
+			sample, err = bsi.FromBitmaps(bms)
 		}
 		if err != nil {
 			return fmt.Errorf("load snapshot: sample slots: %w", err)
@@ -407,7 +408,7 @@ func restoreField(name string, kind Kind, values []string, bms []*roaring.Bitmap
 	f := newField(name, kind)
 	switch kind {
 	case KindInt:
-		b, err := BSIFromBitmaps(bms)
+		b, err := bsi.FromBitmaps(bms)
 		if err != nil {
 			return nil, fmt.Errorf("field %s: %w", name, err)
 		}

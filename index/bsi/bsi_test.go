@@ -1,4 +1,4 @@
-package index
+package bsi
 
 import (
 	"bytes"
@@ -222,7 +222,7 @@ func roundTripBSI(t *testing.T, b *BSI) *BSI {
 		}
 		copies = append(copies, c)
 	}
-	nb, err := BSIFromBitmaps(copies)
+	nb, err := FromBitmaps(copies)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -245,7 +245,7 @@ func TestBSIModel(t *testing.T) {
 			bsiDenseMinCard, bsiDenseFraction = 1, 1<<40
 		}
 		r := rand.New(rand.NewPCG(uint64(seed), 99))
-		b, m := NewBSI(), bsiModel{}
+		b, m := New(), bsiModel{}
 		steps := 6000
 		if testing.Short() {
 			steps = 2000
@@ -300,7 +300,7 @@ func TestBSIDense(t *testing.T) {
 		t.Skip("dense")
 	}
 	r := rand.New(rand.NewPCG(5, 5))
-	b, m := NewBSI(), bsiModel{}
+	b, m := New(), bsiModel{}
 	for id := range uint32(600_000) {
 		v := int64(r.IntN(100001))
 		if id%7 == 0 {
@@ -318,7 +318,7 @@ func TestBSIDense(t *testing.T) {
 }
 
 func TestBSIEdges(t *testing.T) {
-	b := NewBSI()
+	b := New()
 	if got := b.Range(math.MinInt64, math.MaxInt64, nil); !got.IsEmpty() {
 		t.Fatal("empty BSI range")
 	}
@@ -401,11 +401,11 @@ func TestBSIFromBitmapsErrors(t *testing.T) {
 		cases["too deep"][i] = roaring.New()
 	}
 	for name, bms := range cases {
-		if _, err := BSIFromBitmaps(bms); err == nil {
+		if _, err := FromBitmaps(bms); err == nil {
 			t.Errorf("%s accepted", name)
 		}
 	}
-	if b, err := BSIFromBitmaps([]*roaring.Bitmap{roaring.New()}); err != nil || b.Count() != 0 {
+	if b, err := FromBitmaps([]*roaring.Bitmap{roaring.New()}); err != nil || b.Count() != 0 {
 		t.Fatal("empty BSI rejected", err)
 	}
 }
@@ -422,7 +422,7 @@ const benchBSIN = 10_000_000
 func benchBSI(b *testing.B) (*BSI, *roaring.Bitmap) {
 	benchBSIOnce.Do(func() {
 		r := rand.New(rand.NewPCG(42, 42))
-		x := NewBSI()
+		x := New()
 		for id := range uint32(benchBSIN) {
 			x.Set(id, int64(r.IntN(100001)))
 		}
@@ -542,7 +542,7 @@ func TestBSIConcurrentQueries(t *testing.T) {
 	defer func(p uint64) { bsiParallelMin = p }(bsiParallelMin)
 	bsiParallelMin = 1 << 12
 	r := rand.New(rand.NewPCG(11, 11))
-	b := NewBSI()
+	b := New()
 	for id := range uint32(200_000) {
 		b.Set(id, int64(r.IntN(20001))-5000)
 	}

@@ -1,4 +1,4 @@
-package index
+package bsi
 
 import (
 	"errors"
@@ -36,8 +36,8 @@ type BSI struct {
 	vals   []int32 // nil, or every id's value (bsi_values.go)
 }
 
-// NewBSI returns an empty index.
-func NewBSI() *BSI { return &BSI{exists: roaring.New()} }
+// New returns an empty index.
+func New() *BSI { return &BSI{exists: roaring.New()} }
 
 // bitsFor is the two's complement depth that holds v.
 func bitsFor(v int64) int {
@@ -170,27 +170,27 @@ func (b *BSI) Bitmaps() []*roaring.Bitmap {
 	return append(out, b.planes...)
 }
 
-// BSIFromBitmaps rebuilds a BSI from Bitmaps' output, taking ownership of the
+// FromBitmaps rebuilds a BSI from Bitmaps' output, taking ownership of the
 // bitmaps. It rejects a malformed list.
-func BSIFromBitmaps(bms []*roaring.Bitmap) (*BSI, error) {
+func FromBitmaps(bms []*roaring.Bitmap) (*BSI, error) {
 	if len(bms) == 0 {
-		return nil, errors.New("index: BSI needs an existence bitmap")
+		return nil, errors.New("bsi: BSI needs an existence bitmap")
 	}
 	if len(bms) > 65 {
-		return nil, fmt.Errorf("index: BSI with %d planes (at most 64)", len(bms)-1)
+		return nil, fmt.Errorf("bsi: BSI with %d planes (at most 64)", len(bms)-1)
 	}
 	for i, bm := range bms {
 		if bm == nil {
-			return nil, fmt.Errorf("index: BSI bitmap %d is missing", i)
+			return nil, fmt.Errorf("bsi: BSI bitmap %d is missing", i)
 		}
 	}
 	exists := bms[0]
 	if len(bms) == 1 && !exists.IsEmpty() {
-		return nil, errors.New("index: BSI has values but no planes")
+		return nil, errors.New("bsi: BSI has values but no planes")
 	}
 	for i, p := range bms[1:] {
 		if p.AndCardinality(exists) != p.GetCardinality() {
-			return nil, fmt.Errorf("index: BSI plane %d has entities without a value", i)
+			return nil, fmt.Errorf("bsi: BSI plane %d has entities without a value", i)
 		}
 	}
 	return &BSI{exists: exists, planes: append([]*roaring.Bitmap(nil), bms[1:]...)}, nil

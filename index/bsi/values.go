@@ -1,4 +1,4 @@
-package index
+package bsi
 
 import "math"
 
@@ -6,8 +6,9 @@ import "math"
 // reads: Get is then one memory access instead of one per plane (17 for
 // incomes up to 100,000), which is what saved segment maintenance pays
 // for each INT predicate it re-evaluates. The array costs 4 bytes per
-// entity id, so it is kept only for the INT fields saved segments compare
-// (Engine.cacheIntFields), and only while every value fits in 31 bits.
+// entity id, so the engine asks for it (CacheValues) only for the INT fields
+// saved segments compare, and it is kept only while every value fits in 31
+// bits.
 
 // valueAbsent marks an id without a value in BSI.vals.
 const valueAbsent = math.MinInt32

@@ -1,4 +1,4 @@
-package index
+package bsi
 
 import (
 	"math"

@@ -1,4 +1,4 @@
-package index
+package bsi
 
 import (
 	"math/rand"
@@ -10,7 +10,7 @@ import (
 // for the array (which drops it) and a rebuild.
 func TestBSIValuesArray(t *testing.T) {
 	r := rand.New(rand.NewSource(5))
-	plain, cached := NewBSI(), NewBSI()
+	plain, cached := New(), New()
 	model := map[uint32]int64{}
 	check := func(step int) {
 		t.Helper()
