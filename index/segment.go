@@ -7,6 +7,7 @@ import (
 
 	"github.com/RoaringBitmap/roaring/v2"
 	"github.com/segd-db/segd/index/expr"
+	"github.com/segd-db/segd/internal/roaringpeek"
 )
 
 // Saved segments (SPEC §5): a named expression whose members are kept as a
@@ -379,7 +380,7 @@ type segIndex struct {
 	flipK     []int                       // scratch: positions in byField a change concerns
 	pend      []*segment                  // scratch: the candidates whose membership changes, not yet recorded
 	sink      uint32                      // keeps recordPending's reads alive
-	probes    []memberProbe               // scratch: touchMembers's searches (members_touch.go)
+	probes    roaringpeek.Searcher        // scratch: touchMembers's searches (members_touch.go)
 	slots     []progSlot                  // fields segment programs read (segment_prog.go)
 	slotIx    map[*field]int              // field -> its slot
 	row       progRow                     // scratch: the entity being maintained, by slot

@@ -1,4 +1,4 @@
-package index
+package roaringpeek
 
 import (
 	"math/rand"
@@ -7,16 +7,16 @@ import (
 	"github.com/RoaringBitmap/roaring/v2"
 )
 
-// touchMembers must read roaring's containers as they are (the layout check
+// Held must read roaring's containers as they are (the layout check
 // passes with the roaring this module builds with) and count exactly the
 // bitmaps that Contains says hold an id, over array, bitmap and run
 // containers, missing containers and empty bitmaps.
-func TestTouchMembers(t *testing.T) {
+func TestHeld(t *testing.T) {
 	if !peekLayoutOK {
-		t.Fatal("roaring's container layout is not the one members_touch.go reads: update rbLayout (touchMembers falls back to Contains meanwhile)")
+		t.Fatal("roaring's container layout is not the one peek.go reads: update rbLayout (Held falls back to Contains meanwhile)")
 	}
 	r := rand.New(rand.NewSource(1))
-	var segs []*segment
+	var bms []*roaring.Bitmap
 	for i := 0; i < 60; i++ {
 		bm := roaring.New()
 		switch i % 6 {
@@ -47,29 +47,29 @@ func TestTouchMembers(t *testing.T) {
 			bm.Add(1<<20 - 1)
 			bm.RunOptimize()
 		}
-		segs = append(segs, &segment{members: bm})
+		bms = append(bms, bm)
 	}
-	ix := &segIndex{}
+	var sr Searcher
 	for n := 0; n < 20000; n++ {
 		id := uint32(r.Intn(1<<20 + 1000))
 		if n%7 == 0 {
 			// An id some bitmap holds, so that hits are common.
-			if s := segs[r.Intn(len(segs))]; !s.members.IsEmpty() {
-				id = s.members.Minimum()
+			if s := bms[r.Intn(len(bms))]; !s.IsEmpty() {
+				id = s.Minimum()
 			}
 		}
-		pick := segs[:0:0]
-		for _, k := range r.Perm(len(segs))[:1+r.Intn(12)] {
-			pick = append(pick, segs[k])
+		pick := bms[:0:0]
+		for _, k := range r.Perm(len(bms))[:1+r.Intn(12)] {
+			pick = append(pick, bms[k])
 		}
 		want := 0
 		for _, s := range pick {
-			if s.members.Contains(id) {
+			if s.Contains(id) {
 				want++
 			}
 		}
-		if got := ix.touchMembers(pick, id); got != want {
-			t.Fatalf("id %d over %d bitmaps: touchMembers %d, Contains %d", id, len(pick), got, want)
+		if got := sr.Held(len(pick), func(k int) *roaring.Bitmap { return pick[k] }, id); got != want {
+			t.Fatalf("id %d over %d bitmaps: Held %d, Contains %d", id, len(pick), got, want)
 		}
 	}
 }
