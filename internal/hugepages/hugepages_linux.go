@@ -1,4 +1,4 @@
-package index
+package hugepages
 
 import (
 	"bufio"
@@ -10,18 +10,6 @@ import (
 	"unsafe"
 )
 
-// Transparent huge pages for the engine's memory. At millions of entities
-// almost every point read and write of the engine (a customer's ordinal in
-// an ENUM field, its INT value, its bit in a segment's roaring container)
-// misses the processor's caches and its TLB: with 4 KiB pages each miss
-// also walks the page tables. Go does not ask for huge pages itself, so on
-// a kernel whose transparent_hugepage setting is "madvise" (the default of
-// many distributions) the engine runs on 4 KiB pages. CollapseHugePages
-// collapses the chunks of the heap that are almost wholly resident into
-// 2 MiB pages (MADV_COLLAPSE). It does not mark the heap MADV_HUGEPAGE:
-// then page faults and khugepaged would also fill sparse chunks with whole
-// huge pages, and the resident set would grow.
-
 const (
 	madvCollapse = 25 // MADV_COLLAPSE (Linux 6.1)
 	hugeMin      = 4 << 20
@@ -29,15 +17,15 @@ const (
 	hugeDense    = hugeSize / 4096 * 15 / 16 // resident 4 KiB pages a chunk needs to be collapsed
 )
 
-// CollapseHugePages collapses into transparent huge pages the 2 MiB chunks
+// Collapse collapses into transparent huge pages the 2 MiB chunks
 // of the process's large private anonymous mappings (4 MiB and more: the Go
 // heap's arenas) that are at least 15/16 resident, so that the resident set
 // does not grow (a copy of each chunk, about a second per few GiB the first
 // time; chunks already huge cost a system call). Call it again after the
 // heap grew. It does nothing on a kernel with transparent huge pages off
 // ("never") or without MADV_COLLAPSE (before Linux 6.1).
-func CollapseHugePages() (HugePageStats, error) {
-	var st HugePageStats
+func Collapse() (Stats, error) {
+	var st Stats
 	if mode, err := os.ReadFile("/sys/kernel/mm/transparent_hugepage/enabled"); err != nil || bytes.Contains(mode, []byte("[never]")) {
 		return st, nil
 	}

@@ -1,4 +1,4 @@
-package index
+package hugepages
 
 import (
 	"os"
@@ -39,7 +39,7 @@ func TestCollapseHugePages(t *testing.T) {
 	for i := range big {
 		big[i] = uint64(i)
 	}
-	st, err := CollapseHugePages()
+	st, err := Collapse()
 	if err != nil {
 		t.Fatal(err)
 	}
