@@ -1,11 +1,15 @@
-package server
+// Package backupclient is the client side of `segd backup FILE` and `segd
+// restore FILE`: it downloads a consistent backup of a running server
+// (BACKUP.BEGIN, BACKUP.READ, BACKUP.END) into a verified file, and uploads a
+// backup file to replace a server's data set (RESTORE.BEGIN, RESTORE.WRITE,
+// RESTORE.COMMIT). The file format is storage's (storage.ReadBackup).
+package backupclient
 
 import (
 	"bufio"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -13,27 +17,35 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/RoaringBitmap/roaring/v2"
 	"github.com/redis/go-redis/v9"
 
-	"github.com/segd-db/segd/cliutil"
 	"github.com/segd-db/segd/progress"
 	"github.com/segd-db/segd/storage"
 )
 
-// TransferOptions say how `segd backup` and `segd restore` reach a server.
-type TransferOptions struct {
+// Options say how `segd backup` and `segd restore` reach a server.
+type Options struct {
 	Addr     string    // host:port
 	Password string    // AUTH password, if the server has one
 	TLSCA    string    // PEM file of the CA that signed the server's certificate; enables TLS
 	TLS      bool      // TLS with the system's CAs
 	Progress io.Writer // progress bar (nil: none)
 
-	onBegin      func(seq uint64) // tests: right after BACKUP.BEGIN answers
-	beforeCommit func()           // tests: right before RESTORE.COMMIT is sent
+	// OnBegin, if set, is called by Backup as soon as BACKUP.BEGIN has
+	// answered, with the log seq the backup is consistent with.
+	OnBegin func(seq uint64)
+	// BeforeCommit, if set, is called by Restore once the file is uploaded,
+	// right before RESTORE.COMMIT is sent.
+	BeforeCommit func()
 }
 
-// TransferSummary describes a finished backup or restore.
-type TransferSummary struct {
+// maxChunk is the largest chunk asked for by BACKUP.READ or sent by
+// RESTORE.WRITE (the server's own limit for BACKUP.READ).
+const maxChunk = 4 << 20
+
+// Summary describes a finished backup or restore.
+type Summary struct {
 	File     string
 	Bytes    int64
 	Seq      uint64    // log seq the backup is consistent with
@@ -43,7 +55,7 @@ type TransferSummary struct {
 	Took     time.Duration
 }
 
-func (o TransferOptions) client() (*redis.Client, error) {
+func (o Options) client() (*redis.Client, error) {
 	opt := &redis.Options{
 		Addr: o.Addr, Password: o.Password, Protocol: 2, DisableIdentity: true,
 		MaxRetries: -1, ReadTimeout: 5 * time.Minute, WriteTimeout: time.Minute, PoolSize: 1,
@@ -71,9 +83,9 @@ func (o TransferOptions) client() (*redis.Client, error) {
 // Backup takes a backup of the server at o.Addr into path: the server
 // snapshots consistently, the file is downloaded in chunks to a temporary
 // file next to path, verified whole, synced and renamed into place.
-func Backup(ctx context.Context, o TransferOptions, path string) (TransferSummary, error) {
+func Backup(ctx context.Context, o Options, path string) (Summary, error) {
 	start := time.Now()
-	sum := TransferSummary{File: path}
+	sum := Summary{File: path}
 	rc, err := o.client()
 	if err != nil {
 		return sum, err
@@ -89,8 +101,8 @@ func Backup(ctx context.Context, o TransferOptions, path string) (TransferSummar
 	id, _ := v[0].(string)
 	size, _ := v[1].(int64)
 	seq, _ := v[2].(int64)
-	if o.onBegin != nil {
-		o.onBegin(uint64(seq))
+	if o.OnBegin != nil {
+		o.OnBegin(uint64(seq))
 	}
 	defer rc.Do(context.WithoutCancel(ctx), "BACKUP.END", id)
 
@@ -108,7 +120,7 @@ func Backup(ctx context.Context, o TransferOptions, path string) (TransferSummar
 	defer bar.Stop() // at once if it failed; a second Stop does nothing
 	w := bufio.NewWriterSize(tmp, 1<<20)
 	for off := int64(0); off < size; {
-		chunk, err := rc.Do(ctx, "BACKUP.READ", id, off, maxTransferRead).Text()
+		chunk, err := rc.Do(ctx, "BACKUP.READ", id, off, maxChunk).Text()
 		if err != nil {
 			return sum, fmt.Errorf("BACKUP.READ at %d: %w", off, err)
 		}
@@ -152,6 +164,19 @@ func Backup(ctx context.Context, o TransferOptions, path string) (TransferSummar
 	return sum, nil
 }
 
+// backupEntities counts the entities of a backup's parts (the "live" part).
+func backupEntities(parts []storage.Part) (uint64, bool) {
+	for _, p := range parts {
+		if p.Name == "live" {
+			bm := roaring.New()
+			if _, err := bm.FromUnsafeBytes(p.Data); err == nil {
+				return bm.GetCardinality(), true
+			}
+		}
+	}
+	return 0, false
+}
+
 func syncDir(dir string) {
 	if d, err := os.Open(dir); err == nil {
 		d.Sync()
@@ -163,9 +188,9 @@ func syncDir(dir string) {
 // backup in path. The file is verified locally first, then uploaded in
 // chunks; the server verifies it again and swaps it in at once. A failure
 // at any point changes nothing.
-func Restore(ctx context.Context, o TransferOptions, path string) (TransferSummary, error) {
+func Restore(ctx context.Context, o Options, path string) (Summary, error) {
 	start := time.Now()
-	sum := TransferSummary{File: path}
+	sum := Summary{File: path}
 	f, err := os.Open(path)
 	if err != nil {
 		return sum, err
@@ -198,7 +223,7 @@ func Restore(ctx context.Context, o TransferOptions, path string) (TransferSumma
 	}
 	id, _ := v[0].(string)
 	chunk, _ := v[1].(int64)
-	chunk = max(256, min(chunk, maxTransferRead))
+	chunk = max(256, min(chunk, maxChunk))
 	committed := false
 	defer func() {
 		if !committed {
@@ -220,8 +245,8 @@ func Restore(ctx context.Context, o TransferOptions, path string) (TransferSumma
 		bar.Set(off)
 	}
 	bar.Stop()
-	if o.beforeCommit != nil {
-		o.beforeCommit()
+	if o.BeforeCommit != nil {
+		o.BeforeCommit()
 	}
 	committed = true // the server ends the upload whatever COMMIT's outcome
 	r, err := rc.Do(ctx, "RESTORE.COMMIT", id).Slice()
@@ -236,48 +261,4 @@ func Restore(ctx context.Context, o TransferOptions, path string) (TransferSumma
 	sum.Bytes = size
 	sum.Took = time.Since(start)
 	return sum, nil
-}
-
-// RunTransferCLI runs `segd backup FILE` or `segd restore FILE` (cmd is
-// "backup" or "restore"; args follow it) and returns the exit code.
-func RunTransferCLI(cmd string, args, env []string, stdout, stderr io.Writer) int {
-	o := TransferOptions{Addr: DefaultConfig().Addr, Progress: stderr}
-	cliutil.ServerEnv(env, &o.Addr, &o.Password)
-	fs := flag.NewFlagSet("segd "+cmd, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.StringVar(&o.Addr, "addr", o.Addr, "address of the segd server (also SEGD_ADDR)")
-	fs.StringVar(&o.Password, "password", o.Password, "password of the server (also SEGD_PASSWORD)")
-	fs.StringVar(&o.TLSCA, "tls-ca", "", "CA certificate (PEM) of a server that serves TLS")
-	fs.BoolVar(&o.TLS, "tls", false, "connect with TLS, trusting the system's CAs")
-	quiet := fs.Bool("quiet", false, "no progress bar")
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: segd %s FILE [--addr host:port] [--password P] [--tls-ca F]\n", cmd)
-		fs.PrintDefaults()
-	}
-	file, err := cliutil.ParseWithFile(fs, args) // flags may come before or after FILE
-	if err != nil {
-		return cliutil.ExitCode(fs, err)
-	}
-	if *quiet {
-		o.Progress = nil
-	}
-	ctx := context.Background()
-	if cmd == "backup" {
-		s, err := Backup(ctx, o, file)
-		if err != nil {
-			fmt.Fprintln(stderr, "segd backup:", err)
-			return 1
-		}
-		fmt.Fprintf(stdout, "backup %s: %d entities, %d parts, %s, consistent with log seq %d, verified, in %.1fs\n",
-			s.File, s.Entities, s.Parts, progress.Size(s.Bytes), s.Seq, s.Took.Seconds())
-		return 0
-	}
-	s, err := Restore(ctx, o, file)
-	if err != nil {
-		fmt.Fprintln(stderr, "segd restore:", err)
-		return 1
-	}
-	fmt.Fprintf(stdout, "restored %s into %s: %d entities, %s, backup of %s (log seq %d), in %.1fs\n",
-		s.File, o.Addr, s.Entities, progress.Size(s.Bytes), s.Created.Format(time.RFC3339), s.Seq, s.Took.Seconds())
-	return 0
 }
