@@ -1,6 +1,8 @@
-// Package index is segd's in-memory segment engine: a key dictionary, one
-// roaring bitmap per ENUM/TAGS value, bit-sliced INT fields, and an expression
-// planner and evaluator. It is usable embedded from Go without the server.
+// Package index is segd's in-memory segment engine: a key dictionary
+// (index/dict), one roaring bitmap per ENUM/TAGS value, bit-sliced INT fields
+// (index/bsi), event counts, saved segments, snapshots, and the planner and
+// evaluator of the expression language (parsed by index/expr). It is usable
+// embedded from Go without the server.
 //
 // An Engine is safe for concurrent use: writes take an exclusive lock for
 // microseconds, queries share a read lock.
