@@ -115,11 +115,11 @@ bench-explorer:
 
 FUZZTIME ?= 60s
 fuzz:
-	$(GO) test ./index -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME)
-	$(GO) test ./index -run '^$$' -fuzz '^FuzzParseMeasure$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./index/expr -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./index/expr -run '^$$' -fuzz '^FuzzParseMeasure$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./protocol -run '^$$' -fuzz '^FuzzReadCommands$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./protocol -run '^$$' -fuzz '^FuzzGuardedReadCommands$$' -fuzztime $(FUZZTIME)
-	$(GO) test ./index -run '^$$' -fuzz '^FuzzUnmarshalDict$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./index/dict -run '^$$' -fuzz '^FuzzUnmarshalDict$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./protocol -run '^$$' -fuzz '^FuzzParseInt$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./server -run '^$$' -fuzz '^FuzzDispatch$$' -fuzztime $(FUZZTIME)
 

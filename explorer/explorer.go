@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/segd-db/segd/index"
+	"github.com/segd-db/segd/index/expr"
 )
 
 // Options configure an Explorer.
@@ -279,7 +280,7 @@ func fail(w http.ResponseWriter, err error) {
 	body := apiError{Error: code + " " + msg, Code: code, Message: msg}
 	status := http.StatusBadRequest
 	var ie *index.Error
-	var se *index.SyntaxError
+	var se *expr.SyntaxError
 	switch {
 	case errors.As(err, &se):
 		body.Pos = se.Pos

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/RoaringBitmap/roaring/v2"
+	"github.com/segd-db/segd/index/bsi"
 )
 
 // Segment analytics (SPEC §3): who the members are (PROFILE), who else is
@@ -84,7 +85,7 @@ func (e *Engine) profileFields(fields []string) ([]*field, error) {
 // bucket are always exact).
 type quantileCache struct {
 	mu   sync.Mutex
-	byF  map[*BSI]quantileCuts
+	byF  map[*bsi.BSI]quantileCuts
 	size int
 }
 
@@ -94,7 +95,7 @@ type quantileCuts struct {
 	ranges [][2]int64
 }
 
-func (c *quantileCache) ranges(b *BSI) [][2]int64 {
+func (c *quantileCache) ranges(b *bsi.BSI) [][2]int64 {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	n := b.Count()
@@ -102,7 +103,7 @@ func (c *quantileCache) ranges(b *BSI) [][2]int64 {
 		return q.ranges
 	}
 	if c.byF == nil || len(c.byF) > 256 {
-		c.byF = map[*BSI]quantileCuts{}
+		c.byF = map[*bsi.BSI]quantileCuts{}
 	}
 	r := intRanges(b)
 	c.byF[b] = quantileCuts{count: n, at: time.Now(), ranges: r}
@@ -113,7 +114,7 @@ var quantiles quantileCache
 
 // intRanges cuts an INT field's values into up to intBuckets ranges holding
 // about as many entities each, from the data's quantiles.
-func intRanges(b *BSI) [][2]int64 {
+func intRanges(b *bsi.BSI) [][2]int64 {
 	n := b.Count()
 	if n == 0 {
 		return nil
@@ -241,7 +242,7 @@ const LookalikeScale = 20
 
 // rangeBitmap is the holders of an INT range, kept while the data does not
 // change (profiles ask for the same quantile buckets again and again).
-func (e *Engine) rangeBitmap(b *BSI, lo, hi int64) *roaring.Bitmap {
+func (e *Engine) rangeBitmap(b *bsi.BSI, lo, hi int64) *roaring.Bitmap {
 	key := rangeKey{b, lo, hi}
 	e.rangeMu.Lock()
 	c, ok := e.rangeCache[key]
@@ -260,7 +261,7 @@ func (e *Engine) rangeBitmap(b *BSI, lo, hi int64) *roaring.Bitmap {
 }
 
 type rangeKey struct {
-	b      *BSI
+	b      *bsi.BSI
 	lo, hi int64
 }
 

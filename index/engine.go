@@ -1,6 +1,8 @@
-// Package index is segd's in-memory segment engine: a key dictionary, one
-// roaring bitmap per ENUM/TAGS value, bit-sliced INT fields, and an expression
-// planner and evaluator. It is usable embedded from Go without the server.
+// Package index is segd's in-memory segment engine: a key dictionary
+// (index/dict), one roaring bitmap per ENUM/TAGS value, bit-sliced INT fields
+// (index/bsi), event counts, saved segments, snapshots, and the planner and
+// evaluator of the expression language (parsed by index/expr). It is usable
+// embedded from Go without the server.
 //
 // An Engine is safe for concurrent use: writes take an exclusive lock for
 // microseconds, queries share a read lock.
@@ -13,17 +15,19 @@ import (
 	"time"
 
 	"github.com/RoaringBitmap/roaring/v2"
+	"github.com/segd-db/segd/index/bsi"
+	"github.com/segd-db/segd/index/dict"
 )
 
 // Engine is the in-memory segment engine.
 type Engine struct {
 	mu     sync.RWMutex
-	dict   *Dict
+	dict   *dict.Dict
 	live   *roaring.Bitmap // every live entity
 	fields map[string]*field
-	schema uint64 // bumped on every field create/drop
-	gen    uint64 // bumped on every change of data
-	sample *BSI   // entity id -> SAMPLE slot
+	schema uint64   // bumped on every field create/drop
+	gen    uint64   // bumped on every change of data
+	sample *bsi.BSI // entity id -> SAMPLE slot
 	now    func() time.Time
 
 	// Saved segments.
@@ -60,10 +64,10 @@ type Engine struct {
 // New returns an empty engine.
 func New() *Engine {
 	e := &Engine{
-		dict:      NewDict(),
+		dict:      dict.New(),
 		live:      roaring.New(),
 		fields:    map[string]*field{},
-		sample:    NewBSI(),
+		sample:    bsi.New(),
 		now:       time.Now,
 		segs:      map[string]*segment{},
 		changeLog: DefaultChangeLog,

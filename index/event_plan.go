@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/RoaringBitmap/roaring/v2"
+	"github.com/segd-db/segd/index/bsi"
+	"github.com/segd-db/segd/index/expr"
 )
 
 // qctx is what one query evaluates against: the AT time of relative windows
@@ -63,7 +65,7 @@ type memoBit struct {
 }
 
 type memoInt struct {
-	b  *BSI
+	b  *bsi.BSI
 	v  int64
 	ok bool
 }
@@ -106,7 +108,7 @@ func (m *pointMemo) forget(bm *roaring.Bitmap) {
 	}
 }
 
-func (m *pointMemo) intOf(b *BSI) (memoInt, bool) {
+func (m *pointMemo) intOf(b *bsi.BSI) (memoInt, bool) {
 	for _, r := range m.ints {
 		if r.b == b {
 			return r, true
@@ -115,7 +117,7 @@ func (m *pointMemo) intOf(b *BSI) (memoInt, bool) {
 	return memoInt{}, false
 }
 
-func (m *pointMemo) setInt(b *BSI, v int64, ok bool) {
+func (m *pointMemo) setInt(b *bsi.BSI, v int64, ok bool) {
 	for i := range m.ints {
 		if m.ints[i].b == b {
 			m.ints[i] = memoInt{b, v, ok}
@@ -176,7 +178,7 @@ func (q *qctx) known(t plan) (in, ok bool) {
 }
 
 // intValue is b.Get(id), remembered when q has a memo for id.
-func (q *qctx) intValue(b *BSI, id uint32) (int64, bool) {
+func (q *qctx) intValue(b *bsi.BSI, id uint32) (int64, bool) {
 	m := q.memo
 	if m == nil || m.id != id {
 		return b.Get(id)
@@ -199,7 +201,7 @@ func (e *Engine) qctx(at time.Time) *qctx {
 }
 
 // eventCmpHolds applies a comparison to an event sum.
-func eventCmpHolds(op CmpOp, n int64, v uint64) bool {
+func eventCmpHolds(op expr.CmpOp, n int64, v uint64) bool {
 	if v > 1<<62 {
 		v = 1 << 62
 	}
@@ -207,19 +209,19 @@ func eventCmpHolds(op CmpOp, n int64, v uint64) bool {
 }
 
 // cmpInt applies a comparison "x op n" to an integer.
-func cmpInt(op CmpOp, n, x int64) bool {
+func cmpInt(op expr.CmpOp, n, x int64) bool {
 	switch op {
-	case CmpEq:
+	case expr.CmpEq:
 		return x == n
-	case CmpNe:
+	case expr.CmpNe:
 		return x != n
-	case CmpLt:
+	case expr.CmpLt:
 		return x < n
-	case CmpLe:
+	case expr.CmpLe:
 		return x <= n
-	case CmpGt:
+	case expr.CmpGt:
 		return x > n
-	case CmpGe:
+	case expr.CmpGe:
 		return x >= n
 	}
 	return false
@@ -230,15 +232,15 @@ func cmpInt(op CmpOp, n, x int64) bool {
 type eventSel struct {
 	f      *field
 	values []string // nil: every occurrence
-	win    Window
+	win    expr.Window
 	nb     int64 // buckets of an IN window
 }
 
-func newEventSel(f *field, sel Selector, values []string, w Window) (eventSel, error) {
+func newEventSel(f *field, sel expr.Selector, values []string, w expr.Window) (eventSel, error) {
 	s := eventSel{f: f, win: w}
 	switch sel {
-	case SelNone, SelAny:
-	case SelValues:
+	case expr.SelNone, expr.SelAny:
+	case expr.SelValues:
 		seen := map[string]bool{}
 		for _, v := range values {
 			if !seen[v] {
@@ -249,10 +251,10 @@ func newEventSel(f *field, sel Selector, values []string, w Window) (eventSel, e
 	default:
 		return s, wrongTypef("field '%s' is EVENT, use %s:value >= N IN 90d, %s:(a,b), %s:* or %s", f.name, f.name, f.name, f.name, f.name)
 	}
-	if w.Kind == WindowIn {
+	if w.Kind == expr.WindowIn {
 		g := f.ev.spec.granularity()
 		if w.Dur < g || w.Dur%g != 0 {
-			return s, errorf("window IN %s is not a whole number of buckets of field '%s', which is %s: use a multiple of %s", FormatDuration(w.Dur), f.name, granularityName(g), FormatDuration(g))
+			return s, errorf("window IN %s is not a whole number of buckets of field '%s', which is %s: use a multiple of %s", expr.FormatDuration(w.Dur), f.name, granularityName(g), expr.FormatDuration(g))
 		}
 		s.nb = int64(w.Dur / g)
 	}
@@ -288,23 +290,23 @@ func (s *eventSel) pieces(q *qctx) (pcs []*counts, lo, hi int64) {
 // eventPlan is "event [cmp n] [window]": the entities whose sum of amounts
 // in the window satisfies the comparison (>= 1 when none is written).
 type eventPlan struct {
-	src        *Pred
+	src        *expr.Pred
 	sel        eventSel
 	live       *roaring.Bitmap
-	op         CmpOp
+	op         expr.CmpOp
 	n          int64
 	atLeastOne bool // the comparison is "sum >= 1": no sums needed
 	zeroSat    bool // 0 satisfies the comparison: entities without events match
 }
 
-func compileEventPred(f *field, p *Pred, live *roaring.Bitmap) (plan, error) {
+func compileEventPred(f *field, p *expr.Pred, live *roaring.Bitmap) (plan, error) {
 	sel, err := newEventSel(f, p.Sel, p.Values, p.Window)
 	if err != nil {
 		return nil, err
 	}
 	ep := &eventPlan{src: p, sel: sel, live: live, op: p.Cmp, n: p.N}
-	if ep.op == CmpNone {
-		ep.op, ep.n = CmpGe, 1
+	if ep.op == expr.CmpNone {
+		ep.op, ep.n = expr.CmpGe, 1
 	}
 	ep.zeroSat = eventCmpHolds(ep.op, ep.n, 0)
 	ep.atLeastOne = !ep.zeroSat && eventCmpHolds(ep.op, ep.n, 1) && eventCmpHolds(ep.op, ep.n, 1<<62)
@@ -319,7 +321,7 @@ func (p *eventPlan) eval(q *qctx, filter *roaring.Bitmap) (*roaring.Bitmap, bool
 	sat, exists, ok := compareDense(pcs, filter, p.op, p.n, p.zeroSat)
 	if !ok {
 		sum := sumPieces(pcs, filter)
-		sat, exists = sum.Compare(p.op, p.n, nil), sum.exists
+		sat, exists = sum.Compare(p.op, p.n, nil), sum.Exists()
 	}
 	if !p.zeroSat {
 		return sat, true
@@ -343,23 +345,23 @@ func (p *eventPlan) estimate() uint64 {
 	}
 	return p.live.GetCardinality() / 4
 }
-func (p *eventPlan) label() string    { return Format(p.src) }
+func (p *eventPlan) label() string    { return expr.Format(p.src) }
 func (p *eventPlan) children() []plan { return nil }
 
 // measure is a per-entity number: an INT field, or an event sum over a window.
 type measure struct {
-	bsi *BSI // INT
+	bsi *bsi.BSI // INT
 	ev  eventSel
 }
 
-func (e *Engine) compileMeasure(m *Measure) (*measure, error) {
+func (e *Engine) compileMeasure(m *expr.Measure) (*measure, error) {
 	f, err := e.field(m.Field)
 	if err != nil {
 		return nil, err
 	}
 	switch f.kind {
 	case KindInt:
-		if m.Sel != SelNone || m.Window.Kind != WindowNone {
+		if m.Sel != expr.SelNone || m.Window.Kind != expr.WindowNone {
 			return nil, wrongTypef("field '%s' is INT: its measure is the field name alone", f.name)
 		}
 		return &measure{bsi: f.bsi}, nil
@@ -376,7 +378,7 @@ func (e *Engine) compileMeasure(m *Measure) (*measure, error) {
 // values returns the measure as a BSI over the entities that have it (sum
 // above zero for events), restricted to filter when it is not nil, and a key
 // that changes when the window does.
-func (m *measure) values(q *qctx, filter *roaring.Bitmap) (b *BSI, lo, hi int64) {
+func (m *measure) values(q *qctx, filter *roaring.Bitmap) (b *bsi.BSI, lo, hi int64) {
 	if m.bsi != nil {
 		return m.bsi, 0, 0
 	}
@@ -388,7 +390,7 @@ func (m *measure) values(q *qctx, filter *roaring.Bitmap) (b *BSI, lo, hi int64)
 // among all that have it, ties at the cut broken by key. The set is computed
 // whole and kept until the data or the window changes.
 type topPlan struct {
-	src *Top
+	src *expr.Top
 	e   *Engine
 	m   *measure
 
@@ -434,7 +436,7 @@ func (p *topPlan) estimate() uint64 {
 	}
 	return uint64(p.src.K)
 }
-func (p *topPlan) label() string    { return Format(p.src) }
+func (p *topPlan) label() string    { return expr.Format(p.src) }
 func (p *topPlan) children() []plan { return nil }
 
 // Ranked lists for QUERY.TOP.

@@ -7,6 +7,9 @@ import (
 	"time"
 
 	"github.com/RoaringBitmap/roaring/v2"
+	"github.com/segd-db/segd/index/bsi"
+	"github.com/segd-db/segd/index/dict"
+	"github.com/segd-db/segd/index/expr"
 )
 
 // Op is the kind of a Mutation.
@@ -154,9 +157,9 @@ func (e *Engine) apply(m *Mutation, replay bool) (Result, error) {
 	case OpDel:
 		return e.del(m.Keys)
 	case OpFlush:
-		e.dict = NewDict()
+		e.dict = dict.New()
 		e.live = roaring.New()
-		e.sample = NewBSI()
+		e.sample = bsi.New()
 		e.fields = map[string]*field{}
 		e.segs = map[string]*segment{}
 		e.allDirty = true
@@ -192,7 +195,7 @@ func (e *Engine) createField(m *Mutation) (Result, error) {
 		}
 		if kind == KindEvent && f.ev.spec != newEventSpec(m.Granularity, m.Retention) {
 			return Result{}, errorf("field '%s' exists as EVENT GRANULARITY %s RETENTION %s; drop it first to change them", name,
-				granularityName(f.ev.spec.granularity()), FormatDuration(f.ev.spec.retentionDur()))
+				granularityName(f.ev.spec.granularity()), expr.FormatDuration(f.ev.spec.retentionDur()))
 		}
 		return Result{}, nil
 	}

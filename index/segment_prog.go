@@ -5,6 +5,8 @@ import (
 	"slices"
 
 	"github.com/RoaringBitmap/roaring/v2"
+	"github.com/segd-db/segd/index/bsi"
+	"github.com/segd-db/segd/index/expr"
 )
 
 // Segment programs: the point evaluation of the common saved segment, an AND
@@ -36,7 +38,7 @@ type progTerm struct {
 	vp  *valuePlan
 	// termInt: the comparison or range, copied from its intPlan.
 	isRange   bool
-	op        CmpOp
+	op        expr.CmpOp
 	n, lo, hi int64
 }
 
@@ -169,7 +171,7 @@ func (e *Engine) segProgram(s *segment) []progTerm {
 }
 
 // intField is the INT field of b (nil: none).
-func (e *Engine) intField(b *BSI) *field {
+func (e *Engine) intField(b *bsi.BSI) *field {
 	for _, f := range e.fields {
 		if f.kind == KindInt && f.bsi == b {
 			return f

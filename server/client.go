@@ -173,7 +173,7 @@ func (s *Server) serveRESP(conn redcon.Conn, cmd redcon.Command) {
 // entity keys of the batch's commands (by the command table's key positions)
 // and has the engine bring their dictionary entries into cache together, so
 // that the batch's key lookups, each a few dependent cache misses, overlap
-// instead of queueing one after the other (index.Dict.Touch).
+// instead of queueing one after the other (dict.Dict.Touch).
 func (s *Server) touchKeys(c *client, first redcon.Command, rest []redcon.Command) {
 	keys := c.touch[:0]
 	add := func(args [][]byte) {

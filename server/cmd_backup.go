@@ -12,8 +12,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/RoaringBitmap/roaring/v2"
-
 	"github.com/segd-db/segd/index"
 	"github.com/segd-db/segd/storage"
 )
@@ -404,19 +402,6 @@ func (s *Server) restore(sp []storage.Part) (uint64, error) {
 	}
 	releaseMemory()
 	return entities, nil
-}
-
-// backupEntities counts the entities of a backup's parts (the "live" part).
-func backupEntities(parts []storage.Part) (uint64, bool) {
-	for _, p := range parts {
-		if p.Name == "live" {
-			bm := roaring.New()
-			if _, err := bm.FromUnsafeBytes(p.Data); err == nil {
-				return bm.GetCardinality(), true
-			}
-		}
-	}
-	return 0, false
 }
 
 // errText is err's message for a reply; errors that already carry a Redis

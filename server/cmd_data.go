@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/segd-db/segd/index"
+	"github.com/segd-db/segd/index/expr"
 	"github.com/segd-db/segd/protocol"
 )
 
@@ -155,7 +156,7 @@ func cmdFieldCreate(s *Server, c *client, args [][]byte) {
 			m.Granularity = g
 		}
 		if opts.Has("RETENTION") {
-			d, err := index.ParseDuration(string(opts.Value("RETENTION")))
+			d, err := expr.ParseDuration(string(opts.Value("RETENTION")))
 			if err != nil {
 				s.refuseWriteErr(c, err)
 				return
@@ -234,7 +235,7 @@ func cmdFieldInfo(s *Server, c *client, args [][]byte) {
 	}
 	c.enc.BulkString("retention")
 	if info.Kind == index.KindEvent {
-		c.enc.BulkString(index.FormatDuration(info.Retention))
+		c.enc.BulkString(expr.FormatDuration(info.Retention))
 	} else {
 		c.enc.Null()
 	}
@@ -339,7 +340,7 @@ func cmdEntTrack(s *Server, c *client, args [][]byte) {
 			return
 		}
 		if opts.Has("AT") {
-			t, err := index.ParseTime(string(opts.Value("AT")))
+			t, err := expr.ParseTime(string(opts.Value("AT")))
 			if err != nil {
 				s.refuseWriteErr(c, err)
 				return

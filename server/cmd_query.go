@@ -6,6 +6,7 @@ import (
 	"unsafe"
 
 	"github.com/segd-db/segd/index"
+	"github.com/segd-db/segd/index/expr"
 	"github.com/segd-db/segd/protocol"
 )
 
@@ -56,7 +57,7 @@ func (s *Server) parseQueryOpts(c *client, name string, rest [][]byte, spec []pr
 		return o, false
 	}
 	if opts.Has("AT") {
-		t, err := index.ParseTime(string(opts.Value("AT")))
+		t, err := expr.ParseTime(string(opts.Value("AT")))
 		if err != nil {
 			replyErr(c, err)
 			return o, false

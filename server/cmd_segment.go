@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/segd-db/segd/index"
+	"github.com/segd-db/segd/index/expr"
 	"github.com/segd-db/segd/protocol"
 )
 
@@ -36,7 +37,7 @@ func cmdSegmentHistory(s *Server, c *client, args [][]byte) {
 	}
 	var since time.Time
 	if opts.Has("SINCE") {
-		if since, err = index.ParseTime(string(opts.Value("SINCE"))); err != nil {
+		if since, err = expr.ParseTime(string(opts.Value("SINCE"))); err != nil {
 			replyErr(c, err)
 			return
 		}
