@@ -212,3 +212,31 @@ func (o *Opts) Int(token string, def int64) (int64, error) {
 	}
 	return n, nil
 }
+
+// Options returns the options of the command's grammar in the table, for
+// ParseOptions: every top-level argument introduced by a token ("[COUNT
+// count]", "SINCE version", "[REPLACE]"), with the number of values that
+// follow it. An argument that repeats ("[FIELDS field [field ...]]") has no
+// fixed count and is left out: its command parses it by hand.
+func (c *Command) Options() []Option { return c.options }
+
+func optionsOf(args []Arg) []Option {
+	var out []Option
+	for _, a := range args {
+		if a.Token == "" || a.Multiple {
+			continue
+		}
+		n := 1
+		switch a.Type {
+		case "pure-token":
+			n = 0
+		case "block":
+			n = len(a.Args)
+		}
+		out = append(out, Option{Token: a.Token, N: n})
+	}
+	if len(out) > MaxOptions {
+		panic("protocol: too many options in the grammar of a command")
+	}
+	return out
+}

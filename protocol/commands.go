@@ -64,14 +64,25 @@ type Command struct {
 	// from Flags.
 	KeyFlags []string
 
+	// Subscribed marks the commands a RESP2 connection may send while it is
+	// subscribed to channels (Redis allows (P)SUBSCRIBE, (P)UNSUBSCRIBE,
+	// PING, QUIT and RESET there; segd also PUBLISH).
+	Subscribed bool
+	// ReadsSegments marks the commands that read saved segments, directly
+	// or through an expression's @name: the server runs a due
+	// time-relative refresh before them, so that they see the current
+	// bucket.
+	ReadsSegments bool
+
 	// Parent is the container command of a subcommand, nil otherwise.
 	Parent *Command
 	// ID numbers the commands and subcommands densely from 0 (below
 	// Count()), for tables indexed by command.
 	ID int
 
-	subs  map[string]*Command // subcommand name after '|' -> subcommand
-	write bool                // Flags has "write"
+	subs    map[string]*Command // subcommand name after '|' -> subcommand
+	write   bool                // Flags has "write"
+	options []Option            // derived from Args, see Options
 }
 
 // Writes reports whether the command changes data (the "write" flag).
@@ -131,10 +142,10 @@ func init() {
 	}
 	sort.Slice(ordered, func(i, j int) bool { return ordered[i].Name < ordered[j].Name })
 	for _, c := range ordered {
-		c.ID, c.write = count, c.HasFlag("write")
+		c.ID, c.write, c.options = count, c.HasFlag("write"), optionsOf(c.Args)
 		count++
 		for _, s := range c.Subcommands {
-			s.ID, s.write = count, s.HasFlag("write")
+			s.ID, s.write, s.options = count, s.HasFlag("write"), optionsOf(s.Args)
 			count++
 		}
 	}

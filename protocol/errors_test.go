@@ -1,0 +1,68 @@
+package protocol
+
+import (
+	"errors"
+	"fmt"
+	"testing"
+)
+
+func TestErrorOf(t *testing.T) {
+	wt := NewError(CodeWrongType, "field 'tier' is ENUM")
+	for _, c := range []struct {
+		err        error
+		code, msg  string
+		sameObject bool
+	}{
+		{wt, CodeWrongType, "field 'tier' is ENUM", true},
+		{fmt.Errorf("while writing: %w", wt), CodeWrongType, "field 'tier' is ENUM", true},
+		{errors.New("LOADING segd is loading"), CodeLoading, "segd is loading", false},
+		{errors.New("ERR no such transfer"), CodeErr, "no such transfer", false},
+		{errors.New("COUNT is not an integer or out of range"), CodeErr, "COUNT is not an integer or out of range", false},
+		{errors.New("disk full"), CodeErr, "disk full", false},
+	} {
+		e := ErrorOf(c.err)
+		if e.Code != c.code || e.Msg != c.msg || (c.sameObject && e != wt) {
+			t.Errorf("ErrorOf(%q) = %q %q", c.err, e.Code, e.Msg)
+		}
+	}
+	if ErrorOf(nil) != nil {
+		t.Error("ErrorOf(nil) is not nil")
+	}
+	if !errors.Is(fmt.Errorf("x: %w", wt), &Error{Code: CodeWrongType}) || errors.Is(wt, &Error{Code: CodeErr}) {
+		t.Error("errors.Is does not match by code")
+	}
+	var enc Enc
+	enc.Err(Err("bad\r\ninput"))
+	if string(enc.B) != "-ERR bad  input\r\n" {
+		t.Errorf("Enc.Err wrote %q", enc.B)
+	}
+}
+
+func TestOptionsFromTheTable(t *testing.T) {
+	for name, want := range map[string]string{
+		"query.members":     "[{CURSOR 1} {COUNT 1} {AT 1}]",
+		"query.groupby":     "[{WHERE 1} {LIMIT 1} {AT 1}]",
+		"segment.create":    "[{REPLACE 0}]",
+		"segment.changes":   "[{SINCE 1} {COUNT 1}]",
+		"segment.profile":   "[{LIMIT 1}]", // FIELDS repeats: parsed by hand
+		"field.create":      "[{GRANULARITY 1} {RETENTION 1}]",
+		"ent.set":           "[]",
+		"segment.lookalike": "[{COUNT 1} {WHERE 1}]",
+	} {
+		if got := fmt.Sprint(Lookup([]byte(name)).Options()); got != want {
+			t.Errorf("%s options %s, want %s", name, got, want)
+		}
+	}
+}
+
+func TestSubscribedCommands(t *testing.T) {
+	var got []string
+	for _, c := range All() {
+		if c.Subscribed {
+			got = append(got, c.Name)
+		}
+	}
+	if fmt.Sprint(got) != "[ping psubscribe publish punsubscribe quit reset subscribe unsubscribe]" {
+		t.Errorf("commands allowed in subscribed mode: %v", got)
+	}
+}
