@@ -220,6 +220,12 @@ func (o *Opts) Int(token string, def int64) (int64, error) {
 // fixed count and is left out: its command parses it by hand.
 func (c *Command) Options() []Option { return c.options }
 
+// ParseOptions is ParseOptions of args with the command's Options, naming
+// the command in upper case in its errors.
+func (c *Command) ParseOptions(args [][]byte) (Opts, error) {
+	return ParseOptions(c.upper, args, c.options)
+}
+
 func optionsOf(args []Arg) []Option {
 	var out []Option
 	for _, a := range args {

@@ -83,6 +83,7 @@ type Command struct {
 	subs    map[string]*Command // subcommand name after '|' -> subcommand
 	write   bool                // Flags has "write"
 	options []Option            // derived from Args, see Options
+	upper   string              // Name in upper case, for errors
 }
 
 // Writes reports whether the command changes data (the "write" flag).
@@ -142,10 +143,10 @@ func init() {
 	}
 	sort.Slice(ordered, func(i, j int) bool { return ordered[i].Name < ordered[j].Name })
 	for _, c := range ordered {
-		c.ID, c.write, c.options = count, c.HasFlag("write"), optionsOf(c.Args)
+		c.ID, c.write, c.options, c.upper = count, c.HasFlag("write"), optionsOf(c.Args), strings.ToUpper(c.Name)
 		count++
 		for _, s := range c.Subcommands {
-			s.ID, s.write, s.options = count, s.HasFlag("write"), optionsOf(s.Args)
+			s.ID, s.write, s.options, s.upper = count, s.HasFlag("write"), optionsOf(s.Args), strings.ToUpper(s.Name)
 			count++
 		}
 	}
