@@ -18,8 +18,8 @@ var (
 )
 
 // KindError is a write to a field of another kind. It converts to the
-// WRONGTYPE Error "field 'country' is ENUM" (errors.As); the server adds
-// which command writes that kind.
+// WRONGTYPE Error "field 'country' is ENUM" (errors.As);
+// protocol.ErrorOf adds which command writes that kind.
 type KindError struct {
 	Field string
 	Kind  Kind
@@ -30,6 +30,9 @@ func (e *KindError) Error() string { return e.wire().Error() }
 func (e *KindError) wire() *Error {
 	return &Error{Code: protocol.CodeWrongType, Msg: fmt.Sprintf("field '%s' is %s", e.Field, e.Kind)}
 }
+
+// FieldKind is the field and its kind (protocol.FieldKindError).
+func (e *KindError) FieldKind() (field, kind string) { return e.Field, e.Kind.String() }
 
 // Is lets errors.Is(err, ErrWrongType) match it.
 func (e *KindError) Is(target error) bool { return e.wire().Is(target) }
@@ -44,9 +47,12 @@ func (e *KindError) As(target any) bool {
 }
 
 // SegmentExistsError is the creation of a saved segment under a name that
-// exists, without Replace. It converts to an ERR Error (errors.As); the
-// server says how to replace it.
+// exists, without Replace. It converts to an ERR Error (errors.As);
+// protocol.ErrorOf says how to replace it.
 type SegmentExistsError struct{ Name string }
+
+// ExistingSegment is the name (protocol.SegmentExistsError).
+func (e *SegmentExistsError) ExistingSegment() string { return e.Name }
 
 func (e *SegmentExistsError) Error() string { return e.wire().Error() }
 

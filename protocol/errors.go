@@ -56,15 +56,45 @@ var knownCodes = []string{
 	"MISCONF", "NOPERM", "OOM", "READONLY",
 }
 
-// ErrorOf turns any error into an *Error: an *Error in err's chain (or
-// one that an error in the chain converts to with errors.As) is returned
-// as it is; any other error becomes ERR with its text, unless that text
-// already begins with a known code and a space ("LOADING sentence", as an
-// error reply read back by a Redis client is), which is then kept. nil
-// gives nil.
+// FieldKindError is an error about a write to a field of another kind
+// (index.KindError). The engine's sentence names no command; ErrorOf adds
+// which command writes the field's kind.
+type FieldKindError interface {
+	error
+	FieldKind() (field, kind string)
+}
+
+// SegmentExistsError is an error about creating a saved segment under a
+// name that exists (index.SegmentExistsError); ErrorOf says how to replace
+// it.
+type SegmentExistsError interface {
+	error
+	ExistingSegment() string
+}
+
+// ErrorOf turns any error into the *Error a client is answered with:
+//   - a FieldKindError or SegmentExistsError is phrased with the command
+//     that resolves it ("field 'tier' is ENUM, use ENT.SET");
+//   - an *Error in err's chain (or one that an error in the chain converts
+//     to with errors.As) is returned as it is;
+//   - any other error becomes ERR with its text, unless that text already
+//     begins with a known code and a space ("LOADING sentence", as an error
+//     reply read back by a Redis client is), which is then kept.
+//
+// nil gives nil.
 func ErrorOf(err error) *Error {
 	if err == nil {
 		return nil
+	}
+	var fk FieldKindError
+	if errors.As(err, &fk) {
+		field, kind := fk.FieldKind()
+		return &Error{Code: CodeWrongType, Msg: fmt.Sprintf("field '%s' is %s, use %s", field, kind, writeCommandFor(kind))}
+	}
+	var se SegmentExistsError
+	if errors.As(err, &se) {
+		name := se.ExistingSegment()
+		return Errf("segment '%s' exists: drop it first or use SEGMENT.CREATE %s expr REPLACE", name, name)
 	}
 	var e *Error
 	if errors.As(err, &e) {
@@ -77,6 +107,17 @@ func ErrorOf(err error) *Error {
 		}
 	}
 	return &Error{Code: CodeErr, Msg: msg}
+}
+
+// writeCommandFor names the commands that write a field kind.
+func writeCommandFor(kind string) string {
+	switch kind {
+	case "TAGS":
+		return "ENT.ADD and ENT.REM"
+	case "EVENT":
+		return "ENT.TRACK"
+	}
+	return "ENT.SET"
 }
 
 // Err appends an error reply of e.

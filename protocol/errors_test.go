@@ -66,3 +66,20 @@ func TestSubscribedCommands(t *testing.T) {
 		t.Errorf("commands allowed in subscribed mode: %v", got)
 	}
 }
+
+type kindErr struct{ field, kind string }
+
+func (e kindErr) Error() string                   { return "WRONGTYPE field '" + e.field + "' is " + e.kind }
+func (e kindErr) FieldKind() (field, kind string) { return e.field, e.kind }
+
+func TestErrorOfAddsTheCommand(t *testing.T) {
+	for kind, want := range map[string]string{
+		"ENUM":  "WRONGTYPE field 'f' is ENUM, use ENT.SET",
+		"TAGS":  "WRONGTYPE field 'f' is TAGS, use ENT.ADD and ENT.REM",
+		"EVENT": "WRONGTYPE field 'f' is EVENT, use ENT.TRACK",
+	} {
+		if got := ErrorOf(fmt.Errorf("x: %w", kindErr{"f", kind})).Error(); got != want {
+			t.Errorf("%s: %q, want %q", kind, got, want)
+		}
+	}
+}

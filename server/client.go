@@ -255,7 +255,7 @@ func (s *Server) dispatch(c *client, args [][]byte) {
 		if entry.async && refuse == nil {
 			s.refuseWrite(c, err) // counted when its reply is written
 		} else {
-			c.enc.Err(s.wireError(err))
+			c.enc.Err(protocol.ErrorOf(err))
 			failed = true
 		}
 	}

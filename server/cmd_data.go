@@ -54,7 +54,7 @@ func (s *Server) drain(c *client) {
 			}
 		}
 		if err != nil {
-			c.enc.Err(s.wireError(err))
+			c.enc.Err(protocol.ErrorOf(err))
 			s.metrics.failed(p.cmd, c.id)
 		}
 		c.pending[i] = pendingWrite{}

@@ -62,9 +62,8 @@ func TestRouteListProblems(t *testing.T) {
 }
 
 // TestOneErrorType: the engine's errors reach the wire as protocol.Error,
-// with the command context the server adds.
+// with the command context protocol.ErrorOf adds.
 func TestOneErrorType(t *testing.T) {
-	s := &Server{}
 	eng := index.New()
 	if _, err := eng.Apply(&index.Mutation{Op: index.OpSet, Key: "u:1", Pairs: []index.Pair{{Field: "country", Value: "PT"}}}); err != nil {
 		t.Fatal(err)
@@ -77,7 +76,7 @@ func TestOneErrorType(t *testing.T) {
 	if !errors.Is(err, index.ErrWrongType) || strings.Contains(err.Error(), "ENT.") {
 		t.Errorf("engine error %q: not WRONGTYPE, or names a command", err)
 	}
-	if got := s.wireError(err).Error(); got != "WRONGTYPE field 'country' is ENUM, use ENT.SET" {
+	if got := protocol.ErrorOf(err).Error(); got != "WRONGTYPE field 'country' is ENUM, use ENT.SET" {
 		t.Errorf("wire error %q", got)
 	}
 	if _, err := eng.Apply(&index.Mutation{Op: index.OpSegmentCreate, Key: "pt", Values: []string{"country:PT"}}); err != nil {
@@ -87,10 +86,10 @@ func TestOneErrorType(t *testing.T) {
 	if strings.Contains(err.Error(), "SEGMENT.") {
 		t.Errorf("engine error %q names a command", err)
 	}
-	if got := s.wireError(fmt.Errorf("applying: %w", err)).Error(); got != "ERR segment 'pt' exists: drop it first or use SEGMENT.CREATE pt expr REPLACE" {
+	if got := protocol.ErrorOf(fmt.Errorf("applying: %w", err)).Error(); got != "ERR segment 'pt' exists: drop it first or use SEGMENT.CREATE pt expr REPLACE" {
 		t.Errorf("wire error %q", got)
 	}
-	if got := s.wireError(errShuttingDown); got != errShuttingDown {
+	if got := protocol.ErrorOf(fmt.Errorf("x: %w", errShuttingDown)); got != errShuttingDown {
 		t.Errorf("a server error is not kept as it is: %v", got)
 	}
 }
