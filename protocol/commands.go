@@ -233,15 +233,15 @@ func (c *Command) HasFlag(f string) bool {
 }
 
 // ArityError is the Redis 7 message for a wrong argument count:
-// "wrong number of arguments for 'client|setname' command". Callers prefix
-// "ERR ".
+// "wrong number of arguments for 'client|setname' command". ErrorOf makes it
+// an ERR reply.
 func (c *Command) ArityError() error {
 	return errors.New("wrong number of arguments for '" + strings.ToUpper(c.Name) + "' command")
 }
 
 // UnknownCommandError is Redis 7's message for an unknown command, quoting
 // the name and the first arguments: "unknown command 'foo', with args
-// beginning with: 'a' 'b' ". Callers prefix "ERR ".
+// beginning with: 'a' 'b' ". ErrorOf makes it an ERR reply.
 func UnknownCommandError(args [][]byte) error {
 	var b strings.Builder
 	b.WriteString("unknown command '")
@@ -264,7 +264,7 @@ func UnknownCommandError(args [][]byte) error {
 }
 
 // UnknownSubcommandError is Redis 7's message for an unknown subcommand:
-// "unknown subcommand 'foo'. Try CLIENT HELP.". Callers prefix "ERR ".
+// "unknown subcommand 'foo'. Try CLIENT HELP.". ErrorOf makes it an ERR reply.
 func UnknownSubcommandError(cmd *Command, sub []byte) error {
 	return errors.New("unknown subcommand '" + string(clip(sub, 128)) +
 		"'. Try " + strings.ToUpper(cmd.Name) + " HELP.")
