@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/RoaringBitmap/roaring/v2"
+
 	"github.com/segd-db/segd/index/bsi"
 	"github.com/segd-db/segd/index/dict"
 )
@@ -173,21 +174,21 @@ func (e *Engine) FieldInfo(name string) (FieldInfo, error) {
 func (e *Engine) FieldValues(name string, limit int) ([]ValueCount, error) {
 	e.mu.RLock()
 	defer e.mu.RUnlock()
-	f, err := e.valuesField(name, "FIELD.VALUES")
+	f, err := e.valuesField(name)
 	if err != nil {
 		return nil, err
 	}
 	return e.groupCounts(e.qctx(time.Time{}), f, nil, limit), nil
 }
 
-// valuesField finds an ENUM or TAGS field for a command that lists values.
-func (e *Engine) valuesField(name, command string) (*field, error) {
+// valuesField finds an ENUM, TAGS or EVENT field, whose values can be listed.
+func (e *Engine) valuesField(name string) (*field, error) {
 	f, err := e.field(name)
 	if err != nil {
 		return nil, err
 	}
 	if f.kind == KindInt {
-		return nil, wrongTypef("field '%s' is %s: %s lists ENUM, TAGS and EVENT values; use QUERY.STATS for INT", name, f.kind, command)
+		return nil, wrongTypef("field '%s' is %s: only ENUM, TAGS and EVENT fields have values to list; an INT field has stats", name, f.kind)
 	}
 	return f, nil
 }

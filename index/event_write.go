@@ -35,7 +35,7 @@ func (e *Engine) track(m *Mutation, replay bool) (Result, error) {
 		return Result{}, err
 	}
 	if len(m.Values) > 1 {
-		return Result{}, errorf("ENT.TRACK takes one event, field or field:value")
+		return Result{}, errorf("a tracked event is one field or field:value")
 	}
 	value := ""
 	if len(m.Values) == 1 {
@@ -58,7 +58,7 @@ func (e *Engine) track(m *Mutation, replay bool) (Result, error) {
 	spec := newEventSpec(0, 0)
 	if exists {
 		if f.kind != KindEvent {
-			return Result{}, wrongTypef("field '%s' is %s, use %s", m.Field, f.kind, writeCommandFor(f.kind))
+			return Result{}, &KindError{Field: m.Field, Kind: f.kind}
 		}
 		spec = f.ev.spec
 	} else if err := ValidFieldName(m.Field); err != nil {

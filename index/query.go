@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/RoaringBitmap/roaring/v2"
+
 	"github.com/segd-db/segd/index/bsi"
 	"github.com/segd-db/segd/index/expr"
 )
@@ -217,7 +218,7 @@ func (e *Engine) where(q *qctx, expr string) (*roaring.Bitmap, error) {
 func (e *Engine) GroupBy(name, where string, limit int, at time.Time) ([]ValueCount, error) {
 	e.rlock()
 	defer e.mu.RUnlock()
-	f, err := e.valuesField(name, "QUERY.GROUPBY")
+	f, err := e.valuesField(name)
 	if err != nil {
 		return nil, err
 	}

@@ -16,7 +16,7 @@ func (e *Engine) createSegment(name, text string, replace bool, now int64) (Resu
 	}
 	old := e.segs[name]
 	if old != nil && !replace {
-		return Result{}, errorf("segment '%s' exists: drop it first or use SEGMENT.CREATE %s expr REPLACE", name, name)
+		return Result{}, &SegmentExistsError{Name: name}
 	}
 	node, err := expr.Parse(text)
 	if err != nil {

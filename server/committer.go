@@ -1,17 +1,17 @@
 package server
 
 import (
-	"errors"
-	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/segd-db/segd/index/errs"
 
 	"github.com/segd-db/segd/index"
 )
 
 // errShuttingDown answers writes that arrive while the server stops.
-var errShuttingDown = errors.New("ERR segd is shutting down; the write was not applied")
+var errShuttingDown = errs.Err("segd is shutting down; the write was not applied")
 
 // committer is the single writer. Connections hand it mutations; it applies a
 // batch of them to the engine and hands the changed ones to its logger, which
@@ -225,11 +225,11 @@ func (c *committer) logLoop() {
 				// The engine has applied these writes but they are not
 				// durable: refuse to acknowledge them and say so loudly.
 				s.log.Error("write log append failed; writes not acknowledged", "err", err, "writes", len(lb.records))
-				werr := fmt.Errorf("ERR write not persisted: %w", err)
+				werr := errs.Errf("write not persisted: %v", err)
 				for _, r := range lb.logged {
 					r.err = werr
 				}
-				refuse := fmt.Errorf("ERR the write log failed (%v); writes are refused until segd restarts, reads go on", err)
+				var refuse error = errs.Errf("the write log failed (%v); writes are refused until segd restarts, reads go on", err)
 				c.broken.Store(&refuse)
 			} else {
 				s.dirty.Add(int64(len(lb.records)))

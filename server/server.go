@@ -18,6 +18,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/segd-db/segd/index/errs"
+
 	"github.com/tidwall/redcon"
 
 	"github.com/segd-db/segd/explorer"
@@ -77,6 +79,9 @@ type Server struct {
 // New opens the store (loading happens in Start, in the background) and
 // returns a server ready to Start.
 func New(cfg Config) (*Server, error) {
+	if err := checkRoutes(routes); err != nil {
+		return nil, err // a command added to the table or the routes alone
+	}
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
@@ -118,10 +123,10 @@ func (s *Server) explorerWrite(m *index.Mutation) (index.Result, error) {
 // explorerReady says why the explorer cannot read the data set yet, if so.
 func (s *Server) explorerReady() error {
 	if err, _ := s.loadErr.Load().(error); err != nil {
-		return fmt.Errorf("LOADING loading the data set failed (%v); segd must be restarted", err)
+		return errs.New(errs.CodeLoading, fmt.Sprintf("loading the data set failed (%v); segd must be restarted", err))
 	}
 	if s.loading.Load() {
-		return errors.New("LOADING segd is loading the data set in memory; the explorer answers once it is loaded")
+		return errs.New(errs.CodeLoading, "segd is loading the data set in memory; the explorer answers once it is loaded")
 	}
 	if s.closing.Load() {
 		return errShuttingDown
