@@ -92,7 +92,7 @@ type memberProbe struct {
 
 // touchMembers reads the members of each of segs for id and returns how
 // many hold it.
-func (ix *segIndex) touchMembers(segs []*segment, id uint32) int {
+func (sc *maintScratch) touchMembers(segs []*segment, id uint32) int {
 	if !peekLayoutOK {
 		held := 0
 		for _, s := range segs {
@@ -107,7 +107,7 @@ func (ix *segIndex) touchMembers(segs []*segment, id uint32) int {
 	// keys are dense enough to index: the update that follows searches
 	// them too, and finds the lines read here in the cache (indexing
 	// measured slower).
-	ps := ix.probes[:0]
+	ps := sc.probes[:0]
 	for _, s := range segs {
 		rb := (*rbLayout)(unsafe.Pointer(s.members))
 		ps = append(ps, memberProbe{base: 0, n: len(rb.keys)})
@@ -172,6 +172,6 @@ func (ix *segIndex) touchMembers(segs []*segment, id uint32) int {
 			held++
 		}
 	}
-	ix.probes = ps[:0]
+	sc.probes = ps[:0]
 	return held
 }

@@ -49,7 +49,7 @@ func TestTouchMembers(t *testing.T) {
 		}
 		segs = append(segs, &segment{members: bm})
 	}
-	ix := &segIndex{}
+	sc := &maintScratch{}
 	for n := 0; n < 20000; n++ {
 		id := uint32(r.Intn(1<<20 + 1000))
 		if n%7 == 0 {
@@ -68,7 +68,7 @@ func TestTouchMembers(t *testing.T) {
 				want++
 			}
 		}
-		if got := ix.touchMembers(pick, id); got != want {
+		if got := sc.touchMembers(pick, id); got != want {
 			t.Fatalf("id %d over %d bitmaps: touchMembers %d, Contains %d", id, len(pick), got, want)
 		}
 	}

@@ -361,29 +361,19 @@ func (s *segment) addValueDep(field, value string) {
 }
 
 // segIndex answers "which segments does a change of this field concern",
-// by position in the reference order.
+// by position in the reference order, and holds what maintenance reads of
+// each segment by position. It is rebuilt with the order; what one write's
+// maintenance computes is in maintScratch (segment_scratch.go).
 type segIndex struct {
 	byField   map[string][]int            // field -> segments any change of it concerns
 	ints      map[string][]*intPreds      // field -> parallel to byField: those segments' INT predicates on it (nil: none known)
 	byValue   map[string]map[string][]int // field -> value -> segments its changes concern
+	flips     map[string]*intFlips        // INT field -> which of byField a change concerns (segment_flips.go)
 	empty     []int                       // segments an entity without values may match
 	refs      [][]int                     // position -> positions of the segments it references
-	mark      []uint64                    // scratch: candidates of the entity being maintained (a bit per position)
 	global    []uint64                    // the positions of the segments recomputed whole (a bit per position)
-	changed   []bool                      // scratch: segments whose membership just changed
-	cand      []*segment                  // scratch: the candidates, in order
-	was       []bool                      // scratch: their memberships before the write
-	old       pointMemo                   // scratch: the entity's values before the write (segment_point.go)
-	flips     map[string]*intFlips        // INT field -> which of byField a change concerns (segment_flips.go)
-	flipK     []int                       // scratch: positions in byField a change concerns
-	pend      []*segment                  // scratch: the candidates whose membership changes, not yet recorded
-	sink      uint32                      // keeps recordPending's reads alive
-	probes    []memberProbe               // scratch: touchMembers's searches (members_touch.go)
 	slots     []progSlot                  // fields segment programs read (segment_prog.go)
 	slotIx    map[*field]int              // field -> its slot
-	row       progRow                     // scratch: the entity being maintained, by slot
-	progs     [][]progTerm                // scratch: the candidates' programs
-	sigs      []uint64                    // scratch: the candidates' signature bits
 	hot       []segHot                    // by position: what maintenance reads of a segment (segHots); nil: to build
 	hotSchema uint64                      // the schema hot was built for
 }
@@ -394,7 +384,7 @@ func (e *Engine) buildSegIndex() {
 		pos[s.name] = i
 	}
 	ix := &segIndex{byField: map[string][]int{}, ints: map[string][]*intPreds{}, byValue: map[string]map[string][]int{}, refs: make([][]int, len(e.order)),
-		mark: make([]uint64, (len(e.order)+63)/64), global: make([]uint64, (len(e.order)+63)/64), changed: make([]bool, len(e.order))}
+		global: make([]uint64, (len(e.order)+63)/64)}
 	named := map[*field]map[string]bool{} // TAGS values the segments name
 	for i, s := range e.order {
 		if s.global {
