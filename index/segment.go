@@ -334,22 +334,6 @@ func intPredHolds(p *Pred, v int64, ok bool) bool {
 	return ok && cmpInt(p.Cmp, p.N, v)
 }
 
-// flips reports whether a change of the field from (old, hadOld) to (new,
-// hasNew) can change the segment: whether one of its predicates on the
-// field changes. nil (no predicates known, opaque, or a TOP segment) always
-// can.
-func (ps *intPreds) flips(old int64, hadOld bool, new int64, hasNew bool) bool {
-	if ps == nil {
-		return true
-	}
-	for _, p := range ps.preds {
-		if intPredHolds(p, old, hadOld) != intPredHolds(p, new, hasNew) {
-			return true
-		}
-	}
-	return false
-}
-
 func (s *segment) addValueDep(field, value string) {
 	if s.vdeps == nil {
 		s.vdeps = map[string]map[string]bool{}

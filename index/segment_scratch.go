@@ -39,9 +39,6 @@ func (sc *maintScratch) markAll(list []int) {
 	}
 }
 
-// marked reports whether the segment at position i is marked.
-func (sc *maintScratch) marked(i int) bool { return sc.mark[i/64]&(1<<(i%64)) != 0 }
-
 // addGlobal notes that s is to be recomputed whole once the writes are
 // maintained.
 func (sc *maintScratch) addGlobal(s *segment) {
