@@ -52,13 +52,16 @@ func (e *Engine) touchInt(id uint32, field string, old int64, hadOld bool, new i
 	}
 }
 
+// touched is one change a write made, as its mutator noted it: what
+// maintenance needs to find the segments it concerns and, for programs
+// (seedOld, segment_prog.go), the entity's value before the write.
 type touched struct {
 	id    uint32
 	field string
 	value string // "" for any value
 	isNew bool
 	// An ENUM change (oldKnown): the field's ordinal before the write, 0
-	// for none (segment_point.go).
+	// for none.
 	oldKnown bool
 	oldOrd   uint32
 	// An INT change: from old (when hadOld) to new (when hasNew).
