@@ -35,7 +35,7 @@ type Engine struct {
 	segs        map[string]*segment
 	order       []*segment   // segs, references first; nil when stale
 	segIx       *segIndex    // built with order
-	memo        pointMemo    // point reads of the entity segments are re-evaluated for
+	maint       maintScratch // what maintaining one write reuses (segment_scratch.go)
 	sig         sigIndex     // membership signatures (segment_sig.go)
 	sigDefer    bool         // maintain is recording: exits leave their group in sigPending
 	sigPending  uint64       // groups whose bit of the entity being maintained needs a recheck

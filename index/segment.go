@@ -6,8 +6,8 @@ import (
 	"strconv"
 
 	"github.com/RoaringBitmap/roaring/v2"
+
 	"github.com/segd-db/segd/index/expr"
-	"github.com/segd-db/segd/internal/roaringpeek"
 )
 
 // Saved segments (SPEC §5): a named expression whose members are kept as a
@@ -336,22 +336,6 @@ func intPredHolds(p *expr.Pred, v int64, ok bool) bool {
 	return ok && cmpInt(p.Cmp, p.N, v)
 }
 
-// flips reports whether a change of the field from (old, hadOld) to (new,
-// hasNew) can change the segment: whether one of its predicates on the
-// field changes. nil (no predicates known, opaque, or a TOP segment) always
-// can.
-func (ps *intPreds) flips(old int64, hadOld bool, new int64, hasNew bool) bool {
-	if ps == nil {
-		return true
-	}
-	for _, p := range ps.preds {
-		if intPredHolds(p, old, hadOld) != intPredHolds(p, new, hasNew) {
-			return true
-		}
-	}
-	return false
-}
-
 func (s *segment) addValueDep(field, value string) {
 	if s.vdeps == nil {
 		s.vdeps = map[string]map[string]bool{}
@@ -363,29 +347,19 @@ func (s *segment) addValueDep(field, value string) {
 }
 
 // segIndex answers "which segments does a change of this field concern",
-// by position in the reference order.
+// by position in the reference order, and holds what maintenance reads of
+// each segment by position. It is rebuilt with the order; what one write's
+// maintenance computes is in maintScratch (segment_scratch.go).
 type segIndex struct {
 	byField   map[string][]int            // field -> segments any change of it concerns
 	ints      map[string][]*intPreds      // field -> parallel to byField: those segments' INT predicates on it (nil: none known)
 	byValue   map[string]map[string][]int // field -> value -> segments its changes concern
+	flips     map[string]*intFlips        // INT field -> which of byField a change concerns (segment_flips.go)
 	empty     []int                       // segments an entity without values may match
 	refs      [][]int                     // position -> positions of the segments it references
-	mark      []uint64                    // scratch: candidates of the entity being maintained (a bit per position)
 	global    []uint64                    // the positions of the segments recomputed whole (a bit per position)
-	changed   []bool                      // scratch: segments whose membership just changed
-	cand      []*segment                  // scratch: the candidates, in order
-	was       []bool                      // scratch: their memberships before the write
-	old       pointMemo                   // scratch: the entity's values before the write (segment_point.go)
-	flips     map[string]*intFlips        // INT field -> which of byField a change concerns (segment_flips.go)
-	flipK     []int                       // scratch: positions in byField a change concerns
-	pend      []*segment                  // scratch: the candidates whose membership changes, not yet recorded
-	sink      uint32                      // keeps recordPending's reads alive
-	probes    roaringpeek.Searcher        // scratch: touchMembers's searches (members_touch.go)
 	slots     []progSlot                  // fields segment programs read (segment_prog.go)
 	slotIx    map[*field]int              // field -> its slot
-	row       progRow                     // scratch: the entity being maintained, by slot
-	progs     [][]progTerm                // scratch: the candidates' programs
-	sigs      []uint64                    // scratch: the candidates' signature bits
 	hot       []segHot                    // by position: what maintenance reads of a segment (segHots); nil: to build
 	hotSchema uint64                      // the schema hot was built for
 }
@@ -396,7 +370,7 @@ func (e *Engine) buildSegIndex() {
 		pos[s.name] = i
 	}
 	ix := &segIndex{byField: map[string][]int{}, ints: map[string][]*intPreds{}, byValue: map[string]map[string][]int{}, refs: make([][]int, len(e.order)),
-		mark: make([]uint64, (len(e.order)+63)/64), global: make([]uint64, (len(e.order)+63)/64), changed: make([]bool, len(e.order))}
+		global: make([]uint64, (len(e.order)+63)/64)}
 	named := map[*field]map[string]bool{} // TAGS values the segments name
 	for i, s := range e.order {
 		if s.global {

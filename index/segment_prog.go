@@ -278,8 +278,8 @@ func (r *progRow) tagIn(bm *roaring.Bitmap, old bool) bool {
 
 // seedOld records, from the touches of the entity (the write applied), its
 // values before the write in the slots of the fields the write changed. It
-// reports false when it cannot (ENT.UNSET of a TAGS field), as
-// memoTouchedOld does.
+// reports false when it cannot (ENT.UNSET of a TAGS field: which values
+// were lost is not recorded); the caller then reads the members.
 func (e *Engine) seedOld(r *progRow, ts []touched) bool {
 	ix := e.segIx
 	for i := range ts {
