@@ -6,6 +6,7 @@ import (
 	"sort"
 	"sync"
 	"time"
+	"weak"
 
 	"github.com/RoaringBitmap/roaring/v2"
 )
@@ -70,10 +71,11 @@ func (e *Engine) profileFields(fields []string) ([]*field, error) {
 // quantileCache keeps each INT field's bucket cuts: they describe the shape
 // of the data and are recomputed when the field's count has moved by more
 // than 1% or after a minute, not on every profile (the counts in each
-// bucket are always exact).
+// bucket are always exact). Its keys are weak: it must not keep the fields
+// of a dropped engine (or a replaced data set) alive.
 type quantileCache struct {
 	mu   sync.Mutex
-	byF  map[*BSI]quantileCuts
+	byF  map[weak.Pointer[BSI]]quantileCuts
 	size int
 }
 
@@ -87,14 +89,15 @@ func (c *quantileCache) ranges(b *BSI) [][2]int64 {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	n := b.Count()
-	if q, ok := c.byF[b]; ok && time.Since(q.at) < time.Minute && n*100 >= q.count*99 && n*100 <= q.count*101 {
+	key := weak.Make(b)
+	if q, ok := c.byF[key]; ok && time.Since(q.at) < time.Minute && n*100 >= q.count*99 && n*100 <= q.count*101 {
 		return q.ranges
 	}
 	if c.byF == nil || len(c.byF) > 256 {
-		c.byF = map[*BSI]quantileCuts{}
+		c.byF = map[weak.Pointer[BSI]]quantileCuts{}
 	}
 	r := intRanges(b)
-	c.byF[b] = quantileCuts{count: n, at: time.Now(), ranges: r}
+	c.byF[key] = quantileCuts{count: n, at: time.Now(), ranges: r}
 	return r
 }
 

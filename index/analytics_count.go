@@ -7,6 +7,7 @@ import (
 	"sort"
 	"sync"
 	"sync/atomic"
+	"weak"
 
 	"github.com/RoaringBitmap/roaring/v2"
 )
@@ -425,7 +426,7 @@ func (b *BSI) memberBuckets(members *roaring.Bitmap, m uint64, ranges [][2]int64
 // holderCounts is bucketCounts over every entity, kept while the data does
 // not change.
 func (e *Engine) holderCounts(b *BSI, ranges [][2]int64) []uint64 {
-	key := holdersKey{b, fmt.Sprint(ranges)}
+	key := holdersKey{weak.Make(b), fmt.Sprint(ranges)}
 	holders.mu.Lock()
 	c, ok := holders.byKey[key]
 	holders.mu.Unlock()
@@ -442,8 +443,10 @@ func (e *Engine) holderCounts(b *BSI, ranges [][2]int64) []uint64 {
 	return counts
 }
 
+// holdersKey's BSI is weak: the cache must not keep the fields of a dropped
+// engine alive.
 type holdersKey struct {
-	b      *BSI
+	b      weak.Pointer[BSI]
 	ranges string
 }
 
