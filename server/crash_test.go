@@ -55,6 +55,7 @@ func TestCrashCycles(t *testing.T) {
 		}
 	}
 	t.Logf("seed %d (SEGD_CRASH_SEED=%d replays the choices), %d cycles per fsync mode", seed, seed, cycles)
+	t.Logf("test process at the start: VmRSS %s, live heap %d MiB", vmRSS(), liveHeap()>>20)
 
 	var total crashTotals
 	for i, mode := range []string{"always", "everysec"} {
@@ -66,6 +67,7 @@ func TestCrashCycles(t *testing.T) {
 		})
 	}
 	t.Logf("total: %s", total)
+	t.Logf("test process at the end: VmRSS %s, live heap %d MiB", vmRSS(), liveHeap()>>20)
 	if !t.Failed() {
 		fmt.Printf("crash cycles: %d, acknowledged writes checked: %d, lost: 0\n", total.cycles, total.acked)
 	}
@@ -100,6 +102,10 @@ func (a crashTotals) String() string {
 	return fmt.Sprintf("%d cycles, %d acknowledged writes checked, in-flight writes at the kill: %d applied, %d absent; %d SAVE/BGSAVE requested, %d restarts verified in a child process",
 		a.cycles, a.acked, a.applied, a.absent, a.snapshots, a.childRestarts)
 }
+
+// rssEvery: the soak logs the test process's resident memory every so many
+// cycles (servers restarted in process must give theirs back).
+const rssEvery = 50
 
 const (
 	crashWriters       = 4
@@ -461,6 +467,9 @@ func runCrashCycles(t *testing.T, r *rand.Rand, mode string, cycles, maxWrites i
 		tot.absent += absent
 		t.Logf("cycle %d: killed %s; %d acknowledged writes intact, %d in flight: %d applied, %d absent",
 			cycle, how, n, inflight, applied, absent)
+		if (cycle+1)%rssEvery == 0 {
+			t.Logf("after %d cycles: test process VmRSS %s, live heap %d MiB", cycle+1, vmRSS(), liveHeap()>>20)
+		}
 	}
 	return tot
 }

@@ -413,13 +413,19 @@ func (s *Server) writeImage() error {
 	var dirty int64
 	var restores uint64
 	began := time.Now()
-	_ = s.commits.exclusive(func() error {
+	err := s.commits.exclusive(func() error {
+		if err := s.commits.refusal(); err != nil {
+			return err // the engine holds writes the log does not
+		}
 		fz = s.engine.FreezeChanges()
 		seq = s.store.LastSeq()
 		dirty = s.dirty.Load()
 		restores = s.restores.Load()
 		return nil
 	})
+	if err != nil {
+		return err
+	}
 	frozen := time.Since(began)
 	s.saving.Lock()
 	defer s.saving.Unlock()
@@ -429,7 +435,7 @@ func (s *Server) writeImage() error {
 	}
 	start := time.Now()
 	parts, carried := fz.Len(), 0
-	err := s.store.WriteSnapshotFrom(seq, func(yield func(storage.Part) error) error {
+	err = s.store.WriteSnapshotFrom(seq, func(yield func(storage.Part) error) error {
 		return fz.Parts(func(p index.Part) error {
 			if p.Same {
 				carried++
