@@ -312,6 +312,15 @@ func runCrashCycles(t *testing.T, r *rand.Rand, mode string, cycles, maxWrites i
 	}
 	var gen atomic.Int64
 	var tot crashTotals
+	// live stops the server of the current cycle if the test ends inside
+	// it: one cleanup for the whole run, not one a cycle, which would keep
+	// every cycle's server referenced until the end.
+	var live func()
+	t.Cleanup(func() {
+		if live != nil {
+			live()
+		}
+	})
 	for cycle := 0; cycle < cycles; cycle++ {
 		// The child's own snapshots: sometimes after few writes, so that
 		// the housekeeping tick (1 s) starts background saves of its own.
@@ -435,7 +444,7 @@ func runCrashCycles(t *testing.T, r *rand.Rand, mode string, cycles, maxWrites i
 			tot.childRestarts++
 			how += "; restart in a child"
 			cmd2, addr2 := startHelperProcess(t, dir, fsync)
-			c = dial(t, addr2, 2)
+			c = redis.NewClient(&redis.Options{Addr: addr2, Protocol: 2, DisableIdentity: true})
 			stop = func() { cmd2.Process.Kill(); cmd2.Wait() } // and one more crash, with nothing in flight
 		} else {
 			how += "; restart in process"
@@ -444,8 +453,8 @@ func runCrashCycles(t *testing.T, r *rand.Rand, mode string, cycles, maxWrites i
 				t.Fatal(err)
 			}
 			srv := bootServer(t, dir, func(cfg *Config) { cfg.Fsync = fs; cfg.MetricsAddr = "" })
-			t.Cleanup(func() { srv.shutdown(false) })
-			c = dial(t, srv.Addr(), 2)
+			live = func() { srv.shutdown(false) }
+			c = redis.NewClient(&redis.Options{Addr: srv.Addr(), Protocol: 2, DisableIdentity: true})
 			save := r.Intn(2) == 0
 			stop = func() {
 				if err := srv.shutdown(save); err != nil {
@@ -453,9 +462,11 @@ func runCrashCycles(t *testing.T, r *rand.Rand, mode string, cycles, maxWrites i
 				}
 			}
 		}
+		live = func() { c.Close(); stop() }
 		applied, absent := verifyCrash(ctx, t, r, c, writers, cycle)
 		c.Close()
 		stop()
+		live = nil
 		n := 0
 		for _, w := range writers {
 			n += w.acked
