@@ -6,8 +6,10 @@ import (
 	"sort"
 	"sync"
 	"time"
+	"weak"
 
 	"github.com/RoaringBitmap/roaring/v2"
+
 	"github.com/segd-db/segd/index/bsi"
 )
 
@@ -82,10 +84,11 @@ func (e *Engine) profileFields(fields []string) ([]*field, error) {
 // quantileCache keeps each INT field's bucket cuts: they describe the shape
 // of the data and are recomputed when the field's count has moved by more
 // than 1% or after a minute, not on every profile (the counts in each
-// bucket are always exact).
+// bucket are always exact). Its keys are weak: it must not keep the fields
+// of a dropped engine (or a replaced data set) alive.
 type quantileCache struct {
 	mu   sync.Mutex
-	byF  map[*bsi.BSI]quantileCuts
+	byF  map[weak.Pointer[bsi.BSI]]quantileCuts
 	size int
 }
 
@@ -99,14 +102,15 @@ func (c *quantileCache) ranges(b *bsi.BSI) [][2]int64 {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	n := b.Count()
-	if q, ok := c.byF[b]; ok && time.Since(q.at) < time.Minute && n*100 >= q.count*99 && n*100 <= q.count*101 {
+	key := weak.Make(b)
+	if q, ok := c.byF[key]; ok && time.Since(q.at) < time.Minute && n*100 >= q.count*99 && n*100 <= q.count*101 {
 		return q.ranges
 	}
 	if c.byF == nil || len(c.byF) > 256 {
-		c.byF = map[*bsi.BSI]quantileCuts{}
+		c.byF = map[weak.Pointer[bsi.BSI]]quantileCuts{}
 	}
 	r := intRanges(b)
-	c.byF[b] = quantileCuts{count: n, at: time.Now(), ranges: r}
+	c.byF[key] = quantileCuts{count: n, at: time.Now(), ranges: r}
 	return r
 }
 

@@ -7,8 +7,10 @@ import (
 	"sort"
 	"sync"
 	"sync/atomic"
+	"weak"
 
 	"github.com/RoaringBitmap/roaring/v2"
+
 	"github.com/segd-db/segd/index/bsi"
 )
 
@@ -280,7 +282,7 @@ func countOrdinals(o *ordinals, members *roaring.Bitmap, idx []int, in []uint64,
 // holderCounts is BucketCounts over every entity, kept while the data does
 // not change.
 func (e *Engine) holderCounts(b *bsi.BSI, ranges [][2]int64) []uint64 {
-	key := holdersKey{b, fmt.Sprint(ranges)}
+	key := holdersKey{weak.Make(b), fmt.Sprint(ranges)}
 	holders.mu.Lock()
 	c, ok := holders.byKey[key]
 	holders.mu.Unlock()
@@ -297,8 +299,10 @@ func (e *Engine) holderCounts(b *bsi.BSI, ranges [][2]int64) []uint64 {
 	return counts
 }
 
+// holdersKey's BSI is weak: the cache must not keep the fields of a dropped
+// engine alive.
 type holdersKey struct {
-	b      *bsi.BSI
+	b      weak.Pointer[bsi.BSI]
 	ranges string
 }
 

@@ -34,7 +34,7 @@ func (s *Server) hugePages() {
 			s.log.Debug("huge pages", "scanned_bytes", st.Scanned, "collapsed_bytes", st.Collapsed, "seconds", time.Since(start).Seconds())
 		}
 		select {
-		case <-s.done:
+		case <-s.stop:
 			return
 		case <-tick.C:
 		}
