@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/segd-db/segd/index"
+	"github.com/segd-db/segd/internal/hugepages"
 )
 
 // BenchmarkSegmentWireWrite is the write of `segd-bench run --mix set` in
@@ -39,7 +40,7 @@ func BenchmarkSegmentWireWrite(b *testing.B) {
 			}
 			if os.Getenv("SEGD_BENCH_HUGEPAGES") != "0" {
 				// As segd does by default (--huge-pages).
-				if _, err := index.CollapseHugePages(); err != nil {
+				if _, err := hugepages.Collapse(); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/segd-db/segd/index"
+	"github.com/segd-db/segd/protocol"
 )
 
 // Embedded is a Client over an engine in the same process: no network, no
@@ -18,9 +19,14 @@ func Embedded(e *index.Engine) Client { return &embedded{e: e} }
 
 type embedded struct{ e *index.Engine }
 
+// apply applies a write. Its error reads as the server's reply would
+// (protocol.ErrorOf: "field 'tier' is ENUM, use ENT.SET").
 func (c *embedded) apply(m *index.Mutation) (int64, error) {
 	res, err := c.e.Apply(m)
-	return res.N, err
+	if err != nil {
+		return res.N, protocol.ErrorOf(err)
+	}
+	return res.N, nil
 }
 
 func (c *embedded) CreateField(_ context.Context, name, kind string) error {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/segd-db/segd/index"
+	"github.com/segd-db/segd/index/expr"
 )
 
 // The JSON API: one route per RESP command the page needs, with the same
@@ -78,7 +79,7 @@ func atParam(w http.ResponseWriter, r *http.Request, name string) (time.Time, bo
 	if v == "" {
 		return time.Time{}, true
 	}
-	t, err := index.ParseTime(v)
+	t, err := expr.ParseTime(v)
 	if err != nil {
 		fail(w, err)
 		return time.Time{}, false
@@ -163,7 +164,7 @@ func newFieldJSON(fi index.FieldInfo) fieldJSON {
 		if fi.Granularity == time.Hour {
 			g = "HOUR"
 		}
-		ret := index.FormatDuration(fi.Retention)
+		ret := expr.FormatDuration(fi.Retention)
 		f.Granularity, f.Retention = &g, &ret
 	}
 	return f

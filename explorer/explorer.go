@@ -21,6 +21,8 @@ import (
 	"time"
 
 	"github.com/segd-db/segd/index"
+	"github.com/segd-db/segd/index/expr"
+	"github.com/segd-db/segd/protocol"
 )
 
 // Options configure an Explorer.
@@ -185,7 +187,7 @@ func (x *Explorer) guard(h http.HandlerFunc) http.Handler {
 				return
 			}
 		}
-		x.tickFirst()
+		x.eng.RefreshDue(x.opts.Write)
 		h(w, r)
 	})
 }
@@ -220,14 +222,6 @@ func (t *timedWriter) Write(b []byte) (int, error) {
 // feed flushes each event).
 func (t *timedWriter) Unwrap() http.ResponseWriter { return t.ResponseWriter }
 
-// tickFirst applies a due refresh of time-relative segments through Write.
-// Without Write the engine refreshes by itself on read.
-func (x *Explorer) tickFirst() {
-	if x.opts.Write != nil && x.eng.TickDue() {
-		_, _ = x.opts.Write(&index.Mutation{Op: index.OpTick})
-	}
-}
-
 // writeJSON answers v as JSON with the given status.
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
@@ -249,26 +243,10 @@ func writeError(w http.ResponseWriter, status int, code, msg string) {
 	writeJSON(w, status, apiError{Error: code + " " + msg, Code: code, Message: msg})
 }
 
-// splitCode splits an error into its Redis code and sentence.
+// splitCode is an error's Redis code and sentence (protocol.ErrorOf).
 func splitCode(err error) (code, msg string) {
-	code, msg = index.ErrorCode(err)
-	if w, rest, ok := strings.Cut(msg, " "); ok && isCode(w) {
-		return w, rest // a server error written "LOADING sentence"
-	}
-	return code, msg
-}
-
-// isCode reports whether w looks like a Redis error code (ERR, LOADING).
-func isCode(w string) bool {
-	if len(w) < 3 {
-		return false
-	}
-	for _, r := range w {
-		if r < 'A' || r > 'Z' {
-			return false
-		}
-	}
-	return true
+	e := protocol.ErrorOf(err)
+	return e.Code, e.Msg
 }
 
 // fail answers an error of the engine or of the write path: 400 for bad
@@ -279,7 +257,7 @@ func fail(w http.ResponseWriter, err error) {
 	body := apiError{Error: code + " " + msg, Code: code, Message: msg}
 	status := http.StatusBadRequest
 	var ie *index.Error
-	var se *index.SyntaxError
+	var se *expr.SyntaxError
 	switch {
 	case errors.As(err, &se):
 		body.Pos = se.Pos

@@ -6,8 +6,11 @@ import (
 	"sort"
 	"sync"
 	"time"
+	"weak"
 
 	"github.com/RoaringBitmap/roaring/v2"
+
+	"github.com/segd-db/segd/index/bsi"
 )
 
 // Segment analytics (SPEC §3): who the members are (PROFILE), who else is
@@ -81,10 +84,11 @@ func (e *Engine) profileFields(fields []string) ([]*field, error) {
 // quantileCache keeps each INT field's bucket cuts: they describe the shape
 // of the data and are recomputed when the field's count has moved by more
 // than 1% or after a minute, not on every profile (the counts in each
-// bucket are always exact).
+// bucket are always exact). Its keys are weak: it must not keep the fields
+// of a dropped engine (or a replaced data set) alive.
 type quantileCache struct {
 	mu   sync.Mutex
-	byF  map[*BSI]quantileCuts
+	byF  map[weak.Pointer[bsi.BSI]]quantileCuts
 	size int
 }
 
@@ -94,18 +98,19 @@ type quantileCuts struct {
 	ranges [][2]int64
 }
 
-func (c *quantileCache) ranges(b *BSI) [][2]int64 {
+func (c *quantileCache) ranges(b *bsi.BSI) [][2]int64 {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	n := b.Count()
-	if q, ok := c.byF[b]; ok && time.Since(q.at) < time.Minute && n*100 >= q.count*99 && n*100 <= q.count*101 {
+	key := weak.Make(b)
+	if q, ok := c.byF[key]; ok && time.Since(q.at) < time.Minute && n*100 >= q.count*99 && n*100 <= q.count*101 {
 		return q.ranges
 	}
 	if c.byF == nil || len(c.byF) > 256 {
-		c.byF = map[*BSI]quantileCuts{}
+		c.byF = map[weak.Pointer[bsi.BSI]]quantileCuts{}
 	}
 	r := intRanges(b)
-	c.byF[b] = quantileCuts{count: n, at: time.Now(), ranges: r}
+	c.byF[key] = quantileCuts{count: n, at: time.Now(), ranges: r}
 	return r
 }
 
@@ -113,7 +118,7 @@ var quantiles quantileCache
 
 // intRanges cuts an INT field's values into up to intBuckets ranges holding
 // about as many entities each, from the data's quantiles.
-func intRanges(b *BSI) [][2]int64 {
+func intRanges(b *bsi.BSI) [][2]int64 {
 	n := b.Count()
 	if n == 0 {
 		return nil
@@ -241,7 +246,7 @@ const LookalikeScale = 20
 
 // rangeBitmap is the holders of an INT range, kept while the data does not
 // change (profiles ask for the same quantile buckets again and again).
-func (e *Engine) rangeBitmap(b *BSI, lo, hi int64) *roaring.Bitmap {
+func (e *Engine) rangeBitmap(b *bsi.BSI, lo, hi int64) *roaring.Bitmap {
 	key := rangeKey{b, lo, hi}
 	e.rangeMu.Lock()
 	c, ok := e.rangeCache[key]
@@ -260,7 +265,7 @@ func (e *Engine) rangeBitmap(b *BSI, lo, hi int64) *roaring.Bitmap {
 }
 
 type rangeKey struct {
-	b      *BSI
+	b      *bsi.BSI
 	lo, hi int64
 }
 

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/RoaringBitmap/roaring/v2"
+	"github.com/segd-db/segd/index/bsi"
 )
 
 // countValuesOld returns, per value, the members holding it and all holders.
@@ -177,7 +178,7 @@ func (e *Engine) LookalikeOld(name string, count int, where string) ([]Ranked, e
 		exists.Or(x)
 		for j := 0; w>>uint(j) != 0; j++ {
 			if w>>uint(j)&1 == 1 {
-				acc = addPlane(acc, x, j)
+				acc = bsi.AddPlane(acc, x, j)
 			}
 		}
 	}
@@ -185,7 +186,7 @@ func (e *Engine) LookalikeOld(name string, count int, where string) ([]Ranked, e
 	if exists.IsEmpty() {
 		return []Ranked{}, nil
 	}
-	scores := &BSI{exists: exists, planes: append(acc, roaring.New())}
+	scores := bsi.FromUnsigned(exists, acc)
 	above, atCut := scores.TopCut(uint64(count), candidates)
 	out := e.ranked(scores, above)
 	sortRanked(out)

@@ -1,6 +1,8 @@
-// Package index is segd's in-memory segment engine: a key dictionary, one
-// roaring bitmap per ENUM/TAGS value, bit-sliced INT fields, and an expression
-// planner and evaluator. It is usable embedded from Go without the server.
+// Package index is segd's in-memory segment engine: a key dictionary
+// (index/dict), one roaring bitmap per ENUM/TAGS value, bit-sliced INT fields
+// (index/bsi), event counts, saved segments, snapshots, and the planner and
+// evaluator of the expression language (parsed by index/expr). It is usable
+// embedded from Go without the server.
 //
 // An Engine is safe for concurrent use: writes take an exclusive lock for
 // microseconds, queries share a read lock.
@@ -13,24 +15,27 @@ import (
 	"time"
 
 	"github.com/RoaringBitmap/roaring/v2"
+
+	"github.com/segd-db/segd/index/bsi"
+	"github.com/segd-db/segd/index/dict"
 )
 
 // Engine is the in-memory segment engine.
 type Engine struct {
 	mu     sync.RWMutex
-	dict   *Dict
+	dict   *dict.Dict
 	live   *roaring.Bitmap // every live entity
 	fields map[string]*field
-	schema uint64 // bumped on every field create/drop
-	gen    uint64 // bumped on every change of data
-	sample *BSI   // entity id -> SAMPLE slot
+	schema uint64   // bumped on every field create/drop
+	gen    uint64   // bumped on every change of data
+	sample *bsi.BSI // entity id -> SAMPLE slot
 	now    func() time.Time
 
 	// Saved segments.
 	segs        map[string]*segment
 	order       []*segment   // segs, references first; nil when stale
 	segIx       *segIndex    // built with order
-	memo        pointMemo    // point reads of the entity segments are re-evaluated for
+	maint       maintScratch // what maintaining one write reuses (segment_scratch.go)
 	sig         sigIndex     // membership signatures (segment_sig.go)
 	sigDefer    bool         // maintain is recording: exits leave their group in sigPending
 	sigPending  uint64       // groups whose bit of the entity being maintained needs a recheck
@@ -60,10 +65,10 @@ type Engine struct {
 // New returns an empty engine.
 func New() *Engine {
 	e := &Engine{
-		dict:      NewDict(),
+		dict:      dict.New(),
 		live:      roaring.New(),
 		fields:    map[string]*field{},
-		sample:    NewBSI(),
+		sample:    bsi.New(),
 		now:       time.Now,
 		segs:      map[string]*segment{},
 		changeLog: DefaultChangeLog,
@@ -169,21 +174,21 @@ func (e *Engine) FieldInfo(name string) (FieldInfo, error) {
 func (e *Engine) FieldValues(name string, limit int) ([]ValueCount, error) {
 	e.mu.RLock()
 	defer e.mu.RUnlock()
-	f, err := e.valuesField(name, "FIELD.VALUES")
+	f, err := e.valuesField(name)
 	if err != nil {
 		return nil, err
 	}
 	return e.groupCounts(e.qctx(time.Time{}), f, nil, limit), nil
 }
 
-// valuesField finds an ENUM or TAGS field for a command that lists values.
-func (e *Engine) valuesField(name, command string) (*field, error) {
+// valuesField finds an ENUM, TAGS or EVENT field, whose values can be listed.
+func (e *Engine) valuesField(name string) (*field, error) {
 	f, err := e.field(name)
 	if err != nil {
 		return nil, err
 	}
 	if f.kind == KindInt {
-		return nil, wrongTypef("field '%s' is %s: %s lists ENUM, TAGS and EVENT values; use QUERY.STATS for INT", name, f.kind, command)
+		return nil, wrongTypef("field '%s' is %s: only ENUM, TAGS and EVENT fields have values to list; an INT field has stats", name, f.kind)
 	}
 	return f, nil
 }

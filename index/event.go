@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/RoaringBitmap/roaring/v2"
+	"github.com/segd-db/segd/index/bsi"
+	"github.com/segd-db/segd/index/expr"
 )
 
 // EVENT fields keep, per value and per time bucket, who had the event and the
@@ -290,14 +292,14 @@ func (ev *events) expire(now int64) {
 
 // window resolves a window to the inclusive bucket range it covers as of at,
 // clamped to the retention at now. lo > hi means an empty window.
-func (ev *events) window(w *Window, nBuckets int64, at, now int64) (lo, hi int64) {
+func (ev *events) window(w *expr.Window, nBuckets int64, at, now int64) (lo, hi int64) {
 	spec := &ev.spec
 	atB := spec.bucket(at)
 	lo, hi = spec.retStart(now), atB
 	switch w.Kind {
-	case WindowIn:
+	case expr.WindowIn:
 		lo = max(lo, atB-nBuckets+1)
-	case WindowBetween:
+	case expr.WindowBetween:
 		lo = max(lo, spec.bucket(w.From.Unix()))
 		hi = min(hi, spec.bucket(w.To.Unix()))
 	}
@@ -317,7 +319,7 @@ func (ev *events) bytes() uint64 {
 // sumPieces adds the pieces' counts per entity into a BSI (non-negative, so
 // with an empty sign plane), restricted to filter when it is not nil. Each
 // piece is added plane by plane with a ripple carry of bitmap operations.
-func sumPieces(pieces []*counts, filter *roaring.Bitmap) *BSI {
+func sumPieces(pieces []*counts, filter *roaring.Bitmap) *bsi.BSI {
 	var acc []*roaring.Bitmap
 	has := make([]*roaring.Bitmap, 0, len(pieces))
 	for _, c := range pieces {
@@ -329,40 +331,16 @@ func sumPieces(pieces []*counts, filter *roaring.Bitmap) *BSI {
 			}
 		}
 		has = append(has, h)
-		acc = addPlane(acc, h, 0)
+		acc = bsi.AddPlane(acc, h, 0)
 		for i, p := range c.extra {
 			if filter != nil {
 				p = roaring.And(p, filter)
 			}
-			acc = addPlane(acc, p, i)
+			acc = bsi.AddPlane(acc, p, i)
 		}
 	}
 	exists := roaring.FastOr(has...)
-	return &BSI{exists: exists, planes: append(acc, roaring.New())}
-}
-
-// addPlane adds the one-bit number x·2^i to the planes of acc, which it owns.
-func addPlane(acc []*roaring.Bitmap, x *roaring.Bitmap, i int) []*roaring.Bitmap {
-	carry, owned := x, false
-	for ; !carry.IsEmpty(); i++ {
-		for len(acc) < i {
-			acc = append(acc, roaring.New())
-		}
-		if i == len(acc) {
-			if !owned {
-				carry = carry.Clone()
-			}
-			return append(acc, carry)
-		}
-		a := acc[i]
-		next := roaring.And(a, carry)
-		// Not a.Xor(carry): roaring v2.30's in-place Xor of an array
-		// container with a bitmap container writes into its argument,
-		// which may be a stored bitmap (RoaringBitmap/roaring#564).
-		acc[i] = roaring.Xor(a, carry)
-		carry, owned = next, true
-	}
-	return acc
+	return bsi.FromUnsigned(exists, acc)
 }
 
 // anyOf is the entities with at least one occurrence in the pieces.

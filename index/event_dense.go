@@ -6,6 +6,7 @@ import (
 	"sync"
 
 	"github.com/RoaringBitmap/roaring/v2"
+	"github.com/segd-db/segd/index/expr"
 )
 
 // Event comparisons ("purchase:shirts >= 3 IN 90d") are answered with
@@ -60,7 +61,7 @@ func grow(s []uint64, n int) []uint64 {
 // whose sum over pcs satisfies op n, and when wantExists those with any
 // occurrence. It
 // reports false when n is outside what the counters compare exactly.
-func compareDense(pcs []*counts, filter *roaring.Bitmap, op CmpOp, n int64, wantExists bool) (sat, exists *roaring.Bitmap, ok bool) {
+func compareDense(pcs []*counts, filter *roaring.Bitmap, op expr.CmpOp, n int64, wantExists bool) (sat, exists *roaring.Bitmap, ok bool) {
 	if n < 0 || n >= 1<<denseMaxBits {
 		return nil, nil, false
 	}
@@ -125,17 +126,17 @@ func compareDense(pcs []*counts, filter *roaring.Bitmap, op CmpOp, n int64, want
 		eq &^= o
 		var r uint64
 		switch op {
-		case CmpGe:
+		case expr.CmpGe:
 			r = gt | eq
-		case CmpGt:
+		case expr.CmpGt:
 			r = gt
-		case CmpLe:
+		case expr.CmpLe:
 			r = ^gt
-		case CmpLt:
+		case expr.CmpLt:
 			r = ^(gt | eq)
-		case CmpEq:
+		case expr.CmpEq:
 			r = eq
-		case CmpNe:
+		case expr.CmpNe:
 			r = ^eq
 		}
 		s.sat[wi] = r & ex

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/RoaringBitmap/roaring/v2"
+	"github.com/segd-db/segd/index/expr"
 )
 
 // TestCompareDense checks the word-parallel counters against a plain sum per
@@ -13,7 +14,7 @@ import (
 // and without a filter.
 func TestCompareDense(t *testing.T) {
 	r := rand.New(rand.NewPCG(7, 11))
-	ops := []CmpOp{CmpEq, CmpNe, CmpLt, CmpLe, CmpGt, CmpGe}
+	ops := []expr.CmpOp{expr.CmpEq, expr.CmpNe, expr.CmpLt, expr.CmpLe, expr.CmpGt, expr.CmpGe}
 	defer func(w int) { denseParallelWords = w }(denseParallelWords)
 	for round := 0; round < 18; round++ {
 		denseParallelWords = []int{1 << 15, 1, 100}[round%3] // and shared out between cores

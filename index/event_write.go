@@ -3,6 +3,8 @@ package index
 import (
 	"fmt"
 	"time"
+
+	"github.com/segd-db/segd/index/expr"
 )
 
 func checkEventSpec(gran, retention time.Duration) error {
@@ -17,10 +19,10 @@ func checkEventSpec(gran, retention time.Duration) error {
 	}
 	if retention != 0 {
 		if retention < g || retention%g != 0 {
-			return errorf("RETENTION %s is not a whole number of %s buckets: use a multiple of %s", FormatDuration(retention), granularityName(g), FormatDuration(g))
+			return errorf("RETENTION %s is not a whole number of %s buckets: use a multiple of %s", expr.FormatDuration(retention), granularityName(g), expr.FormatDuration(g))
 		}
 		if retention/g > maxRetentionBuckets {
-			return errorf("RETENTION %s is too long: at most %d %s buckets", FormatDuration(retention), maxRetentionBuckets, granularityName(g))
+			return errorf("RETENTION %s is too long: at most %d %s buckets", expr.FormatDuration(retention), maxRetentionBuckets, granularityName(g))
 		}
 	}
 	return nil
@@ -33,7 +35,7 @@ func (e *Engine) track(m *Mutation, replay bool) (Result, error) {
 		return Result{}, err
 	}
 	if len(m.Values) > 1 {
-		return Result{}, errorf("ENT.TRACK takes one event, field or field:value")
+		return Result{}, errorf("a tracked event is one field or field:value")
 	}
 	value := ""
 	if len(m.Values) == 1 {
@@ -56,7 +58,7 @@ func (e *Engine) track(m *Mutation, replay bool) (Result, error) {
 	spec := newEventSpec(0, 0)
 	if exists {
 		if f.kind != KindEvent {
-			return Result{}, wrongTypef("field '%s' is %s, use %s", m.Field, f.kind, writeCommandFor(f.kind))
+			return Result{}, &KindError{Field: m.Field, Kind: f.kind}
 		}
 		spec = f.ev.spec
 	} else if err := ValidFieldName(m.Field); err != nil {
@@ -71,11 +73,11 @@ func (e *Engine) track(m *Mutation, replay bool) (Result, error) {
 	if !replay {
 		if b < start {
 			return Result{}, errorf("event time %s is older than the %s retention of field '%s': the oldest accepted time is %s",
-				m.At.UTC().Format(time.RFC3339), FormatDuration(spec.retentionDur()), m.Field, time.Unix(start*spec.gran, 0).UTC().Format(time.RFC3339))
+				m.At.UTC().Format(time.RFC3339), expr.FormatDuration(spec.retentionDur()), m.Field, time.Unix(start*spec.gran, 0).UTC().Format(time.RFC3339))
 		}
 		if at > now+int64(MaxFutureSkew/time.Second) {
 			return Result{}, errorf("event time %s is in the future: at most %s ahead of the server clock (%s) is accepted",
-				m.At.UTC().Format(time.RFC3339), FormatDuration(MaxFutureSkew), time.Unix(now, 0).UTC().Format(time.RFC3339))
+				m.At.UTC().Format(time.RFC3339), expr.FormatDuration(MaxFutureSkew), time.Unix(now, 0).UTC().Format(time.RFC3339))
 		}
 	}
 	if !exists {

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/RoaringBitmap/roaring/v2"
+	"github.com/segd-db/segd/index/bsi"
+	"github.com/segd-db/segd/index/expr"
 )
 
 // Kind is a field's kind, fixed when the field is created.
@@ -56,7 +58,7 @@ func ValidFieldName(name string) error {
 	if !fieldNameRE.MatchString(name) {
 		return errorf("invalid field name '%s': use 1 to 64 letters, digits or '_', not starting with a digit", printable(name))
 	}
-	if IsKeyword(name) {
+	if expr.IsKeyword(name) {
 		return errorf("invalid field name '%s': it spells the keyword %s", name, strings.ToUpper(name))
 	}
 	return nil
@@ -126,8 +128,8 @@ type field struct {
 	has      *roaring.Bitmap   // ENUM/TAGS: entities with any value
 	ord      *ordinals         // ENUM with many values: entity id -> ordinal (0 = none)
 
-	bsi *BSI    // INT
-	ev  *events // EVENT (values and ordinals name its value series)
+	bsi *bsi.BSI // INT
+	ev  *events  // EVENT (values and ordinals name its value series)
 
 	tagWords []uint64 // TAGS read by saved segments: see tags_sig.go
 	tagBits  []uint8  // value ordinal-1 -> its bit in tagWords (tags_sig.go)
@@ -144,7 +146,7 @@ func newField(name string, kind Kind) *field {
 		f.ordinals = map[string]uint32{}
 		f.has = roaring.New()
 	case KindInt:
-		f.bsi = NewBSI()
+		f.bsi = bsi.New()
 	case KindEvent:
 		f.ordinals = map[string]uint32{}
 		f.ev = newEvents(0, 0)

@@ -7,6 +7,10 @@ import (
 	"time"
 
 	"github.com/RoaringBitmap/roaring/v2"
+
+	"github.com/segd-db/segd/index/bsi"
+	"github.com/segd-db/segd/index/dict"
+	"github.com/segd-db/segd/index/expr"
 )
 
 // Op is the kind of a Mutation.
@@ -130,7 +134,7 @@ func (e *Engine) apply(m *Mutation, replay bool) (Result, error) {
 		return e.createField(m)
 	case OpSegmentCreate:
 		if len(m.Values) != 1 {
-			return Result{}, errorf("SEGMENT.CREATE takes a name and one expression")
+			return Result{}, errorf("a segment is created from a name and one expression")
 		}
 		return e.createSegment(m.Key, m.Values[0], m.Replace, e.applyNow)
 	case OpSegmentDrop:
@@ -154,9 +158,9 @@ func (e *Engine) apply(m *Mutation, replay bool) (Result, error) {
 	case OpDel:
 		return e.del(m.Keys)
 	case OpFlush:
-		e.dict = NewDict()
+		e.dict = dict.New()
 		e.live = roaring.New()
-		e.sample = NewBSI()
+		e.sample = bsi.New()
 		e.fields = map[string]*field{}
 		e.segs = map[string]*segment{}
 		e.allDirty = true
@@ -192,7 +196,7 @@ func (e *Engine) createField(m *Mutation) (Result, error) {
 		}
 		if kind == KindEvent && f.ev.spec != newEventSpec(m.Granularity, m.Retention) {
 			return Result{}, errorf("field '%s' exists as EVENT GRANULARITY %s RETENTION %s; drop it first to change them", name,
-				granularityName(f.ev.spec.granularity()), FormatDuration(f.ev.spec.retentionDur()))
+				granularityName(f.ev.spec.granularity()), expr.FormatDuration(f.ev.spec.retentionDur()))
 		}
 		return Result{}, nil
 	}
@@ -233,21 +237,11 @@ func (e *Engine) prepareField(name string, set bool, value string, pending map[s
 			return 0, wrongTypef("field '%s' is INT and '%s' is not a decimal integer", name, printable(value))
 		}
 	case set && kind != KindEnum:
-		return 0, wrongTypef("field '%s' is %s, use %s", name, kind, writeCommandFor(kind))
+		return 0, &KindError{Field: name, Kind: kind}
 	case !set && kind != KindTags:
-		return 0, wrongTypef("field '%s' is %s, use %s", name, kind, writeCommandFor(kind))
+		return 0, &KindError{Field: name, Kind: kind}
 	}
 	return kind, nil
-}
-
-func writeCommandFor(k Kind) string {
-	switch k {
-	case KindTags:
-		return "ENT.ADD and ENT.REM"
-	case KindEvent:
-		return "ENT.TRACK"
-	}
-	return "ENT.SET"
 }
 
 func (e *Engine) ensureField(name string, kind Kind) *field {
@@ -276,7 +270,7 @@ func (e *Engine) set(key string, pairs []Pair) (Result, error) {
 		return Result{}, err
 	}
 	if len(pairs) == 0 {
-		return Result{}, errorf("ENT.SET needs at least one field and value")
+		return Result{}, errorf("a set needs at least one field and value")
 	}
 	pending := map[string]Kind{}
 	for _, p := range pairs {
@@ -381,7 +375,7 @@ func (e *Engine) tags(op Op, key, name string, values []string) (Result, error) 
 			return Result{}, err
 		}
 		if f.kind != KindTags {
-			return Result{}, wrongTypef("field '%s' is %s, use %s", name, f.kind, writeCommandFor(f.kind))
+			return Result{}, &KindError{Field: name, Kind: f.kind}
 		}
 		id, ok := e.dict.Lookup(key)
 		if !ok {

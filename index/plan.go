@@ -8,6 +8,8 @@ import (
 	"sync/atomic"
 
 	"github.com/RoaringBitmap/roaring/v2"
+	"github.com/segd-db/segd/index/bsi"
+	"github.com/segd-db/segd/index/expr"
 )
 
 // plan is a compiled expression node. Every node answers both "which
@@ -26,12 +28,12 @@ type plan interface {
 }
 
 // compile turns a parsed expression into a plan against the current schema.
-func (e *Engine) compile(n Node) (plan, error) {
+func (e *Engine) compile(n expr.Node) (plan, error) {
 	switch n := n.(type) {
-	case *And:
+	case *expr.And:
 		p := &andPlan{all: e.live}
 		for _, t := range n.Terms {
-			if nt, ok := t.(*Not); ok {
+			if nt, ok := t.(*expr.Not); ok {
 				c, err := e.compile(nt.X)
 				if err != nil {
 					return nil, err
@@ -47,41 +49,41 @@ func (e *Engine) compile(n Node) (plan, error) {
 		}
 		p.point = p.ordered()
 		return p, nil
-	case *Or:
+	case *expr.Or:
 		terms, err := e.compileAll(n.Terms)
 		return &orPlan{terms: terms}, err
-	case *Xor:
+	case *expr.Xor:
 		terms, err := e.compileAll(n.Terms)
 		return &xorPlan{terms: terms}, err
-	case *Not:
+	case *expr.Not:
 		c, err := e.compile(n.X)
 		if err != nil {
 			return nil, err
 		}
 		return &notPlan{live: e.live, x: c}, nil
-	case *All:
+	case *expr.All:
 		return &bitmapPlan{bm: e.live}, nil
-	case *SegmentRef:
+	case *expr.SegmentRef:
 		s, ok := e.segs[n.Name]
 		if !ok {
 			return nil, errorf("unknown segment '%s'", printable(n.Name))
 		}
 		return &segRefPlan{src: n, s: s}, nil
-	case *Top:
+	case *expr.Top:
 		m, err := e.compileMeasure(&n.Measure)
 		if err != nil {
 			return nil, err
 		}
 		return &topPlan{src: n, e: e, m: m}, nil
-	case *Sample:
+	case *expr.Sample:
 		return &samplePlan{src: n, sample: e.sample, live: e.live}, nil
-	case *Pred:
+	case *expr.Pred:
 		return e.compilePred(n)
 	}
 	return nil, errorf("unsupported expression node %T", n)
 }
 
-func (e *Engine) compileAll(nodes []Node) ([]plan, error) {
+func (e *Engine) compileAll(nodes []expr.Node) ([]plan, error) {
 	out := make([]plan, len(nodes))
 	for i, n := range nodes {
 		var err error
@@ -92,20 +94,20 @@ func (e *Engine) compileAll(nodes []Node) ([]plan, error) {
 	return out, nil
 }
 
-func (e *Engine) compilePred(p *Pred) (plan, error) {
+func (e *Engine) compilePred(p *expr.Pred) (plan, error) {
 	f, err := e.field(p.Field)
 	if err != nil {
 		return nil, err
 	}
-	if p.Window.Kind != WindowNone && f.kind != KindEvent {
+	if p.Window.Kind != expr.WindowNone && f.kind != KindEvent {
 		return nil, wrongTypef("field '%s' is %s; IN, BETWEEN and EVER windows apply to EVENT fields", f.name, f.kind)
 	}
 	switch f.kind {
 	case KindEnum, KindTags:
 		switch {
-		case p.Sel == SelAny && p.Cmp == CmpNone:
+		case p.Sel == expr.SelAny && p.Cmp == expr.CmpNone:
 			return &bitmapPlan{src: p, bm: f.has}, nil
-		case p.Sel == SelValues && p.Cmp == CmpNone:
+		case p.Sel == expr.SelValues && p.Cmp == expr.CmpNone:
 			if len(p.Values) == 1 {
 				return &valuePlan{src: p, f: f, value: p.Values[0]}, nil
 			}
@@ -122,23 +124,23 @@ func (e *Engine) compilePred(p *Pred) (plan, error) {
 	return compileEventPred(f, p, e.live)
 }
 
-func compileIntPred(f *field, p *Pred) (plan, error) {
+func compileIntPred(f *field, p *expr.Pred) (plan, error) {
 	usage := func() error {
 		return wrongTypef("field '%s' is INT, use %s >= N, %s:N or %s:[A TO B]", f.name, f.name, f.name, f.name)
 	}
 	switch p.Sel {
-	case SelAny:
-		if p.Cmp != CmpNone {
+	case expr.SelAny:
+		if p.Cmp != expr.CmpNone {
 			return nil, usage()
 		}
 		return &bitmapPlan{src: p, bm: f.bsi.Exists()}, nil
-	case SelRange:
-		if p.Cmp != CmpNone {
+	case expr.SelRange:
+		if p.Cmp != expr.CmpNone {
 			return nil, usage()
 		}
 		return &intPlan{src: p, b: f.bsi, lo: p.Lo, hi: p.Hi, isRange: true}, nil
-	case SelValues:
-		if p.Cmp != CmpNone {
+	case expr.SelValues:
+		if p.Cmp != expr.CmpNone {
 			return nil, usage()
 		}
 		or := &orPlan{src: p}
@@ -152,15 +154,15 @@ func compileIntPred(f *field, p *Pred) (plan, error) {
 			if !ok {
 				return nil, errorf("'%s' is not an integer, and field '%s' is INT", printable(v), f.name)
 			}
-			or.terms = append(or.terms, &intPlan{src: &Pred{Field: f.name, Sel: SelValues, Values: []string{v}}, b: f.bsi, op: CmpEq, n: n})
+			or.terms = append(or.terms, &intPlan{src: &expr.Pred{Field: f.name, Sel: expr.SelValues, Values: []string{v}}, b: f.bsi, op: expr.CmpEq, n: n})
 		}
 		if len(or.terms) == 1 {
 			or.terms[0].(*intPlan).src = p
 			return or.terms[0], nil
 		}
 		return or, nil
-	case SelNone:
-		if p.Cmp == CmpNone {
+	case expr.SelNone:
+		if p.Cmp == expr.CmpNone {
 			return nil, usage()
 		}
 		return &intPlan{src: p, b: f.bsi, op: p.Cmp, n: p.N}, nil
@@ -169,16 +171,16 @@ func compileIntPred(f *field, p *Pred) (plan, error) {
 }
 
 // label renders a plan node's source for EXPLAIN; it is only computed there.
-func label(src Node) string {
+func label(src expr.Node) string {
 	if src == nil {
 		return "ALL"
 	}
-	return Format(src)
+	return expr.Format(src)
 }
 
 // bitmapPlan is a stored bitmap: ALL (src nil), f:*.
 type bitmapPlan struct {
-	src Node
+	src expr.Node
 	bm  *roaring.Bitmap
 }
 
@@ -190,20 +192,20 @@ func (p *bitmapPlan) children() []plan                                    { retu
 
 // segRefPlan is "@name": a saved segment's members.
 type segRefPlan struct {
-	src *SegmentRef
+	src *expr.SegmentRef
 	s   *segment
 }
 
 func (p *segRefPlan) eval(*qctx, *roaring.Bitmap) (*roaring.Bitmap, bool) { return p.s.members, false }
 func (p *segRefPlan) contains(_ *qctx, id uint32) bool                    { return p.s.members.Contains(id) }
 func (p *segRefPlan) estimate() uint64                                    { return p.s.members.GetCardinality() }
-func (p *segRefPlan) label() string                                       { return Format(p.src) }
+func (p *segRefPlan) label() string                                       { return expr.Format(p.src) }
 func (p *segRefPlan) children() []plan                                    { return nil }
 
 // valuePlan is one ENUM/TAGS value, looked up when evaluated so that a value
 // that appears after compilation is seen.
 type valuePlan struct {
-	src   Node // nil inside f:(a,b)
+	src   expr.Node // nil inside f:(a,b)
 	f     *field
 	value string
 	found atomic.Pointer[roaring.Bitmap] // the value's bitmap once it exists
@@ -256,17 +258,17 @@ func (p *valuePlan) ordinal() uint32 {
 func (p *valuePlan) estimate() uint64 { return p.bm().GetCardinality() }
 func (p *valuePlan) label() string {
 	if p.src == nil {
-		return Format(&Pred{Field: p.f.name, Sel: SelValues, Values: []string{p.value}})
+		return expr.Format(&expr.Pred{Field: p.f.name, Sel: expr.SelValues, Values: []string{p.value}})
 	}
-	return Format(p.src)
+	return expr.Format(p.src)
 }
 func (p *valuePlan) children() []plan { return nil }
 
 // intPlan is an INT comparison or range, answered plane-wise by the BSI.
 type intPlan struct {
-	src     Node
-	b       *BSI
-	op      CmpOp
+	src     expr.Node
+	b       *bsi.BSI
+	op      expr.CmpOp
 	n       int64
 	isRange bool
 	lo, hi  int64
@@ -293,12 +295,12 @@ func (p *intPlan) holds(v int64) bool {
 }
 
 func (p *intPlan) estimate() uint64 {
-	if !p.isRange && p.op == CmpEq {
+	if !p.isRange && p.op == expr.CmpEq {
 		return p.b.Count() / 2 // equality is usually selective; still evaluated after plain bitmaps
 	}
 	return p.b.Count()
 }
-func (p *intPlan) label() string    { return Format(p.src) }
+func (p *intPlan) label() string    { return expr.Format(p.src) }
 func (p *intPlan) children() []plan { return nil }
 
 // computed reports whether a plan computes its result (rather than reading a
@@ -454,7 +456,7 @@ func (p *andPlan) children() []plan {
 }
 
 type orPlan struct {
-	src   Node // the predicate f:(a,b) this OR stands for; nil for an expression OR
+	src   expr.Node // the predicate f:(a,b) this OR stands for; nil for an expression OR
 	terms []plan
 }
 
@@ -482,7 +484,7 @@ func (p *orPlan) estimate() uint64 {
 }
 func (p *orPlan) label() string {
 	if p.src != nil {
-		return Format(p.src)
+		return expr.Format(p.src)
 	}
 	return "OR"
 }

@@ -6,6 +6,7 @@ import (
 	"sync/atomic"
 
 	"github.com/cespare/xxhash/v2"
+	"github.com/segd-db/segd/index/expr"
 )
 
 // exprCache keeps parsed and compiled expressions by their text, so repeated
@@ -34,7 +35,7 @@ type cacheEntry struct {
 }
 
 type cachedExpr struct {
-	node   Node
+	node   expr.Node
 	plan   plan
 	schema uint64
 }

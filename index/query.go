@@ -7,22 +7,25 @@ import (
 	"time"
 
 	"github.com/RoaringBitmap/roaring/v2"
+
+	"github.com/segd-db/segd/index/bsi"
+	"github.com/segd-db/segd/index/expr"
 )
 
 // Relative windows (events) are evaluated as of the time each query passes as
 // at; the zero time means now.
 
-// prepare parses and compiles expr, through the cache. Callers hold e.mu.
-// Nothing prepare keeps or returns refers to expr's memory, so callers may
+// prepare parses and compiles text, through the cache. Callers hold e.mu.
+// Nothing prepare keeps or returns refers to text's memory, so callers may
 // pass a string that aliases a reused buffer.
-func (e *Engine) prepare(expr string) (plan, error) {
-	ce, ok := e.cache.get(expr)
+func (e *Engine) prepare(text string) (plan, error) {
+	ce, ok := e.cache.get(text)
 	if ok && ce.plan != nil && ce.schema == e.schema {
 		return ce.plan, nil
 	}
-	expr = strings.Clone(expr) // parsed nodes keep parts of the text
+	text = strings.Clone(text) // parsed nodes keep parts of the text
 	if !ok {
-		n, err := Parse(expr)
+		n, err := expr.Parse(text)
 		if err != nil {
 			return nil, err
 		}
@@ -32,7 +35,7 @@ func (e *Engine) prepare(expr string) (plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	e.cache.put(expr, cachedExpr{node: ce.node, plan: p, schema: e.schema})
+	e.cache.put(text, cachedExpr{node: ce.node, plan: p, schema: e.schema})
 	return p, nil
 }
 
@@ -215,7 +218,7 @@ func (e *Engine) where(q *qctx, expr string) (*roaring.Bitmap, error) {
 func (e *Engine) GroupBy(name, where string, limit int, at time.Time) ([]ValueCount, error) {
 	e.rlock()
 	defer e.mu.RUnlock()
-	f, err := e.valuesField(name, "QUERY.GROUPBY")
+	f, err := e.valuesField(name)
 	if err != nil {
 		return nil, err
 	}
@@ -245,7 +248,7 @@ func (s Stats) Mean() float64 {
 
 // measure parses and compiles a measure.
 func (e *Engine) measure(text string) (*measure, error) {
-	m, err := ParseMeasure(text)
+	m, err := expr.ParseMeasure(text)
 	if err != nil {
 		return nil, err
 	}
@@ -332,7 +335,7 @@ func (e *Engine) smallestKeys(bm *roaring.Bitmap, n int) []string {
 	return best
 }
 
-func (e *Engine) ranked(b *BSI, bm *roaring.Bitmap) []Ranked {
+func (e *Engine) ranked(b *bsi.BSI, bm *roaring.Bitmap) []Ranked {
 	out := make([]Ranked, 0, bm.GetCardinality())
 	it := bm.Iterator()
 	for it.HasNext() {

@@ -5,6 +5,8 @@ import (
 
 	"github.com/RoaringBitmap/roaring/v2"
 	"github.com/cespare/xxhash/v2"
+	"github.com/segd-db/segd/index/bsi"
+	"github.com/segd-db/segd/index/expr"
 )
 
 // SAMPLE p% SEED s is decided by a hash of the entity's key: every entity
@@ -24,7 +26,7 @@ func sampleOffset(seed int64) int64 {
 
 // rebuildSample recomputes every live entity's slot from the dictionary.
 func (e *Engine) rebuildSample() {
-	e.sample = NewBSI()
+	e.sample = bsi.New()
 	it := e.live.Iterator()
 	for it.HasNext() {
 		id := it.Next()
@@ -35,8 +37,8 @@ func (e *Engine) rebuildSample() {
 }
 
 type samplePlan struct {
-	src    *Sample
-	sample *BSI
+	src    *expr.Sample
+	sample *bsi.BSI
 	live   *roaring.Bitmap
 }
 
@@ -83,7 +85,7 @@ func (p *samplePlan) contains(_ *qctx, id uint32) bool {
 func (p *samplePlan) estimate() uint64 {
 	return p.live.GetCardinality() * uint64(max(0, min(p.src.Percent, 100))) / 100
 }
-func (p *samplePlan) label() string    { return Format(p.src) }
+func (p *samplePlan) label() string    { return expr.Format(p.src) }
 func (p *samplePlan) children() []plan { return nil }
 
 // InSample reports whether the entity named key is in "SAMPLE percent% SEED

@@ -6,6 +6,8 @@ import (
 	"strconv"
 
 	"github.com/RoaringBitmap/roaring/v2"
+
+	"github.com/segd-db/segd/index/expr"
 )
 
 // Saved segments (SPEC §5): a named expression whose members are kept as a
@@ -41,7 +43,7 @@ type Change struct {
 type segment struct {
 	name    string
 	text    string
-	node    Node
+	node    expr.Node
 	plan    plan
 	schema  uint64 // schema version plan was compiled for
 	members *roaring.Bitmap
@@ -77,23 +79,23 @@ type segment struct {
 }
 
 // analyse walks a segment's expression for the fields and segments it reads.
-func (e *Engine) analyse(s *segment, n Node) {
+func (e *Engine) analyse(s *segment, n expr.Node) {
 	switch n := n.(type) {
-	case *And:
+	case *expr.And:
 		for _, t := range n.Terms {
 			e.analyse(s, t)
 		}
-	case *Or:
+	case *expr.Or:
 		for _, t := range n.Terms {
 			e.analyse(s, t)
 		}
-	case *Xor:
+	case *expr.Xor:
 		for _, t := range n.Terms {
 			e.analyse(s, t)
 		}
-	case *Not:
+	case *expr.Not:
 		e.analyse(s, n.X)
-	case *SegmentRef:
+	case *expr.SegmentRef:
 		s.refs = append(s.refs, n.Name)
 		if r := e.segs[n.Name]; r != nil {
 			for f := range r.deps {
@@ -115,9 +117,9 @@ func (e *Engine) analyse(s *segment, n Node) {
 			}
 			s.global = s.global || r.global
 		}
-	case *Pred:
+	case *expr.Pred:
 		s.fields[n.Field] = true
-		if f := e.fields[n.Field]; f != nil && f.kind != KindInt && n.Sel == SelValues {
+		if f := e.fields[n.Field]; f != nil && f.kind != KindInt && n.Sel == expr.SelValues {
 			// Only a change of one of these values can change the predicate
 			// (for events: an occurrence with one of them).
 			for _, v := range n.Values {
@@ -133,7 +135,7 @@ func (e *Engine) analyse(s *segment, n Node) {
 			s.timeRel = true
 			s.gran = minGran(s.gran, f.ev.spec.gran)
 		}
-	case *Top:
+	case *expr.Top:
 		s.global = true
 		s.fields[n.Measure.Field] = true
 		s.deps[n.Measure.Field] = true
@@ -163,9 +165,9 @@ const (
 )
 
 // emptyMatch evaluates n for an entity that holds no value at all.
-func (e *Engine) emptyMatch(n Node) tri {
+func (e *Engine) emptyMatch(n expr.Node) tri {
 	switch n := n.(type) {
-	case *And:
+	case *expr.And:
 		out := triYes
 		for _, t := range n.Terms {
 			switch e.emptyMatch(t) {
@@ -176,7 +178,7 @@ func (e *Engine) emptyMatch(n Node) tri {
 			}
 		}
 		return out
-	case *Or:
+	case *expr.Or:
 		out := triNo
 		for _, t := range n.Terms {
 			switch e.emptyMatch(t) {
@@ -187,7 +189,7 @@ func (e *Engine) emptyMatch(n Node) tri {
 			}
 		}
 		return out
-	case *Xor:
+	case *expr.Xor:
 		in := false
 		for _, t := range n.Terms {
 			switch e.emptyMatch(t) {
@@ -201,7 +203,7 @@ func (e *Engine) emptyMatch(n Node) tri {
 			return triYes
 		}
 		return triNo
-	case *Not:
+	case *expr.Not:
 		switch e.emptyMatch(n.X) {
 		case triYes:
 			return triNo
@@ -209,20 +211,20 @@ func (e *Engine) emptyMatch(n Node) tri {
 			return triYes
 		}
 		return triMaybe
-	case *All:
+	case *expr.All:
 		return triYes
-	case *Sample:
+	case *expr.Sample:
 		return triMaybe
-	case *SegmentRef:
+	case *expr.SegmentRef:
 		if r := e.segs[n.Name]; r != nil {
 			return r.empty
 		}
 		return triNo
-	case *Pred:
+	case *expr.Pred:
 		if f := e.fields[n.Field]; f != nil && f.kind == KindEvent {
 			op, k := n.Cmp, n.N
-			if op == CmpNone {
-				op, k = CmpGe, 1
+			if op == expr.CmpNone {
+				op, k = expr.CmpGe, 1
 			}
 			if eventCmpHolds(op, k, 0) {
 				return triYes
@@ -291,7 +293,7 @@ func (e *Engine) segOrder() []*segment {
 // the field can change the segment's membership only if one of them changes
 // its truth for the entity (opaque: the field is read otherwise, by TOP).
 type intPreds struct {
-	preds  []*Pred
+	preds  []*expr.Pred
 	opaque bool
 }
 
@@ -306,7 +308,7 @@ func (s *segment) intsOf(field string) *intPreds {
 	return s.ints[field]
 }
 
-func (s *segment) addIntPred(p *Pred) {
+func (s *segment) addIntPred(p *expr.Pred) {
 	ip := s.intsOf(p.Field)
 	ip.preds = append(ip.preds, p)
 }
@@ -314,13 +316,13 @@ func (s *segment) addIntPred(p *Pred) {
 func (s *segment) intOpaque(field string) { s.intsOf(field).opaque = true }
 
 // intPredHolds evaluates an INT predicate on a value (ok false: no value).
-func intPredHolds(p *Pred, v int64, ok bool) bool {
+func intPredHolds(p *expr.Pred, v int64, ok bool) bool {
 	switch p.Sel {
-	case SelAny:
+	case expr.SelAny:
 		return ok
-	case SelRange:
+	case expr.SelRange:
 		return ok && v >= p.Lo && v <= p.Hi
-	case SelValues:
+	case expr.SelValues:
 		if !ok {
 			return false
 		}
@@ -334,22 +336,6 @@ func intPredHolds(p *Pred, v int64, ok bool) bool {
 	return ok && cmpInt(p.Cmp, p.N, v)
 }
 
-// flips reports whether a change of the field from (old, hadOld) to (new,
-// hasNew) can change the segment: whether one of its predicates on the
-// field changes. nil (no predicates known, opaque, or a TOP segment) always
-// can.
-func (ps *intPreds) flips(old int64, hadOld bool, new int64, hasNew bool) bool {
-	if ps == nil {
-		return true
-	}
-	for _, p := range ps.preds {
-		if intPredHolds(p, old, hadOld) != intPredHolds(p, new, hasNew) {
-			return true
-		}
-	}
-	return false
-}
-
 func (s *segment) addValueDep(field, value string) {
 	if s.vdeps == nil {
 		s.vdeps = map[string]map[string]bool{}
@@ -361,29 +347,19 @@ func (s *segment) addValueDep(field, value string) {
 }
 
 // segIndex answers "which segments does a change of this field concern",
-// by position in the reference order.
+// by position in the reference order, and holds what maintenance reads of
+// each segment by position. It is rebuilt with the order; what one write's
+// maintenance computes is in maintScratch (segment_scratch.go).
 type segIndex struct {
 	byField   map[string][]int            // field -> segments any change of it concerns
 	ints      map[string][]*intPreds      // field -> parallel to byField: those segments' INT predicates on it (nil: none known)
 	byValue   map[string]map[string][]int // field -> value -> segments its changes concern
+	flips     map[string]*intFlips        // INT field -> which of byField a change concerns (segment_flips.go)
 	empty     []int                       // segments an entity without values may match
 	refs      [][]int                     // position -> positions of the segments it references
-	mark      []uint64                    // scratch: candidates of the entity being maintained (a bit per position)
 	global    []uint64                    // the positions of the segments recomputed whole (a bit per position)
-	changed   []bool                      // scratch: segments whose membership just changed
-	cand      []*segment                  // scratch: the candidates, in order
-	was       []bool                      // scratch: their memberships before the write
-	old       pointMemo                   // scratch: the entity's values before the write (segment_point.go)
-	flips     map[string]*intFlips        // INT field -> which of byField a change concerns (segment_flips.go)
-	flipK     []int                       // scratch: positions in byField a change concerns
-	pend      []*segment                  // scratch: the candidates whose membership changes, not yet recorded
-	sink      uint32                      // keeps recordPending's reads alive
-	probes    []memberProbe               // scratch: touchMembers's searches (members_touch.go)
 	slots     []progSlot                  // fields segment programs read (segment_prog.go)
 	slotIx    map[*field]int              // field -> its slot
-	row       progRow                     // scratch: the entity being maintained, by slot
-	progs     [][]progTerm                // scratch: the candidates' programs
-	sigs      []uint64                    // scratch: the candidates' signature bits
 	hot       []segHot                    // by position: what maintenance reads of a segment (segHots); nil: to build
 	hotSchema uint64                      // the schema hot was built for
 }
@@ -394,7 +370,7 @@ func (e *Engine) buildSegIndex() {
 		pos[s.name] = i
 	}
 	ix := &segIndex{byField: map[string][]int{}, ints: map[string][]*intPreds{}, byValue: map[string]map[string][]int{}, refs: make([][]int, len(e.order)),
-		mark: make([]uint64, (len(e.order)+63)/64), global: make([]uint64, (len(e.order)+63)/64), changed: make([]bool, len(e.order))}
+		global: make([]uint64, (len(e.order)+63)/64)}
 	named := map[*field]map[string]bool{} // TAGS values the segments name
 	for i, s := range e.order {
 		if s.global {

@@ -2,6 +2,8 @@ package index
 
 import (
 	"sort"
+
+	"github.com/segd-db/segd/index/expr"
 )
 
 // Creating and dropping saved segments, and removing a deleted entity from
@@ -14,9 +16,9 @@ func (e *Engine) createSegment(name, text string, replace bool, now int64) (Resu
 	}
 	old := e.segs[name]
 	if old != nil && !replace {
-		return Result{}, errorf("segment '%s' exists: drop it first or use SEGMENT.CREATE %s expr REPLACE", name, name)
+		return Result{}, &SegmentExistsError{Name: name}
 	}
-	node, err := Parse(text)
+	node, err := expr.Parse(text)
 	if err != nil {
 		return Result{}, err
 	}

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"sort"
 	"strconv"
+
+	"github.com/segd-db/segd/index/expr"
 )
 
 // INT flip tables: which segments a change of an INT field from one value to
@@ -29,7 +31,7 @@ type intFlips struct {
 // segments its byField list holds (nil: not known, always concerned).
 func newIntFlips(ints []*intPreds) *intFlips {
 	t := &intFlips{}
-	var preds []*Pred
+	var preds []*expr.Pred
 	for k, ps := range ints {
 		if ps == nil {
 			t.always = append(t.always, k)
@@ -51,11 +53,11 @@ func newIntFlips(ints []*intPreds) *intFlips {
 	}
 	for _, p := range preds {
 		switch p.Sel {
-		case SelAny:
-		case SelRange:
+		case expr.SelAny:
+		case expr.SelRange:
 			cut(p.Lo, false)
 			cut(p.Hi, true)
-		case SelValues:
+		case expr.SelValues:
 			for _, x := range p.Values {
 				if n, err := strconv.ParseInt(x, 10, 64); err == nil {
 					cut(n, false)

@@ -1,14 +1,26 @@
 package index
 
-import (
-	"fmt"
-	"math/bits"
-)
+import "math/bits"
 
-// Segment maintenance: what a write touched, the re-evaluation of the
-// segments it may have moved for the entity (maintain), and the refresh of
-// time-relative segments at their bucket boundaries (tick). See segment.go
-// for the segments themselves.
+// Segment maintenance: how a write updates the saved segments. The write
+// notes what it changed (touch*, called by the mutators in mutation.go with
+// the values from before the write); after it, maintain takes each entity
+// it touched through three steps:
+//
+//   - candidates: the segments a change concerns (segIndex, built from
+//     what each segment reads: segment.go), marked in a bitset over the
+//     segments' positions and taken in order;
+//   - oldMemberships: whether each held the entity before the write,
+//     answered by the entity's signature word (segment_sig.go), by the
+//     segment's program on the row as it was before the write
+//     (segment_prog.go), or else by its members;
+//   - newMemberships: whether each holds it now, by its program on the row
+//     after the write, or else by point evaluation of its plan (plan.go,
+//     through the memo of qctx.go); the differences are recorded.
+//
+// What maintaining one write reuses is in maintScratch
+// (segment_scratch.go). Time-relative segments are refreshed by tick
+// (segment_tick.go), ranking ones (TOP) recomputed whole (recomputeFrom).
 
 // touch notes that a write changed value (or, value "", any value) of field
 // of entity id, for segment maintenance after the write.
@@ -33,13 +45,23 @@ func (e *Engine) touchNew(id uint32) {
 	}
 }
 
+// touchInt notes that a write changed INT field of entity id.
+func (e *Engine) touchInt(id uint32, field string, old int64, hadOld bool, new int64, hasNew bool) {
+	if len(e.segs) > 0 {
+		e.touched = append(e.touched, touched{id: id, field: field, isInt: true, old: old, hadOld: hadOld, new: new, hasNew: hasNew})
+	}
+}
+
+// touched is one change a write made, as its mutator noted it: what
+// maintenance needs to find the segments it concerns and, for programs
+// (seedOld, segment_prog.go), the entity's value before the write.
 type touched struct {
 	id    uint32
 	field string
 	value string // "" for any value
 	isNew bool
 	// An ENUM change (oldKnown): the field's ordinal before the write, 0
-	// for none (segment_point.go).
+	// for none.
 	oldKnown bool
 	oldOrd   uint32
 	// An INT change: from old (when hadOld) to new (when hasNew).
@@ -48,232 +70,193 @@ type touched struct {
 	old, new       int64
 }
 
-// memoTouched starts the memo over for the entity of ts (its touches) with
-// what the write changed: whether it now holds each ENUM or TAGS value it
-// changed, and the new value of each INT field.
-func (e *Engine) memoTouched(m *pointMemo, ts []touched) {
-	m.reset(ts[0].id)
-	for i := range ts {
-		t := &ts[i]
-		f := e.fields[t.field]
-		switch {
-		case f == nil || t.isNew:
-		case t.isInt:
-			if f.bsi != nil {
-				m.setInt(f.bsi, t.new, t.hasNew)
-			}
-		case f.kind == KindEnum && f.ord != nil:
-			m.enumOrd(f) // its value now
-		case t.value != "" && (f.kind == KindEnum || f.kind == KindTags):
-			if bm := f.valueBitmap(t.value); bm != nil {
-				m.setBit(bm, bm.Contains(t.id))
-			}
-		}
-	}
-}
+// verify is the package tests' seam (verify_test.go sets it): maintenance
+// calls it with each membership it computes without reading the members,
+// and want, which reads them (or evaluates the plan). nil in production.
+var verify func(what string, s *segment, id uint32, got bool, want func() bool)
 
-// touchInt notes that a write changed INT field of entity id.
-func (e *Engine) touchInt(id uint32, field string, old int64, hadOld bool, new int64, hasNew bool) {
-	if len(e.segs) > 0 {
-		e.touched = append(e.touched, touched{id: id, field: field, isInt: true, old: old, hadOld: hadOld, new: new, hasNew: hasNew})
-	}
-}
-
-// checkMaintain makes maintenance check the memberships it computes without
-// reading the members against the members, and panic on a difference (set
-// by the package's tests).
-var checkMaintain bool
-
-// maintain re-evaluates the segments a write touched: for each entity, only
-// the segments that read a field it changed (or that an entity without values
-// may match, for a new entity), by point evaluation, references first.
+// maintain re-evaluates the segments the write's touches concern, entity by
+// entity (the touches of one entity are adjacent: a write touches one
+// entity, except ENT.DEL, which touches none), then recomputes whole the
+// segments that rank entities (TOP) when a touch concerns one, or after a
+// delete.
 func (e *Engine) maintain(now int64) {
 	if len(e.touched) == 0 && !e.globalsDue {
 		return
 	}
-	q := &qctx{at: now, now: now, memo: &e.memo}
-	order := e.segOrder()
-	ix := e.segIx
-	var globals map[*segment]bool
+	sc := &e.maint
+	clear(sc.globals)
 	if e.globalsDue {
-		globals = map[*segment]bool{}
-		for _, s := range order {
-			if s.global {
-				globals[s] = true
-			}
-		}
 		e.globalsDue = false
+		for _, s := range e.segOrder() {
+			if s.global {
+				sc.addGlobal(s)
+			}
+		}
 	}
-	touched := e.touched
-	var hot []segHot // built on the first candidate
-	for start := 0; start < len(touched); {
-		// The touches of one entity are adjacent: writes touch one entity,
-		// except ENT.DEL, which touches none.
-		id := touched[start].id
-		start0, end := start, start
-		mark := func(list []int) {
-			for _, i := range list {
-				ix.setMark(i)
-			}
+	q := &qctx{at: now, now: now, memo: &sc.memo}
+	for ts := e.touched; len(ts) > 0; {
+		n := 1
+		for n < len(ts) && ts[n].id == ts[0].id {
+			n++
 		}
-		for ; end < len(touched) && touched[end].id == id; end++ {
-			t := &touched[end]
-			if t.isNew {
-				mark(ix.empty)
-				continue
-			}
-			if t.isInt {
-				// Only the segments a predicate of which changes its truth.
-				list := ix.byField[t.field]
-				if fl := ix.flips[t.field]; fl != nil {
-					ix.flipK = fl.flipped(ix.flipK[:0], t.old, t.hadOld, t.new, t.hasNew)
-					for _, k := range ix.flipK {
-						ix.setMark(list[k])
-					}
-					continue
-				}
-				ints := ix.ints[t.field]
-				for k, i := range list {
-					if !ix.marked(i) && ints[k].flips(t.old, t.hadOld, t.new, t.hasNew) {
-						ix.setMark(i)
-					}
-				}
-				continue
-			}
-			mark(ix.byField[t.field])
-			if t.value != "" {
-				mark(ix.byValue[t.field][t.value])
-			} else {
-				for _, list := range ix.byValue[t.field] {
-					mark(list) // a change of every value (ENT.UNSET, a value-less event)
-				}
-			}
-		}
-		start = end
-		key, ok := e.dict.Key(id)
-		e.memoTouched(q.memo, touched[start0:end])
-		// The marked segments in order: the ones recomputed whole wait
-		// for the end of the writes.
-		cand, progs, sigs := ix.cand[:0], ix.progs[:0], ix.sigs[:0]
-		for w, set := range ix.mark {
-			if set == 0 {
-				continue
-			}
-			ix.mark[w] = 0
-			if !ok {
-				continue
-			}
-			if g := set & ix.global[w]; g != 0 {
-				if globals == nil {
-					globals = map[*segment]bool{}
-				}
-				for ; g != 0; g &= g - 1 {
-					globals[order[w*64+bits.TrailingZeros64(g)]] = true
-				}
-				set &^= ix.global[w]
-			}
-			if hot == nil {
-				hot = e.segHots(ix, order)
-			}
-			for ; set != 0; set &= set - 1 {
-				p := w*64 + bits.TrailingZeros64(set)
-				cand = append(cand, order[p])
-				progs = append(progs, hot[p].terms)
-				sigs = append(sigs, hot[p].sigBit)
-			}
-		}
-		if len(cand) == 0 {
-			continue
-		}
-		// The candidates' programs (segment_prog.go), and the entity's row.
-		row := &ix.row
-		row.start(id, len(ix.slots))
-		if len(progs) > 0 {
-			row.load(ix)
-		}
-		// The old memberships first. Where the signature allows one, a
-		// segment with a program runs it on the row before the write, and
-		// another point-plain segment evaluates its plan against the values
-		// from before the write (reads shared with the other segments);
-		// the other segments read their members.
-		was := ix.was[:0]
-		rowSeeded, rowOK := false, false
-		seeded, oldOK, qOld := false, false, qctx{at: now, now: now, memo: &ix.old}
-		var sigw uint64 // the entity's signature (segment_sig.go)
-		if int(id) < len(e.sig.words) {
-			sigw = e.sig.words[id]
-		}
-		for k, s := range cand {
-			if sigw&sigs[k] == 0 {
-				was = append(was, false)
-				continue
-			}
-			if progs[k] != nil {
-				if !rowSeeded {
-					rowOK, rowSeeded = e.seedOld(row, touched[start0:end]), true
-				}
-				if rowOK {
-					was = append(was, row.run(ix, progs[k], true))
-					continue
-				}
-			}
-			if !seeded && e.segPointOK(s) {
-				oldOK, seeded = e.memoTouchedOld(qOld.memo, touched[start0:end]), true
-			}
-			if oldOK && e.segPointOK(s) {
-				was = append(was, e.segPlan(s).contains(&qOld, id))
-			} else {
-				was = append(was, s.members.Contains(id))
-			}
-		}
-		if checkMaintain {
-			for k, s := range cand {
-				if was[k] != s.members.Contains(id) {
-					panic(fmt.Sprintf("segment %s (%s): old membership of %d computed %v, members say %v (program %v)", s.name, s.text, id, was[k], !was[k], progs[k] != nil))
-				}
-			}
-		}
-		// Exits leave their signature bit to be rechecked once the new
-		// memberships are all known: the other segments of the group are
-		// then mostly answered without a read.
-		e.evalSeq++
-		e.sigDefer = true
-		pend := ix.pend[:0]
-		for k, s := range cand {
-			var in bool
-			if progs[k] != nil {
-				in = row.run(ix, progs[k], false)
-				if checkMaintain && in != e.segPlan(s).contains(&qctx{at: now, now: now}, id) {
-					panic(fmt.Sprintf("segment %s (%s): program says %v for %d, plan %v", s.name, s.text, in, id, !in))
-				}
-			} else {
-				// Its plan may read the members of a segment it refers
-				// to: record what changed so far first.
-				pend = e.recordPending(pend, id, key, now, q)
-				in = e.segPlan(s).contains(q, id)
-			}
-			s.evalSeq, s.evalIn = e.evalSeq, in
-			if in != was[k] {
-				pend = append(pend, s)
-			}
-		}
-		ix.pend = e.recordPending(pend, id, key, now, q)
-		e.sigDefer = false
-		e.sigRecheckPending(id, q, row)
-		ix.cand, ix.was, ix.progs, ix.sigs = cand, was, progs, sigs
+		e.maintainEntity(ts[:n], q)
+		ts = ts[n:]
 	}
 	e.touched = e.touched[:0]
-	if len(globals) > 0 {
-		e.recomputeFrom(globals, q)
+	if len(sc.globals) > 0 {
+		e.recomputeFrom(sc.globals, q)
 	}
 }
 
-// setMark marks the segment at position i a candidate of the entity being
-// maintained.
-func (ix *segIndex) setMark(i int) { ix.mark[i/64] |= 1 << (i % 64) }
+// maintainEntity maintains the segments for one entity; ts are its touches,
+// the write applied.
+func (e *Engine) maintainEntity(ts []touched, q *qctx) {
+	id := ts[0].id
+	key, live := e.dict.Key(id)
+	e.memoTouched(q.memo, ts)
+	if !e.candidates(ts, live) {
+		return
+	}
+	e.maint.row.start(id, len(e.segIx.slots))
+	e.maint.row.load(e.segIx)
+	e.oldMemberships(ts)
+	e.newMemberships(id, key, q)
+}
 
-// marked reports whether the segment at position i is marked.
-func (ix *segIndex) marked(i int) bool { return ix.mark[i/64]&(1<<(i%64)) != 0 }
+// candidates marks the segments the touches of one entity concern and takes
+// them in order into the scratch's cand (with their programs and signature
+// bits), leaving those recomputed whole (TOP) for the end of the writes. It
+// reports whether there is any; there is none when the entity is gone
+// (live false).
+func (e *Engine) candidates(ts []touched, live bool) bool {
+	sc, ix, order := &e.maint, e.segIx, e.segOrder()
+	sc.fitMarks(len(order))
+	for i := range ts {
+		e.markTouch(&ts[i])
+	}
+	sc.cand, sc.progs, sc.sigs = sc.cand[:0], sc.progs[:0], sc.sigs[:0]
+	for w, set := range sc.mark {
+		if set == 0 {
+			continue
+		}
+		sc.mark[w] = 0
+		if !live {
+			continue
+		}
+		for g := set & ix.global[w]; g != 0; g &= g - 1 {
+			sc.addGlobal(order[w*64+bits.TrailingZeros64(g)])
+		}
+		set &^= ix.global[w]
+		if set == 0 {
+			continue
+		}
+		hot := e.segHots(ix, order)
+		for ; set != 0; set &= set - 1 {
+			p := w*64 + bits.TrailingZeros64(set)
+			sc.cand = append(sc.cand, order[p])
+			sc.progs = append(sc.progs, hot[p].terms)
+			sc.sigs = append(sc.sigs, hot[p].sigBit)
+		}
+	}
+	return len(sc.cand) > 0
+}
+
+// markTouch marks the segments one touch concerns: for a new entity, those
+// an entity without values may match; for an INT field, those a predicate of
+// which changes its truth (segment_flips.go); for another field, those
+// reading any of its values, and those reading the value changed (every
+// value, for a change of all of them: ENT.UNSET, a value-less event).
+func (e *Engine) markTouch(t *touched) {
+	sc, ix := &e.maint, e.segIx
+	switch {
+	case t.isNew:
+		sc.markAll(ix.empty)
+	case t.isInt:
+		if fl := ix.flips[t.field]; fl != nil {
+			list := ix.byField[t.field]
+			sc.flipK = fl.flipped(sc.flipK[:0], t.old, t.hadOld, t.new, t.hasNew)
+			for _, k := range sc.flipK {
+				sc.setMark(list[k])
+			}
+		}
+	default:
+		sc.markAll(ix.byField[t.field])
+		if t.value != "" {
+			sc.markAll(ix.byValue[t.field][t.value])
+		} else {
+			for _, list := range ix.byValue[t.field] {
+				sc.markAll(list)
+			}
+		}
+	}
+}
+
+// oldMemberships fills the scratch's was with each candidate's membership
+// before the write, reading its members only when nothing cheaper answers:
+// a clear bit of the entity's signature word rules out every segment of
+// the group (segment_sig.go), and a program runs on the row as it was
+// before the write (segment_prog.go).
+func (e *Engine) oldMemberships(ts []touched) {
+	sc := &e.maint
+	id := ts[0].id
+	var sigw uint64
+	if int(id) < len(e.sig.words) {
+		sigw = e.sig.words[id]
+	}
+	seeded, rowOK := false, false
+	sc.was = sc.was[:0]
+	for k, s := range sc.cand {
+		was := false
+		if sigw&sc.sigs[k] != 0 {
+			if sc.progs[k] != nil && !seeded {
+				rowOK, seeded = e.seedOld(&sc.row, ts), true
+			}
+			if sc.progs[k] != nil && rowOK {
+				was = sc.row.run(e.segIx, sc.progs[k], true)
+			} else {
+				was = s.members.Contains(id)
+			}
+		}
+		if verify != nil {
+			verify("old membership", s, id, was, func() bool { return s.members.Contains(id) })
+		}
+		sc.was = append(sc.was, was)
+	}
+}
+
+// newMemberships evaluates each candidate for the entity after the write
+// (its program on the row, or its plan through q's memo) and records those
+// whose membership changed. Exits leave their signature bit to be rechecked
+// once the new memberships are all known (sigRecheckPending): the other
+// segments of the group are then mostly answered without a read.
+func (e *Engine) newMemberships(id uint32, key string, q *qctx) {
+	sc := &e.maint
+	e.evalSeq++
+	e.sigDefer = true
+	pend := sc.pend[:0]
+	for k, s := range sc.cand {
+		var in bool
+		if sc.progs[k] != nil {
+			in = sc.row.run(e.segIx, sc.progs[k], false)
+			if verify != nil {
+				verify("program", s, id, in, func() bool { return e.segPlan(s).contains(&qctx{at: q.now, now: q.now}, id) })
+			}
+		} else {
+			// Its plan may read the members of a segment it refers
+			// to: record what changed so far first.
+			pend = e.recordPending(pend, id, key, q)
+			in = e.segPlan(s).contains(q, id)
+		}
+		s.evalSeq, s.evalIn = e.evalSeq, in
+		if in != sc.was[k] {
+			pend = append(pend, s)
+		}
+	}
+	sc.pend = e.recordPending(pend, id, key, q)
+	e.sigDefer = false
+	e.sigRecheckPending(id, q, &sc.row)
+}
 
 // recordPending records the membership changes of entity id in the pending
 // segments (each the opposite of what it was: s.evalIn is the new one) and
@@ -281,31 +264,34 @@ func (ix *segIndex) marked(i int) bool { return ix.mark[i/64]&(1<<(i%64)) != 0 }
 // once (touchMembers): at millions of entities a roaring container each,
 // missed, and the updates that follow find them in the cache instead of
 // waiting for each miss in turn.
-func (e *Engine) recordPending(pend []*segment, id uint32, key string, now int64, q *qctx) []*segment {
+func (e *Engine) recordPending(pend []*segment, id uint32, key string, q *qctx) []*segment {
 	if len(pend) == 0 {
 		return pend
 	}
-	ix := e.segIx
+	sc := &e.maint
 	if len(pend) > 1 {
-		held := ix.touchMembers(pend, id)
-		if checkMaintain {
-			n := 0
-			for _, s := range pend {
-				if s.members.Contains(id) {
-					n++
-				}
-			}
-			if n != held {
-				panic(fmt.Sprintf("touchMembers says %d of %d segments hold %d, Contains %d", held, len(pend), id, n))
-			}
+		held := sc.touchMembers(pend, id)
+		if verify != nil {
+			verify("members read in lockstep", pend[0], id, true, func() bool { return countHolding(pend, id) == held })
 		}
-		ix.sink += uint32(held)
+		sc.sink += uint32(held)
 	}
 	for _, s := range pend {
-		e.record(s, id, key, s.evalIn, now)
+		e.record(s, id, key, s.evalIn, q.now)
 		q.memo.forget(s.members) // read by the segments that refer to s
 	}
 	return pend[:0]
+}
+
+// countHolding is how many of segs hold id, by their members.
+func countHolding(segs []*segment, id uint32) int {
+	n := 0
+	for _, s := range segs {
+		if s.members.Contains(id) {
+			n++
+		}
+	}
+	return n
 }
 
 // recomputeFrom recomputes the given segments whole, and every segment that
@@ -321,76 +307,6 @@ func (e *Engine) recomputeFrom(set map[*segment]bool, q *qctx) {
 			changed[s.name] = true
 		}
 	}
-}
-
-// tick refreshes the time-relative segments whose bucket has passed.
-func (e *Engine) tick(now int64) {
-	if now < e.nextTick.Load() {
-		return
-	}
-	due := map[*segment]bool{}
-	next := int64(1<<63 - 1)
-	for _, s := range e.segs {
-		if !s.timeRel {
-			continue
-		}
-		if b := floorDiv(now, s.gran); b != s.tickB {
-			due[s] = true
-			s.tickB = b
-		}
-		next = min(next, (s.tickB+1)*s.gran)
-	}
-	e.nextTick.Store(next)
-	if len(due) > 0 {
-		e.recomputeFrom(due, &qctx{at: now, now: now})
-	}
-}
-
-// resetTick recomputes when the next time-relative refresh is due.
-func (e *Engine) resetTick() {
-	next := int64(1<<63 - 1)
-	for _, s := range e.segs {
-		if s.timeRel {
-			next = min(next, (s.tickB+1)*s.gran)
-		}
-	}
-	e.nextTick.Store(next)
-}
-
-// tickDue reports, under the read lock, whether a refresh is due.
-func (e *Engine) tickDue() bool {
-	next := e.nextTick.Load()
-	return next != 1<<63-1 && e.now().Unix() >= next
-}
-
-// rlock takes the read lock after running any due time-relative refresh, so
-// that no reader sees a segment from a bucket that has passed.
-func (e *Engine) rlock() {
-	e.mu.RLock()
-	if !e.tickDue() {
-		return
-	}
-	e.mu.RUnlock()
-	e.mu.Lock()
-	now := e.now().Unix()
-	e.tick(now)
-	e.noteHistory(now)
-	e.mu.Unlock()
-	e.mu.RLock()
-}
-
-// TickDue reports whether a time-relative segment is due for a refresh. A
-// server applies an OpTick mutation then (and on a timer), through its
-// write log, so that a replay refreshes at the same moments; readers that
-// find a refresh due run it themselves (see rlock), which a replay repeats
-// with the next write.
-func (e *Engine) TickDue() bool {
-	if e.nextTick.Load() == 1<<63-1 {
-		return false // no time-relative segment: nothing is ever due (no lock taken)
-	}
-	e.mu.RLock()
-	defer e.mu.RUnlock()
-	return e.tickDue()
 }
 
 // segHot is what maintenance reads of a candidate segment, kept by position

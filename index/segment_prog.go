@@ -5,6 +5,8 @@ import (
 	"slices"
 
 	"github.com/RoaringBitmap/roaring/v2"
+	"github.com/segd-db/segd/index/bsi"
+	"github.com/segd-db/segd/index/expr"
 )
 
 // Segment programs: the point evaluation of the common saved segment, an AND
@@ -36,7 +38,7 @@ type progTerm struct {
 	vp  *valuePlan
 	// termInt: the comparison or range, copied from its intPlan.
 	isRange   bool
-	op        CmpOp
+	op        expr.CmpOp
 	n, lo, hi int64
 }
 
@@ -169,7 +171,7 @@ func (e *Engine) segProgram(s *segment) []progTerm {
 }
 
 // intField is the INT field of b (nil: none).
-func (e *Engine) intField(b *BSI) *field {
+func (e *Engine) intField(b *bsi.BSI) *field {
 	for _, f := range e.fields {
 		if f.kind == KindInt && f.bsi == b {
 			return f
@@ -276,8 +278,8 @@ func (r *progRow) tagIn(bm *roaring.Bitmap, old bool) bool {
 
 // seedOld records, from the touches of the entity (the write applied), its
 // values before the write in the slots of the fields the write changed. It
-// reports false when it cannot (ENT.UNSET of a TAGS field), as
-// memoTouchedOld does.
+// reports false when it cannot (ENT.UNSET of a TAGS field: which values
+// were lost is not recorded); the caller then reads the members.
 func (e *Engine) seedOld(r *progRow, ts []touched) bool {
 	ix := e.segIx
 	for i := range ts {

@@ -21,7 +21,7 @@ import (
 // its expression, and the changes drained replay to them in version order;
 // restarts from a snapshot change nothing. The package's tests also check,
 // on every write, each membership maintenance computes without reading the
-// members (checkMaintain).
+// members (the verify seam, verify_test.go).
 func TestSegmentMaintenanceModel(t *testing.T) {
 	for seed := int64(1); seed <= 4; seed++ {
 		t.Run(fmt.Sprint(seed), func(t *testing.T) { segmentMaintenanceModel(t, seed) })

@@ -178,7 +178,7 @@ func (e *Engine) SegmentChanges(name string, since uint64, count int) (uint64, [
 		return s.version, []Change{}, nil
 	}
 	if since+1 < oldest {
-		return 0, nil, errorf("version %d of segment '%s' is older than its change log: the oldest kept version is %d; read SEGMENT.MEMBERS again and follow from version %d",
+		return 0, nil, errorf("version %d of segment '%s' is older than its change log: the oldest kept version is %d; read the members again and follow from version %d",
 			since, name, oldest, s.version)
 	}
 	skip := int(since + 1 - oldest)

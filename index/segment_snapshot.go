@@ -6,6 +6,7 @@ import (
 	"sort"
 
 	"github.com/RoaringBitmap/roaring/v2"
+	"github.com/segd-db/segd/index/expr"
 )
 
 // The "segments" snapshot part: a header with, per segment (sorted by name),
@@ -94,7 +95,7 @@ func (e *Engine) loadSegments(data []byte) error {
 		for j := 0; j < nh && meta.err == nil; j++ {
 			s.history = append(s.history, HistoryPoint{Time: meta.varint(), Cardinality: meta.uvarint()})
 		}
-		node, err := Parse(s.text)
+		node, err := expr.Parse(s.text)
 		if err != nil {
 			return fmt.Errorf("segment %s: %w", s.name, err)
 		}

@@ -10,6 +10,8 @@ import (
 	"unsafe"
 
 	"github.com/RoaringBitmap/roaring/v2"
+	"github.com/segd-db/segd/index/bsi"
+	"github.com/segd-db/segd/index/dict"
 )
 
 // Part is one named piece of a snapshot: the schema, the dictionary, the live
@@ -143,10 +145,10 @@ func (e *Engine) freeze(changes bool) *Frozen {
 		fz.parts = append(fz.parts, frozenPart{name: "dict", same: true}, frozenPart{name: "live", same: true},
 			frozenPart{name: "sample", same: true})
 	} else {
-		dict := e.dict.freeze()
+		keys := e.dict.Freeze()
 		live := freezeBitmap(e.live)
 		fz.parts = append(fz.parts,
-			frozenPart{name: "dict", data: dict.MarshalBinary},
+			frozenPart{name: "dict", data: keys.MarshalBinary},
 			frozenPart{name: "live", data: live.ToBytes},
 			frozenPart{name: "sample", data: packer(freezeAll(e.sample.Bitmaps()))})
 	}
@@ -319,7 +321,7 @@ func (e *Engine) LoadSnapshot(parts []Part) (err error) {
 		return errors.New("load snapshot: missing or unknown schema part")
 	}
 	version := schema[0]
-	dict, err := UnmarshalDict(byName["dict"])
+	keys, err := dict.Unmarshal(byName["dict"])
 	if err != nil {
 		return fmt.Errorf("load snapshot: dictionary: %w", err)
 	}
@@ -372,11 +374,11 @@ func (e *Engine) LoadSnapshot(parts []Part) (err error) {
 	if r.err != nil {
 		return fmt.Errorf("load snapshot: schema: %w", r.err)
 	}
-	var sample *BSI
+	var sample *bsi.BSI
 	if data, ok := byName["sample"]; ok {
 		bms, err := unpackBitmaps(data)
 		if err == nil {
-			sample, err = BSIFromBitmaps(bms)
+			sample, err = bsi.FromBitmaps(bms)
 		}
 		if err != nil {
 			return fmt.Errorf("load snapshot: sample slots: %w", err)
@@ -384,7 +386,7 @@ func (e *Engine) LoadSnapshot(parts []Part) (err error) {
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	e.dict, e.live, e.fields = dict, live, fields
+	e.dict, e.live, e.fields = keys, live, fields
 	if err := e.loadSegments(byName["segments"]); err != nil {
 		return fmt.Errorf("load snapshot: segments: %w", err)
 	}
@@ -406,7 +408,7 @@ func restoreField(name string, kind Kind, values []string, bms []*roaring.Bitmap
 	f := newField(name, kind)
 	switch kind {
 	case KindInt:
-		b, err := BSIFromBitmaps(bms)
+		b, err := bsi.FromBitmaps(bms)
 		if err != nil {
 			return nil, fmt.Errorf("field %s: %w", name, err)
 		}

@@ -6,7 +6,7 @@ import (
 )
 
 // ErrNotInteger is Redis's message for an argument that is not a canonical
-// decimal 64-bit integer. Callers prefix "ERR ".
+// decimal 64-bit integer. ErrorOf makes it an ERR reply.
 var ErrNotInteger = errors.New("value is not an integer or out of range")
 
 // ParseInt parses a strict, canonical decimal int64: an optional '-' then
@@ -127,7 +127,7 @@ type Opts struct {
 //
 // cmd names the command in errors: "unknown option 'FOO' for 'QUERY.COUNT'",
 // "option COUNT needs a value" (or "needs 2 values"), "option COUNT given
-// twice". Callers prefix "ERR ".
+// twice". ErrorOf makes it an ERR reply.
 // It allocates nothing when the arguments are valid. It panics when spec has
 // more than MaxOptions options.
 func ParseOptions(cmd string, args [][]byte, spec []Option) (Opts, error) {
@@ -200,7 +200,7 @@ func (o *Opts) Values(token string) [][]byte {
 
 // Int returns the option's value parsed with ParseInt, or def when the
 // option was not given. The error reads "COUNT is not an integer or out of
-// range"; callers prefix "ERR ".
+// range"; ErrorOf makes it an ERR reply.
 func (o *Opts) Int(token string, def int64) (int64, error) {
 	v := o.Value(token)
 	if v == nil {
@@ -211,4 +211,38 @@ func (o *Opts) Int(token string, def int64) (int64, error) {
 		return 0, errors.New(token + " is not an integer or out of range")
 	}
 	return n, nil
+}
+
+// Options returns the options of the command's grammar in the table, for
+// ParseOptions: every top-level argument introduced by a token ("[COUNT
+// count]", "SINCE version", "[REPLACE]"), with the number of values that
+// follow it. An argument that repeats ("[FIELDS field [field ...]]") has no
+// fixed count and is left out: its command parses it by hand.
+func (c *Command) Options() []Option { return c.options }
+
+// ParseOptions is ParseOptions of args with the command's Options, naming
+// the command in upper case in its errors.
+func (c *Command) ParseOptions(args [][]byte) (Opts, error) {
+	return ParseOptions(c.upper, args, c.options)
+}
+
+func optionsOf(args []Arg) []Option {
+	var out []Option
+	for _, a := range args {
+		if a.Token == "" || a.Multiple {
+			continue
+		}
+		n := 1
+		switch a.Type {
+		case "pure-token":
+			n = 0
+		case "block":
+			n = len(a.Args)
+		}
+		out = append(out, Option{Token: a.Token, N: n})
+	}
+	if len(out) > MaxOptions {
+		panic("protocol: too many options in the grammar of a command")
+	}
+	return out
 }

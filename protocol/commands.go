@@ -64,14 +64,26 @@ type Command struct {
 	// from Flags.
 	KeyFlags []string
 
+	// Subscribed marks the commands a RESP2 connection may send while it is
+	// subscribed to channels (Redis allows (P)SUBSCRIBE, (P)UNSUBSCRIBE,
+	// PING, QUIT and RESET there; segd also PUBLISH).
+	Subscribed bool
+	// ReadsSegments marks the commands that read saved segments, directly
+	// or through an expression's @name: the server runs a due
+	// time-relative refresh before them, so that they see the current
+	// bucket.
+	ReadsSegments bool
+
 	// Parent is the container command of a subcommand, nil otherwise.
 	Parent *Command
 	// ID numbers the commands and subcommands densely from 0 (below
 	// Count()), for tables indexed by command.
 	ID int
 
-	subs  map[string]*Command // subcommand name after '|' -> subcommand
-	write bool                // Flags has "write"
+	subs    map[string]*Command // subcommand name after '|' -> subcommand
+	write   bool                // Flags has "write"
+	options []Option            // derived from Args, see Options
+	upper   string              // Name in upper case, for errors
 }
 
 // Writes reports whether the command changes data (the "write" flag).
@@ -131,10 +143,10 @@ func init() {
 	}
 	sort.Slice(ordered, func(i, j int) bool { return ordered[i].Name < ordered[j].Name })
 	for _, c := range ordered {
-		c.ID, c.write = count, c.HasFlag("write")
+		c.ID, c.write, c.options, c.upper = count, c.HasFlag("write"), optionsOf(c.Args), strings.ToUpper(c.Name)
 		count++
 		for _, s := range c.Subcommands {
-			s.ID, s.write = count, s.HasFlag("write")
+			s.ID, s.write, s.options, s.upper = count, s.HasFlag("write"), optionsOf(s.Args), strings.ToUpper(s.Name)
 			count++
 		}
 	}
@@ -221,15 +233,15 @@ func (c *Command) HasFlag(f string) bool {
 }
 
 // ArityError is the Redis 7 message for a wrong argument count:
-// "wrong number of arguments for 'client|setname' command". Callers prefix
-// "ERR ".
+// "wrong number of arguments for 'client|setname' command". ErrorOf makes it
+// an ERR reply.
 func (c *Command) ArityError() error {
 	return errors.New("wrong number of arguments for '" + strings.ToUpper(c.Name) + "' command")
 }
 
 // UnknownCommandError is Redis 7's message for an unknown command, quoting
 // the name and the first arguments: "unknown command 'foo', with args
-// beginning with: 'a' 'b' ". Callers prefix "ERR ".
+// beginning with: 'a' 'b' ". ErrorOf makes it an ERR reply.
 func UnknownCommandError(args [][]byte) error {
 	var b strings.Builder
 	b.WriteString("unknown command '")
@@ -252,7 +264,7 @@ func UnknownCommandError(args [][]byte) error {
 }
 
 // UnknownSubcommandError is Redis 7's message for an unknown subcommand:
-// "unknown subcommand 'foo'. Try CLIENT HELP.". Callers prefix "ERR ".
+// "unknown subcommand 'foo'. Try CLIENT HELP.". ErrorOf makes it an ERR reply.
 func UnknownSubcommandError(cmd *Command, sub []byte) error {
 	return errors.New("unknown subcommand '" + string(clip(sub, 128)) +
 		"'. Try " + strings.ToUpper(cmd.Name) + " HELP.")

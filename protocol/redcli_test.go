@@ -3,7 +3,6 @@ package protocol
 import (
 	"bytes"
 	"context"
-	"github.com/segd-db/segd/internal/testenv"
 	"io"
 	"math"
 	"math/big"
@@ -15,6 +14,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/segd-db/segd/internal/testenv"
 
 	"github.com/redis/go-redis/v9"
 	"github.com/tidwall/redcon"

@@ -162,13 +162,13 @@ var table = []*Command{
 
 	// ---- Ad hoc queries ----
 	{
-		Name: "query.count", Arity: -2, Flags: fRead, Group: "segd-query", Since: since,
+		Name: "query.count", ReadsSegments: true, Arity: -2, Flags: fRead, Group: "segd-query", Since: since,
 		Summary:    "Count the entities matching an expression, optionally as of a past time",
 		Complexity: queryComplexity,
 		Args:       []Arg{strArg("expr"), atArg},
 	},
 	{
-		Name: "query.members", Arity: -2, Flags: fRead, Group: "segd-query", Since: since,
+		Name: "query.members", ReadsSegments: true, Arity: -2, Flags: fRead, Group: "segd-query", Since: since,
 		Summary:    "Iterate over the keys of the entities matching an expression, like SSCAN",
 		Complexity: queryComplexity + ", plus O(N) for the N keys returned",
 		Args: []Arg{
@@ -180,33 +180,33 @@ var table = []*Command{
 		Tips: []string{"nondeterministic_output_order"},
 	},
 	{
-		Name: "query.ismember", Arity: -3, Flags: fRead, FirstKey: 2, LastKey: 2, Step: 1,
+		Name: "query.ismember", ReadsSegments: true, Arity: -3, Flags: fRead, FirstKey: 2, LastKey: 2, Step: 1,
 		Group: "segd-query", Since: since,
 		Summary:    "Tell whether one entity matches an expression (1) or not (0)",
 		Complexity: "O(N) where N is the number of terms of the expression",
 		Args:       []Arg{strArg("expr"), keyArg("key"), atArg},
 	},
 	{
-		Name: "query.explain", Arity: -2, Flags: fRead, Group: "segd-query", Since: since,
+		Name: "query.explain", ReadsSegments: true, Arity: -2, Flags: fRead, Group: "segd-query", Since: since,
 		Summary:    "Evaluate an expression and show its plan, each node with its cardinality and time in microseconds",
 		Complexity: queryComplexity,
 		Args:       []Arg{strArg("expr"), atArg},
 		Tips:       []string{"nondeterministic_output"},
 	},
 	{
-		Name: "query.groupby", Arity: -2, Flags: fRead, Group: "segd-query", Since: since,
+		Name: "query.groupby", ReadsSegments: true, Arity: -2, Flags: fRead, Group: "segd-query", Since: since,
 		Summary:    "Count the entities per value of an ENUM, TAGS or EVENT field, optionally among those matching an expression",
 		Complexity: "O(N) bitmap intersections where N is the number of distinct values of the field",
 		Args:       []Arg{strArg("field"), whereArg, limitArg, atArg},
 	},
 	{
-		Name: "query.stats", Arity: -2, Flags: fRead, Group: "segd-query", Since: since,
+		Name: "query.stats", ReadsSegments: true, Arity: -2, Flags: fRead, Group: "segd-query", Since: since,
 		Summary:    "Count, sum, min, max and mean of a measure (an INT field or an event sum such as 'spend IN 30d'), optionally among the entities matching an expression",
 		Complexity: "O(B) bitmap operations where B is the number of bit planes of the measure",
 		Args:       []Arg{strArg("measure"), whereArg, atArg},
 	},
 	{
-		Name: "query.top", Arity: -3, Flags: fRead, Group: "segd-query", Since: since,
+		Name: "query.top", ReadsSegments: true, Arity: -3, Flags: fRead, Group: "segd-query", Since: since,
 		Summary:    "The k entities with the highest measure, highest first, ties by key",
 		Complexity: "O(B) bitmap operations where B is the number of bit planes of the measure, plus O(k log k)",
 		Args:       []Arg{intArg("k"), strArg("measure"), whereArg, atArg},
@@ -214,7 +214,7 @@ var table = []*Command{
 
 	// ---- Connection ----
 	{
-		Name: "ping", Arity: -1, Flags: []string{"loading", "stale", "fast", "no_auth"},
+		Name: "ping", Subscribed: true, Arity: -1, Flags: []string{"loading", "stale", "fast", "no_auth"},
 		Group: "connection", Since: since,
 		Summary:    "Ping the server",
 		Complexity: "O(1)",
@@ -228,7 +228,7 @@ var table = []*Command{
 		Args:       []Arg{strArg("message")},
 	},
 	{
-		Name: "quit", Arity: -1, Flags: fConnection, Group: "connection", Since: since,
+		Name: "quit", Subscribed: true, Arity: -1, Flags: fConnection, Group: "connection", Since: since,
 		Summary:    "Close the connection",
 		Complexity: "O(1)",
 	},
@@ -258,7 +258,7 @@ var table = []*Command{
 	{
 		// Not no_auth (Redis has it): SPEC lets only AUTH, HELLO, PING and
 		// QUIT through before authentication.
-		Name: "reset", Arity: 1, Flags: []string{"noscript", "loading", "stale", "fast", "allow_busy"},
+		Name: "reset", Subscribed: true, Arity: 1, Flags: []string{"noscript", "loading", "stale", "fast", "allow_busy"},
 		Group: "connection", Since: since,
 		Summary:    "Reset the connection: protocol 2, no name, no subscriptions, not authenticated",
 		Complexity: "O(1)",
@@ -486,35 +486,35 @@ var table = []*Command{
 
 	// ---- Pub/Sub ----
 	{
-		Name: "subscribe", Arity: -2, Flags: []string{"pubsub", "noscript", "loading", "stale"},
+		Name: "subscribe", Subscribed: true, Arity: -2, Flags: []string{"pubsub", "noscript", "loading", "stale"},
 		Group: "pubsub", Since: since,
 		Summary:    "Listen for messages on channels, e.g. segment:<name> for a segment's enters and exits",
 		Complexity: "O(N) where N is the number of channels to subscribe to",
 		Args:       []Arg{multi(strArg("channel"))},
 	},
 	{
-		Name: "psubscribe", Arity: -2, Flags: []string{"pubsub", "noscript", "loading", "stale"},
+		Name: "psubscribe", Subscribed: true, Arity: -2, Flags: []string{"pubsub", "noscript", "loading", "stale"},
 		Group: "pubsub", Since: since,
 		Summary:    "Listen for messages on channels matching glob patterns, e.g. segment:*",
 		Complexity: "O(N) where N is the number of patterns the client is already subscribed to",
 		Args:       []Arg{multi(patArg("pattern"))},
 	},
 	{
-		Name: "unsubscribe", Arity: -1, Flags: []string{"pubsub", "noscript", "loading", "stale"},
+		Name: "unsubscribe", Subscribed: true, Arity: -1, Flags: []string{"pubsub", "noscript", "loading", "stale"},
 		Group: "pubsub", Since: since,
 		Summary:    "Stop listening for messages on the given channels, or on all",
 		Complexity: "O(N) where N is the number of channels",
 		Args:       []Arg{opt(multi(strArg("channel")))},
 	},
 	{
-		Name: "punsubscribe", Arity: -1, Flags: []string{"pubsub", "noscript", "loading", "stale"},
+		Name: "punsubscribe", Subscribed: true, Arity: -1, Flags: []string{"pubsub", "noscript", "loading", "stale"},
 		Group: "pubsub", Since: since,
 		Summary:    "Stop listening for messages on the given patterns, or on all",
 		Complexity: "O(N) where N is the number of patterns",
 		Args:       []Arg{opt(multi(patArg("pattern")))},
 	},
 	{
-		Name: "publish", Arity: 3, Flags: []string{"pubsub", "loading", "stale", "fast"},
+		Name: "publish", Subscribed: true, Arity: 3, Flags: []string{"pubsub", "loading", "stale", "fast"},
 		Group: "pubsub", Since: since,
 		Summary:    "Post a message to a channel; returns the number of subscribers that received it",
 		Complexity: "O(N+M) where N is the number of subscribers of the channel and M the number of subscribed patterns",

@@ -14,6 +14,8 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/segd-db/segd/backupclient"
+	"github.com/segd-db/segd/importer"
 	"github.com/segd-db/segd/index"
 	"github.com/segd-db/segd/storage"
 )
@@ -161,7 +163,7 @@ func TestBackupRestoreUnderLoad(t *testing.T) {
 	var issuedAtBegin []int64
 	var beginSeq uint64
 	file := filepath.Join(t.TempDir(), "a.segdbak")
-	sum, err := Backup(ctx, TransferOptions{Addr: srvA.Addr(), onBegin: func(seq uint64) {
+	sum, err := backupclient.Backup(ctx, backupclient.Options{Addr: srvA.Addr(), OnBegin: func(seq uint64) {
 		issuedAtBegin = ws.snapshot(ws.issued)
 		beginSeq = seq
 	}}, file)
@@ -222,7 +224,7 @@ func TestBackupRestoreUnderLoad(t *testing.T) {
 	if err := cb.Do(ctx, "ENT.SET", "stale", "gen", 1).Err(); err != nil {
 		t.Fatal(err)
 	}
-	rsum, err := Restore(ctx, TransferOptions{Addr: srvB.Addr()}, file)
+	rsum, err := backupclient.Restore(ctx, backupclient.Options{Addr: srvB.Addr()}, file)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -242,7 +244,7 @@ func TestBackupRestoreUnderLoad(t *testing.T) {
 	bad[len(bad)/2] ^= 0x40
 	badFile := filepath.Join(t.TempDir(), "bad.segdbak")
 	os.WriteFile(badFile, bad, 0o644)
-	if _, err := Restore(ctx, TransferOptions{Addr: srvB.Addr()}, badFile); err == nil || !strings.Contains(err.Error(), "not a valid segd backup") {
+	if _, err := backupclient.Restore(ctx, backupclient.Options{Addr: srvB.Addr()}, badFile); err == nil || !strings.Contains(err.Error(), "not a valid segd backup") {
 		t.Fatalf("corrupt file: %v", err)
 	}
 	for _, b := range [][]byte{bad, raw[:len(raw)-3], []byte("SEGDBAK1 but then nonsense")} {
@@ -265,7 +267,7 @@ func TestBackupRestoreUnderLoad(t *testing.T) {
 	// applied after the restore; none half-applied, none lost after it.
 	time.Sleep(50 * time.Millisecond)
 	var ackedBeforeCommit, issuedAfterCommit []int64
-	if _, err := Restore(ctx, TransferOptions{Addr: srvA.Addr(), beforeCommit: func() {
+	if _, err := backupclient.Restore(ctx, backupclient.Options{Addr: srvA.Addr(), BeforeCommit: func() {
 		ackedBeforeCommit = ws.snapshot(ws.acked)
 	}}, file); err != nil {
 		t.Fatal(err)
@@ -413,7 +415,7 @@ func TestBackupCLI(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "x.segdbak")
 	var out, errb bytes.Buffer
 	env := []string{"SEGD_PASSWORD=s3cret"}
-	if code := RunTransferCLI("backup", []string{file, "--addr", srv.Addr()}, env, &out, &errb); code != 0 {
+	if code := backupclient.RunCLI("backup", []string{file, "--addr", srv.Addr()}, env, &out, &errb); code != 0 {
 		t.Fatalf("backup exit %d: %s", code, errb.String())
 	}
 	if !strings.Contains(out.String(), "2 entities") || !strings.Contains(errb.String(), "100%") {
@@ -421,20 +423,30 @@ func TestBackupCLI(t *testing.T) {
 	}
 	do(t, c, "FLUSHALL")
 	out.Reset()
-	if code := RunTransferCLI("restore", []string{"--quiet", file}, append(env, "SEGD_ADDR="+srv.Addr()), &out, &errb); code != 0 {
+	if code := backupclient.RunCLI("restore", []string{"--quiet", file}, append(env, "SEGD_ADDR="+srv.Addr()), &out, &errb); code != 0 {
 		t.Fatalf("restore exit %d: %s", code, errb.String())
 	}
 	if n := doInt(t, c, "ENT.COUNT"); n != 2 || !strings.Contains(out.String(), "2 entities") {
 		t.Fatalf("after restore: %d entities, output %q", n, out.String())
 	}
 	errb.Reset()
-	if code := RunTransferCLI("backup", []string{file, "--addr", srv.Addr()}, nil, &out, &errb); code != 1 || !strings.Contains(errb.String(), "NOAUTH") {
+	if code := backupclient.RunCLI("backup", []string{file, "--addr", srv.Addr()}, nil, &out, &errb); code != 1 || !strings.Contains(errb.String(), "NOAUTH") {
 		t.Fatalf("backup without password: exit %d, %q", code, errb.String())
 	}
-	if code := RunTransferCLI("restore", nil, nil, &out, &errb); code != 2 {
+	if code := backupclient.RunCLI("restore", nil, nil, &out, &errb); code != 2 {
 		t.Fatalf("restore without FILE: exit %d", code)
 	}
 	if ents, _ := os.ReadDir(filepath.Dir(file)); len(ents) != 1 {
 		t.Fatalf("temporary files left next to the backup: %v", ents)
+	}
+}
+
+// The command-line clients look for the server where it listens by default.
+func TestClientDefaultAddr(t *testing.T) {
+	a := DefaultConfig().Addr
+	for tool, addr := range map[string]string{"segd backup": backupclient.DefaultAddr, "segd import": importer.DefaultAddr} {
+		if addr != a {
+			t.Errorf("server listens on %s by default, %s looks at %s", a, tool, addr)
+		}
 	}
 }

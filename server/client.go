@@ -7,9 +7,10 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/segd-db/segd/index/errs"
+
 	"github.com/tidwall/redcon"
 
-	"github.com/segd-db/segd/index"
 	"github.com/segd-db/segd/protocol"
 )
 
@@ -173,7 +174,7 @@ func (s *Server) serveRESP(conn redcon.Conn, cmd redcon.Command) {
 // entity keys of the batch's commands (by the command table's key positions)
 // and has the engine bring their dictionary entries into cache together, so
 // that the batch's key lookups, each a few dependent cache misses, overlap
-// instead of queueing one after the other (index.Dict.Touch).
+// instead of queueing one after the other (dict.Dict.Touch).
 func (s *Server) touchKeys(c *client, first redcon.Command, rest []redcon.Command) {
 	keys := c.touch[:0]
 	add := func(args [][]byte) {
@@ -208,12 +209,10 @@ const (
 	keepReplyBuffer = 1 << 20   // largest reply buffer a connection keeps between commands
 )
 
-// handler runs one command, writing its reply into c.enc.
-type handler func(s *Server, c *client, args [][]byte)
-
 // dispatch checks a command against the table (existence, arity, auth,
-// loading) and runs its handler. It never closes the connection for a bad
-// command.
+// loading, subscribed mode), runs a due time-relative refresh before a
+// command that reads saved segments, and runs its handler. It never closes
+// the connection for a bad command.
 func (s *Server) dispatch(c *client, args [][]byte) {
 	if len(args) == 0 {
 		return
@@ -224,7 +223,7 @@ func (s *Server) dispatch(c *client, args [][]byte) {
 	if cmd == nil {
 		s.drain(c)
 		s.metrics.unknown.Inc()
-		c.enc.Error("ERR " + protocol.UnknownCommandError(args).Error())
+		c.enc.Err(protocol.ErrorOf(protocol.UnknownCommandError(args)))
 		return
 	}
 	if len(cmd.Subcommands) > 0 && len(args) >= 2 {
@@ -238,54 +237,63 @@ func (s *Server) dispatch(c *client, args [][]byte) {
 	wg := &s.inflight[c.id&(statShards-1)].WaitGroup
 	wg.Add(1)
 	defer wg.Done()
-	entry := &byID()[cmd.ID]
-	h := entry.h
-	var refuse string
-	switch {
-	case h == nil && len(args) > 1:
-		refuse = "ERR " + protocol.UnknownSubcommandError(cmd, args[1]).Error()
-	case h == nil:
-		refuse = "ERR " + cmd.ArityError().Error() // a container command alone
-	case !cmd.CheckArity(len(args)):
-		refuse = "ERR " + cmd.ArityError().Error()
-	case !c.authed && !cmd.HasFlag("no_auth"):
-		refuse = "NOAUTH Authentication required: send AUTH password first"
-	case s.loading.Load() && !cmd.HasFlag("loading"):
-		refuse = "LOADING segd is loading the data set in memory; retry in a moment"
-	case c.proto == 2 && c.subscribed() && !cmd.HasFlag("pubsub") && cmd.Name != "ping" && cmd.Name != "quit" && cmd.Name != "reset":
-		refuse = "ERR Can't execute '" + cmd.Name + "': only (P)SUBSCRIBE / (P)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context"
-	}
+	entry := &byID[cmd.ID]
+	refuse := s.refusal(c, cmd, entry.h, args)
 	// Pipelined writes are submitted without waiting (see write); any other
 	// reply must come after theirs, so it waits for them first.
-	if refuse != "" || !entry.async {
+	if refuse != nil || !entry.async {
 		s.drain(c)
 	}
-	errBefore := len(c.enc.B)
 	c.cmd = cmd
-	if refuse != "" {
-		c.enc.Error(refuse)
-	} else {
-		h(s, c, args)
+	err := refuse
+	if err == nil {
+		if cmd.ReadsSegments {
+			s.refreshDue()
+		}
+		err = entry.h(s, c, args)
 	}
-	failed := len(c.enc.B) > errBefore && c.enc.B[errBefore] == '-'
+	failed := false
+	if err != nil {
+		if entry.async && refuse == nil {
+			s.refuseWrite(c, err) // counted when its reply is written
+		} else {
+			c.enc.Err(protocol.ErrorOf(err))
+			failed = true
+		}
+	}
 	end := nanotime()
 	c.mark = end
 	s.metrics.observe(cmd, c.id, time.Duration(end-start), failed)
 }
 
+// refusal is why dispatch must not run a command's handler, or nil.
+func (s *Server) refusal(c *client, cmd *protocol.Command, h handler, args [][]byte) error {
+	switch {
+	case h == nil && len(args) > 1:
+		return protocol.UnknownSubcommandError(cmd, args[1])
+	case h == nil:
+		return cmd.ArityError() // a container command alone
+	case !cmd.CheckArity(len(args)):
+		return cmd.ArityError()
+	case !c.authed && !cmd.HasFlag("no_auth"):
+		return errNoAuth
+	case s.loading.Load() && !cmd.HasFlag("loading"):
+		return errLoading
+	case c.proto == 2 && c.subscribed() && !cmd.Subscribed:
+		return errs.Err("Can't execute '" + cmd.Name + "': only (P)SUBSCRIBE / (P)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context")
+	}
+	return nil
+}
+
+var (
+	errNoAuth  = errs.New(errs.CodeNoAuth, "Authentication required: send AUTH password first")
+	errLoading = errs.New(errs.CodeLoading, "segd is loading the data set in memory; retry in a moment")
+)
+
 // checkPassword compares in constant time.
 func (s *Server) checkPassword(pass []byte) bool {
 	want := []byte(s.cfg.Password)
 	return s.cfg.Password != "" && subtle.ConstantTimeCompare(pass, want) == 1
-}
-
-// replyErr writes an engine or server error with its Redis code.
-func replyErr(c *client, err error) {
-	code, msg := index.ErrorCode(err)
-	if strings.HasPrefix(msg, code+" ") {
-		msg = msg[len(code)+1:]
-	}
-	c.enc.Error(code + " " + msg)
 }
 
 func clip(s string, n int) string {

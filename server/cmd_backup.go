@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -12,7 +11,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/RoaringBitmap/roaring/v2"
+	"github.com/segd-db/segd/index/errs"
 
 	"github.com/segd-db/segd/index"
 	"github.com/segd-db/segd/storage"
@@ -23,16 +22,6 @@ import (
 // in chunks; a restore is a file uploaded in chunks to a temporary file,
 // verified whole, then swapped in at once. See storage/backup.go for the
 // file format.
-
-func init() {
-	register("backup.begin", cmdBackupBegin)
-	register("backup.read", cmdBackupRead)
-	register("backup.end", cmdBackupEnd)
-	register("restore.begin", cmdRestoreBegin)
-	register("restore.write", cmdRestoreWrite)
-	register("restore.commit", cmdRestoreCommit)
-	register("restore.abort", cmdRestoreAbort)
-}
 
 const (
 	maxTransfers    = 2                // open backups, and open restores, at once
@@ -100,7 +89,7 @@ func (s *Server) addTransfer(restore bool, size int64) (*transfer, error) {
 		if restore {
 			kind = "restores"
 		}
-		return nil, fmt.Errorf("ERR too many %s in progress (at most %d); end one or wait %v for an abandoned one to expire", kind, maxTransfers, transferIdle)
+		return nil, errs.Errf("too many %s in progress (at most %d); end one or wait %v for an abandoned one to expire", kind, maxTransfers, transferIdle)
 	}
 	var rnd [8]byte
 	rand.Read(rnd[:])
@@ -129,12 +118,12 @@ func (s *Server) getTransfer(id []byte, restore bool) (*transfer, error) {
 	t := ts.open[string(id)]
 	ts.mu.Unlock()
 	if t == nil || t.restore != restore {
-		return nil, errors.New("ERR no such transfer (unknown id, ended, or expired after " + transferIdle.String() + " idle)")
+		return nil, errs.Err("no such transfer (unknown id, ended, or expired after " + transferIdle.String() + " idle)")
 	}
 	t.mu.Lock()
 	if t.closed {
 		t.mu.Unlock()
-		return nil, errors.New("ERR no such transfer (ended)")
+		return nil, errs.Err("no such transfer (ended)")
 	}
 	t.last = time.Now()
 	return t, nil
@@ -173,11 +162,10 @@ func (s *Server) sweepTransfers() {
 }
 
 // BACKUP.BEGIN → [id, size, seq]
-func cmdBackupBegin(s *Server, c *client, args [][]byte) {
+func cmdBackupBegin(s *Server, c *client, args [][]byte) error {
 	t, err := s.addTransfer(false, 0)
 	if err != nil {
-		c.enc.Error(errText(err))
-		return
+		return err
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -190,14 +178,14 @@ func cmdBackupBegin(s *Server, c *client, args [][]byte) {
 	}
 	if err != nil {
 		s.endTransfer(t)
-		c.enc.Error("ERR backup failed: " + err.Error())
-		return
+		return errs.Err("backup failed: " + err.Error())
 	}
 	s.log.Info("backup taken", "id", t.id, "seq", seq, "bytes", t.size)
 	c.enc.Array(3)
 	c.enc.BulkString(t.id)
 	c.enc.Int(t.size)
 	c.enc.Int(int64(seq))
+	return nil
 }
 
 // writeBackup snapshots the engine consistently with the log, as save does,
@@ -229,38 +217,36 @@ func (s *Server) writeBackup(f *os.File) (uint64, error) {
 }
 
 // BACKUP.READ id offset count → up to count bytes at offset ("" at the end)
-func cmdBackupRead(s *Server, c *client, args [][]byte) {
+func cmdBackupRead(s *Server, c *client, args [][]byte) error {
 	off, err1 := strconv.ParseInt(string(args[2]), 10, 64)
 	n, err2 := strconv.ParseInt(string(args[3]), 10, 64)
 	if err1 != nil || err2 != nil || off < 0 || n < 0 {
-		c.enc.Error("ERR offset and count must be non-negative integers")
-		return
+		return errs.Err("offset and count must be non-negative integers")
 	}
 	t, err := s.getTransfer(args[1], false)
 	if err != nil {
-		c.enc.Error(err.Error())
-		return
+		return err
 	}
 	defer t.mu.Unlock()
 	n = min(n, maxTransferRead, max(0, t.size-off))
 	buf := make([]byte, n)
 	if _, err := t.f.ReadAt(buf, off); err != nil {
-		c.enc.Error("ERR reading the backup file failed: " + err.Error())
-		return
+		return errs.Err("reading the backup file failed: " + err.Error())
 	}
 	c.enc.Bulk(buf)
+	return nil
 }
 
 // BACKUP.END id
-func cmdBackupEnd(s *Server, c *client, args [][]byte) {
+func cmdBackupEnd(s *Server, c *client, args [][]byte) error {
 	t, err := s.getTransfer(args[1], false)
 	if err != nil {
-		c.enc.Error(err.Error())
-		return
+		return err
 	}
 	defer t.mu.Unlock()
 	s.endTransfer(t)
 	c.enc.SimpleString("OK")
+	return nil
 }
 
 // maxRestoreChunk is the largest RESTORE.WRITE data that fits a request.
@@ -269,98 +255,89 @@ func (s *Server) maxRestoreChunk() int64 {
 }
 
 // RESTORE.BEGIN size → [id, largest chunk]
-func cmdRestoreBegin(s *Server, c *client, args [][]byte) {
+func cmdRestoreBegin(s *Server, c *client, args [][]byte) error {
 	size, err := strconv.ParseInt(string(args[1]), 10, 64)
 	if err != nil || size < 0 {
-		c.enc.Error("ERR size must be a non-negative integer")
-		return
+		return errs.Err("size must be a non-negative integer")
 	}
 	t, err := s.addTransfer(true, size)
 	if err != nil {
-		c.enc.Error(errText(err))
-		return
+		return err
 	}
 	c.enc.Array(2)
 	c.enc.BulkString(t.id)
 	c.enc.Int(s.maxRestoreChunk())
+	return nil
 }
 
 // RESTORE.WRITE id offset data → bytes received so far. Chunks come in
 // order: offset must be the bytes received so far.
-func cmdRestoreWrite(s *Server, c *client, args [][]byte) {
+func cmdRestoreWrite(s *Server, c *client, args [][]byte) error {
 	off, err := strconv.ParseInt(string(args[2]), 10, 64)
 	if err != nil || off < 0 {
-		c.enc.Error("ERR offset must be a non-negative integer")
-		return
+		return errs.Err("offset must be a non-negative integer")
 	}
 	t, err := s.getTransfer(args[1], true)
 	if err != nil {
-		c.enc.Error(err.Error())
-		return
+		return err
 	}
 	defer t.mu.Unlock()
 	data := args[3]
 	switch {
 	case off != t.done:
-		c.enc.Error("ERR out of order: expected offset " + strconv.FormatInt(t.done, 10))
-		return
+		return errs.Err("out of order: expected offset " + strconv.FormatInt(t.done, 10))
 	case off+int64(len(data)) > t.size:
-		c.enc.Error("ERR more data than the size announced by RESTORE.BEGIN")
-		return
+		return errs.Err("more data than the size announced by RESTORE.BEGIN")
 	}
 	if _, err := t.f.WriteAt(data, off); err != nil {
 		s.endTransfer(t)
-		c.enc.Error("ERR writing the upload failed (restore aborted): " + err.Error())
-		return
+		return errs.Err("writing the upload failed (restore aborted): " + err.Error())
 	}
 	t.done += int64(len(data))
 	c.enc.Int(t.done)
+	return nil
 }
 
 // RESTORE.ABORT id
-func cmdRestoreAbort(s *Server, c *client, args [][]byte) {
+func cmdRestoreAbort(s *Server, c *client, args [][]byte) error {
 	t, err := s.getTransfer(args[1], true)
 	if err != nil {
-		c.enc.Error(err.Error())
-		return
+		return err
 	}
 	defer t.mu.Unlock()
 	s.endTransfer(t)
 	c.enc.SimpleString("OK")
+	return nil
 }
 
 // RESTORE.COMMIT id → [entities, backup seq, backup creation unix time]
-func cmdRestoreCommit(s *Server, c *client, args [][]byte) {
+func cmdRestoreCommit(s *Server, c *client, args [][]byte) error {
 	t, err := s.getTransfer(args[1], true)
 	if err != nil {
-		c.enc.Error(err.Error())
-		return
+		return err
 	}
 	defer t.mu.Unlock()
 	defer s.endTransfer(t) // one attempt: a failed commit needs a new upload
 	if t.done != t.size {
-		c.enc.Error(fmt.Sprintf("ERR upload incomplete: %d of %d bytes received", t.done, t.size))
-		return
+		return errs.Errf("upload incomplete: %d of %d bytes received", t.done, t.size)
 	}
 	if _, err := t.f.Seek(0, 0); err != nil {
-		c.enc.Error("ERR " + err.Error())
-		return
+		return errs.Err(err.Error())
 	}
 	seq, created, parts, err := storage.ReadBackup(bufio.NewReaderSize(t.f, 1<<20))
 	if err != nil {
-		c.enc.Error("ERR restore refused, nothing changed: " + err.Error())
-		return
+		return errs.Err("restore refused, nothing changed: " + err.Error())
 	}
 	entities, err := s.restore(parts)
 	if err != nil {
-		c.enc.Error("ERR restore failed: " + err.Error())
-		return
+		return errs.Err("restore failed: " + err.Error())
 	}
 	s.log.Info("restored a backup", "backup_seq", seq, "created", created, "entities", entities, "bytes", t.size)
 	c.enc.Array(3)
 	c.enc.Int(int64(entities))
 	c.enc.Int(int64(seq))
 	c.enc.Int(created.Unix())
+	return nil
 }
 
 // restore replaces the whole data set with parts. It is checked first on a
@@ -404,27 +381,4 @@ func (s *Server) restore(sp []storage.Part) (uint64, error) {
 	}
 	releaseMemory()
 	return entities, nil
-}
-
-// backupEntities counts the entities of a backup's parts (the "live" part).
-func backupEntities(parts []storage.Part) (uint64, bool) {
-	for _, p := range parts {
-		if p.Name == "live" {
-			bm := roaring.New()
-			if _, err := bm.FromUnsafeBytes(p.Data); err == nil {
-				return bm.GetCardinality(), true
-			}
-		}
-	}
-	return 0, false
-}
-
-// errText is err's message for a reply; errors that already carry a Redis
-// code keep it.
-func errText(err error) string {
-	msg := err.Error()
-	if len(msg) > 4 && msg[:4] == "ERR " {
-		return msg
-	}
-	return "ERR " + msg
 }

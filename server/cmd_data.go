@@ -4,118 +4,60 @@ import (
 	"math"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
+	"github.com/segd-db/segd/index/errs"
+
 	"github.com/segd-db/segd/index"
+	"github.com/segd-db/segd/index/expr"
 	"github.com/segd-db/segd/protocol"
 )
 
 // Schema and entity commands.
 
-var handlers = map[string]handler{}
-
-func register(name string, h handler) { handlers[name] = h }
-
-// cmdEntry is what dispatch needs of a command, indexed by its ID.
-type cmdEntry struct {
-	h     handler
-	async bool // in asyncWrites
-}
-
-// byID is handlers and asyncWrites by command ID, built on first use (the
-// handlers register in init functions of several files).
-var byID = sync.OnceValue(func() []cmdEntry {
-	t := make([]cmdEntry, protocol.Count())
-	fill := func(c *protocol.Command) { t[c.ID] = cmdEntry{h: handlers[c.Name], async: asyncWrites[c.Name]} }
-	for _, c := range protocol.All() {
-		fill(c)
-		for _, sub := range c.Subcommands {
-			fill(sub)
-		}
-	}
-	return t
-})
-
-func init() {
-	register("field.create", cmdFieldCreate)
-	register("field.drop", cmdFieldDrop)
-	register("field.list", cmdFieldList)
-	register("field.info", cmdFieldInfo)
-	register("field.values", cmdFieldValues)
-	register("ent.set", cmdEntSet)
-	register("ent.unset", cmdEntUnset)
-	register("ent.add", cmdEntAdd)
-	register("ent.rem", cmdEntRem)
-	register("ent.track", cmdEntTrack)
-	register("ent.get", cmdEntGet)
-	register("ent.del", cmdEntDel)
-	register("ent.exists", cmdEntExists)
-	register("ent.count", cmdEntCount)
-	register("dbsize", cmdEntCount)
-}
-
-// asyncWrites are the commands whose handlers reply through write: in a
-// pipeline they are submitted to the committer one after another without
-// waiting, so one group commit carries all of them. Their handlers must
-// never write to c.enc directly (a reply would overtake those of the writes
-// still pending): errors go through refuseWrite.
-var asyncWrites = map[string]bool{
-	"field.create": true, "field.drop": true,
-	"ent.set": true, "ent.unset": true, "ent.add": true, "ent.rem": true, "ent.track": true, "ent.del": true,
-	"segment.create": true, "segment.drop": true,
-}
-
 // pendingWrite is a submitted write whose reply is not written yet, or
-// (req nil) an error an async write handler found itself, which must come
-// after the replies of the writes pipelined before it.
+// (req nil) the error of an async write handler, which must come after the
+// replies of the writes pipelined before it.
 type pendingWrite struct {
 	req   *writeReq
-	cmd   *protocol.Command // for the error metrics
+	err   error             // req nil: the handler's error
+	cmd   *protocol.Command // for the error metrics and the error's wording
 	reply func(index.Result)
 }
 
 // write submits a mutation to the committer; reply writes the answer once it
 // is applied and durable, when the connection drains its pending writes.
-func (s *Server) write(c *client, m *index.Mutation, reply func(index.Result)) {
+// An async handler returns write's result.
+func (s *Server) write(c *client, m *index.Mutation, reply func(index.Result)) error {
 	r, err := s.commits.submit(m)
 	if err != nil {
-		s.refuseWriteErr(c, err)
-		return
+		return err
 	}
 	c.pending = append(c.pending, pendingWrite{req: r, cmd: c.cmd, reply: reply})
+	return nil
 }
 
-// refuseWrite answers an async write handler's own error (bad arguments,
-// found before anything is submitted) in its place among the pipelined
-// replies: writing it at once would put it before the replies of earlier
-// writes that are still being committed.
-func (s *Server) refuseWrite(c *client, msg string) {
-	c.pending = append(c.pending, pendingWrite{cmd: c.cmd, reply: func(index.Result) { c.enc.Error(msg) }})
-}
-
-// refuseWriteErr is refuseWrite of an engine error, with its Redis code.
-func (s *Server) refuseWriteErr(c *client, err error) {
-	code, msg := index.ErrorCode(err)
-	if strings.HasPrefix(msg, code+" ") {
-		msg = msg[len(code)+1:]
-	}
-	s.refuseWrite(c, code+" "+msg)
+// refuseWrite queues the error of an async write handler (bad arguments,
+// found before anything is submitted, or a refused submission) in its place
+// among the pipelined replies: writing it at once would put it before the
+// replies of earlier writes that are still being committed.
+func (s *Server) refuseWrite(c *client, err error) {
+	c.pending = append(c.pending, pendingWrite{err: err, cmd: c.cmd})
 }
 
 // drain waits for the connection's pending writes, in order, and writes
 // their replies.
 func (s *Server) drain(c *client) {
 	for i, p := range c.pending {
-		at := len(c.enc.B)
-		if p.req == nil {
-			p.reply(index.Result{})
-		} else if res, err := s.commits.wait(p.req); err != nil {
-			replyErr(c, err)
-		} else {
-			p.reply(res)
+		err := p.err
+		if p.req != nil {
+			var res index.Result
+			if res, err = s.commits.wait(p.req); err == nil {
+				p.reply(res)
+			}
 		}
-		if len(c.enc.B) > at && c.enc.B[at] == '-' {
+		if err != nil {
+			c.enc.Err(protocol.ErrorOf(err))
 			s.metrics.failed(p.cmd, c.id)
 		}
 		c.pending[i] = pendingWrite{}
@@ -129,44 +71,37 @@ func replyN(c *client) func(index.Result) {
 }
 
 // FIELD.CREATE field ENUM|TAGS|INT|EVENT [GRANULARITY HOUR|DAY] [RETENTION dur]
-func cmdFieldCreate(s *Server, c *client, args [][]byte) {
+func cmdFieldCreate(s *Server, c *client, args [][]byte) error {
 	kind, ok := index.ParseKind(string(args[2]))
 	if !ok {
-		s.refuseWrite(c, "ERR unknown field kind '"+clip(string(args[2]), 32)+"': use ENUM, TAGS, INT or EVENT")
-		return
+		return errs.Err("unknown field kind '" + clip(string(args[2]), 32) + "': use ENUM, TAGS, INT or EVENT")
 	}
 	m := &index.Mutation{Op: index.OpCreateField, Field: string(args[1]), Kind: kind}
 	if len(args) > 3 {
-		opts, err := protocol.ParseOptions("FIELD.CREATE", args[3:], fieldCreateOpts)
+		opts, err := c.cmd.ParseOptions(args[3:])
 		if err != nil {
-			s.refuseWrite(c, "ERR "+err.Error())
-			return
+			return err
 		}
 		if kind != index.KindEvent {
-			s.refuseWrite(c, "ERR GRANULARITY and RETENTION apply to EVENT fields only")
-			return
+			return errs.Err("GRANULARITY and RETENTION apply to EVENT fields only")
 		}
 		if opts.Has("GRANULARITY") {
 			g, ok := parseGranularity(opts.Value("GRANULARITY"))
 			if !ok {
-				s.refuseWrite(c, "ERR GRANULARITY must be HOUR or DAY, not '"+clip(string(opts.Value("GRANULARITY")), 32)+"'")
-				return
+				return errs.Err("GRANULARITY must be HOUR or DAY, not '" + clip(string(opts.Value("GRANULARITY")), 32) + "'")
 			}
 			m.Granularity = g
 		}
 		if opts.Has("RETENTION") {
-			d, err := index.ParseDuration(string(opts.Value("RETENTION")))
+			d, err := expr.ParseDuration(string(opts.Value("RETENTION")))
 			if err != nil {
-				s.refuseWriteErr(c, err)
-				return
+				return err
 			}
 			m.Retention = d
 		}
 	}
-	s.write(c, m, func(index.Result) { c.enc.OK() })
+	return s.write(c, m, func(index.Result) { c.enc.OK() })
 }
-
-var fieldCreateOpts = []protocol.Option{{Token: "GRANULARITY", N: 1}, {Token: "RETENTION", N: 1}}
 
 func parseGranularity(b []byte) (time.Duration, bool) {
 	switch {
@@ -187,12 +122,12 @@ func granularityName(g time.Duration) string {
 }
 
 // FIELD.DROP field
-func cmdFieldDrop(s *Server, c *client, args [][]byte) {
-	s.write(c, &index.Mutation{Op: index.OpDropField, Field: string(args[1])}, replyN(c))
+func cmdFieldDrop(s *Server, c *client, args [][]byte) error {
+	return s.write(c, &index.Mutation{Op: index.OpDropField, Field: string(args[1])}, replyN(c))
 }
 
 // FIELD.LIST
-func cmdFieldList(s *Server, c *client, args [][]byte) {
+func cmdFieldList(s *Server, c *client, args [][]byte) error {
 	fields := s.engine.Fields()
 	c.enc.Array(len(fields))
 	for _, f := range fields {
@@ -200,14 +135,14 @@ func cmdFieldList(s *Server, c *client, args [][]byte) {
 		c.enc.BulkString(f.Name)
 		c.enc.BulkString(f.Kind.String())
 	}
+	return nil
 }
 
 // FIELD.INFO field
-func cmdFieldInfo(s *Server, c *client, args [][]byte) {
+func cmdFieldInfo(s *Server, c *client, args [][]byte) error {
 	info, err := s.engine.FieldInfo(string(args[1]))
 	if err != nil {
-		replyErr(c, err)
-		return
+		return err
 	}
 	c.enc.Map(7)
 	c.enc.BulkString("name")
@@ -234,24 +169,25 @@ func cmdFieldInfo(s *Server, c *client, args [][]byte) {
 	}
 	c.enc.BulkString("retention")
 	if info.Kind == index.KindEvent {
-		c.enc.BulkString(index.FormatDuration(info.Retention))
+		c.enc.BulkString(expr.FormatDuration(info.Retention))
 	} else {
 		c.enc.Null()
 	}
+	return nil
 }
 
 // FIELD.VALUES field [LIMIT n]
-func cmdFieldValues(s *Server, c *client, args [][]byte) {
-	limit, ok := s.limitOption(c, args[2:], "LIMIT")
-	if !ok {
-		return
+func cmdFieldValues(s *Server, c *client, args [][]byte) error {
+	limit, err := s.limitOption(args[2:], "LIMIT")
+	if err != nil {
+		return err
 	}
 	vals, err := s.engine.FieldValues(string(args[1]), limit)
 	if err != nil {
-		replyErr(c, err)
-		return
+		return err
 	}
 	writeValueCounts(c, vals)
+	return nil
 }
 
 func writeValueCounts(c *client, vals []index.ValueCount) {
@@ -265,84 +201,77 @@ func writeValueCounts(c *client, vals []index.ValueCount) {
 
 // limitOption reads an optional "TOKEN n" pair (the only option of the
 // command), capped by --max-page. 0 means no limit given.
-func (s *Server) limitOption(c *client, rest [][]byte, token string) (int, bool) {
+func (s *Server) limitOption(rest [][]byte, token string) (int, error) {
 	if len(rest) == 0 {
-		return 0, true
+		return 0, nil
 	}
 	if len(rest) != 2 || !protocol.EqualFold(rest[0], token) {
-		c.enc.Error("ERR syntax error: expected " + token + " n")
-		return 0, false
+		return 0, errs.Err("syntax error: expected " + token + " n")
 	}
-	return s.pageSize(c, rest[1], token)
+	return s.pageSize(rest[1], token)
 }
 
 // pageSize parses a positive count and checks it against --max-page.
-func (s *Server) pageSize(c *client, b []byte, what string) (int, bool) {
+func (s *Server) pageSize(b []byte, what string) (int, error) {
 	n, err := protocol.ParseInt(b)
 	if err != nil || n < 1 {
-		c.enc.Error("ERR " + what + " must be a positive integer")
-		return 0, false
+		return 0, errs.Err(what + " must be a positive integer")
 	}
 	if n > int64(s.cfg.MaxPage) {
-		c.enc.Error("ERR " + what + " " + strconv.FormatInt(n, 10) + " is above the largest page of " + strconv.Itoa(s.cfg.MaxPage) + " (--max-page)")
-		return 0, false
+		return 0, errs.Err(what + " " + strconv.FormatInt(n, 10) + " is above the largest page of " + strconv.Itoa(s.cfg.MaxPage) + " (--max-page)")
 	}
-	return int(n), true
+	return int(n), nil
 }
 
 // ENT.SET key field value [field value ...]
-func cmdEntSet(s *Server, c *client, args [][]byte) {
+func cmdEntSet(s *Server, c *client, args [][]byte) error {
 	if len(args)%2 != 0 {
-		s.refuseWrite(c, "ERR wrong number of arguments for 'ENT.SET': give field value pairs")
-		return
+		return errs.Err("wrong number of arguments for 'ENT.SET': give field value pairs")
 	}
 	m := &index.Mutation{Op: index.OpSet, Key: string(args[1]), Pairs: make([]index.Pair, 0, (len(args)-2)/2)}
 	for i := 2; i < len(args); i += 2 {
 		m.Pairs = append(m.Pairs, index.Pair{Field: string(args[i]), Value: string(args[i+1])})
 	}
-	s.write(c, m, replyN(c))
+	return s.write(c, m, replyN(c))
 }
 
 // ENT.UNSET key field [field ...]
-func cmdEntUnset(s *Server, c *client, args [][]byte) {
-	s.write(c, &index.Mutation{Op: index.OpUnset, Key: string(args[1]), Fields: strs(args[2:])}, replyN(c))
+func cmdEntUnset(s *Server, c *client, args [][]byte) error {
+	return s.write(c, &index.Mutation{Op: index.OpUnset, Key: string(args[1]), Fields: strs(args[2:])}, replyN(c))
 }
 
 // ENT.ADD key field value [value ...]
-func cmdEntAdd(s *Server, c *client, args [][]byte) {
-	s.write(c, &index.Mutation{Op: index.OpAdd, Key: string(args[1]), Field: string(args[2]), Values: strs(args[3:])}, replyN(c))
+func cmdEntAdd(s *Server, c *client, args [][]byte) error {
+	return s.write(c, &index.Mutation{Op: index.OpAdd, Key: string(args[1]), Field: string(args[2]), Values: strs(args[3:])}, replyN(c))
 }
 
 // ENT.REM key field value [value ...]
-func cmdEntRem(s *Server, c *client, args [][]byte) {
-	s.write(c, &index.Mutation{Op: index.OpRem, Key: string(args[1]), Field: string(args[2]), Values: strs(args[3:])}, replyN(c))
+func cmdEntRem(s *Server, c *client, args [][]byte) error {
+	return s.write(c, &index.Mutation{Op: index.OpRem, Key: string(args[1]), Field: string(args[2]), Values: strs(args[3:])}, replyN(c))
 }
 
 // ENT.TRACK key field[:value] [AT time] [AMOUNT n]
-func cmdEntTrack(s *Server, c *client, args [][]byte) {
+func cmdEntTrack(s *Server, c *client, args [][]byte) error {
 	m := &index.Mutation{Op: index.OpTrack, Key: string(args[1])}
 	// Field names hold no ':', so the first one splits: purchase:shoes:red
 	// is the value "shoes:red" of the field purchase.
 	if field, value, ok := strings.Cut(string(args[2]), ":"); ok {
 		if value == "" {
-			s.refuseWrite(c, "ERR empty value after '"+clip(field, 64)+":': write "+clip(field, 64)+":value, or the field alone for an event without a value")
-			return
+			return errs.Err("empty value after '" + clip(field, 64) + ":': write " + clip(field, 64) + ":value, or the field alone for an event without a value")
 		}
 		m.Field, m.Values = field, []string{value}
 	} else {
 		m.Field = field
 	}
 	if len(args) > 3 {
-		opts, err := protocol.ParseOptions("ENT.TRACK", args[3:], trackOpts)
+		opts, err := c.cmd.ParseOptions(args[3:])
 		if err != nil {
-			s.refuseWrite(c, "ERR "+err.Error())
-			return
+			return err
 		}
 		if opts.Has("AT") {
-			t, err := index.ParseTime(string(opts.Value("AT")))
+			t, err := expr.ParseTime(string(opts.Value("AT")))
 			if err != nil {
-				s.refuseWriteErr(c, err)
-				return
+				return err
 			}
 			m.At = t
 		}
@@ -350,32 +279,28 @@ func cmdEntTrack(s *Server, c *client, args [][]byte) {
 			v := opts.Value("AMOUNT")
 			n, err := protocol.ParseInt(v)
 			if err != nil || n < 1 || n > index.MaxAmount {
-				s.refuseWrite(c, "ERR AMOUNT must be a whole number from 1 to "+strconv.FormatInt(index.MaxAmount, 10)+", not '"+clip(string(v), 32)+"'")
-				return
+				return errs.Err("AMOUNT must be a whole number from 1 to " + strconv.FormatInt(index.MaxAmount, 10) + ", not '" + clip(string(v), 32) + "'")
 			}
 			m.Amount = n
 		}
 	}
-	s.write(c, m, func(index.Result) { c.enc.OK() })
+	return s.write(c, m, func(index.Result) { c.enc.OK() })
 }
 
-var trackOpts = []protocol.Option{{Token: "AT", N: 1}, {Token: "AMOUNT", N: 1}}
-
 // ENT.DEL key [key ...]
-func cmdEntDel(s *Server, c *client, args [][]byte) {
-	s.write(c, &index.Mutation{Op: index.OpDel, Keys: strs(args[1:])}, replyN(c))
+func cmdEntDel(s *Server, c *client, args [][]byte) error {
+	return s.write(c, &index.Mutation{Op: index.OpDel, Keys: strs(args[1:])}, replyN(c))
 }
 
 // ENT.GET key [field ...]
-func cmdEntGet(s *Server, c *client, args [][]byte) {
+func cmdEntGet(s *Server, c *client, args [][]byte) error {
 	vals, found, err := s.engine.Get(string(args[1]), strs(args[2:]))
 	if err != nil {
-		replyErr(c, err)
-		return
+		return err
 	}
 	if !found {
 		c.enc.Null()
-		return
+		return nil
 	}
 	c.enc.Map(len(vals))
 	for _, v := range vals {
@@ -406,20 +331,23 @@ func cmdEntGet(s *Server, c *client, args [][]byte) {
 			c.enc.Null() // a kind this server version does not know
 		}
 	}
+	return nil
 }
 
 // ENT.EXISTS key
-func cmdEntExists(s *Server, c *client, args [][]byte) {
+func cmdEntExists(s *Server, c *client, args [][]byte) error {
 	if s.engine.Exists(string(args[1])) {
 		c.enc.Int(1)
 	} else {
 		c.enc.Int(0)
 	}
+	return nil
 }
 
 // ENT.COUNT (also DBSIZE)
-func cmdEntCount(s *Server, c *client, args [][]byte) {
+func cmdEntCount(s *Server, c *client, args [][]byte) error {
 	c.enc.Int(int64(s.engine.Len()))
+	return nil
 }
 
 func strs(args [][]byte) []string {

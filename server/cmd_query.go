@@ -5,21 +5,14 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/segd-db/segd/index/errs"
+
 	"github.com/segd-db/segd/index"
+	"github.com/segd-db/segd/index/expr"
 	"github.com/segd-db/segd/protocol"
 )
 
 // Ad hoc query commands.
-
-func init() {
-	register("query.count", cmdQueryCount)
-	register("query.members", cmdQueryMembers)
-	register("query.ismember", cmdQueryIsMember)
-	register("query.explain", cmdQueryExplain)
-	register("query.groupby", cmdQueryGroupBy)
-	register("query.stats", cmdQueryStats)
-	register("query.top", cmdQueryTop)
-}
 
 // queryOpts are the trailing options of query commands.
 type queryOpts struct {
@@ -30,105 +23,93 @@ type queryOpts struct {
 	limit  int
 }
 
-// The trailing options each query command takes.
-var (
-	atOpts      = []protocol.Option{{Token: "AT", N: 1}}
-	membersOpts = []protocol.Option{{Token: "CURSOR", N: 1}, {Token: "COUNT", N: 1}, {Token: "AT", N: 1}}
-	groupByOpts = []protocol.Option{{Token: "WHERE", N: 1}, {Token: "LIMIT", N: 1}, {Token: "AT", N: 1}}
-	whereOpts   = []protocol.Option{{Token: "WHERE", N: 1}, {Token: "AT", N: 1}}
-)
-
-// parseQueryOpts reads trailing "TOKEN value" options of spec and checks
-// their values. It writes the error reply and returns false on bad input.
-//
-// Every query command parses its options here first, so this is also where a
-// due time-relative refresh runs (logged, see tickFirst) before the query
-// reads anything: an expression may read saved segments with @name.
-func (s *Server) parseQueryOpts(c *client, name string, rest [][]byte, spec []protocol.Option) (queryOpts, bool) {
-	s.tickFirst()
+// parseQueryOpts reads the trailing options of the command being
+// dispatched (its grammar in the command table) and checks their values.
+func (s *Server) parseQueryOpts(c *client, rest [][]byte) (queryOpts, error) {
 	var o queryOpts
 	if len(rest) == 0 {
-		return o, true
+		return o, nil
 	}
-	opts, err := protocol.ParseOptions(name, rest, spec)
+	opts, err := c.cmd.ParseOptions(rest)
 	if err != nil {
-		c.enc.Error("ERR " + err.Error())
-		return o, false
+		return o, err
 	}
 	if opts.Has("AT") {
-		t, err := index.ParseTime(string(opts.Value("AT")))
-		if err != nil {
-			replyErr(c, err)
-			return o, false
+		if o.at, err = expr.ParseTime(string(opts.Value("AT"))); err != nil {
+			return o, err
 		}
-		o.at = t
 	}
 	if opts.Has("WHERE") {
 		v := opts.Value("WHERE")
-		if !s.checkExpr(c, v) {
-			return o, false
+		if err := s.checkExpr(v); err != nil {
+			return o, err
 		}
 		o.where = string(v)
 	}
 	if opts.Has("CURSOR") {
 		v := opts.Value("CURSOR")
-		n, err := strconv.ParseUint(string(v), 10, 64)
-		if err != nil {
-			c.enc.Error("ERR invalid cursor '" + clip(string(v), 32) + "': use 0 to start, then the cursor each reply gives")
-			return o, false
+		if o.cursor, err = strconv.ParseUint(string(v), 10, 64); err != nil {
+			return o, errs.Err("invalid cursor '" + clip(string(v), 32) + "': use 0 to start, then the cursor each reply gives")
 		}
-		o.cursor = n
 	}
 	for _, p := range []struct {
 		token string
 		dst   *int
 	}{{"COUNT", &o.count}, {"LIMIT", &o.limit}} {
 		if opts.Has(p.token) {
-			n, ok := s.pageSize(c, opts.Value(p.token), p.token)
-			if !ok {
-				return o, false
+			if *p.dst, err = s.pageSize(opts.Value(p.token), p.token); err != nil {
+				return o, err
 			}
-			*p.dst = n
 		}
 	}
-	return o, true
+	return o, nil
 }
 
 // checkExpr enforces --max-expr-bytes.
-func (s *Server) checkExpr(c *client, expr []byte) bool {
+func (s *Server) checkExpr(expr []byte) error {
 	if len(expr) > s.cfg.MaxExpr {
-		c.enc.Error("ERR expression of " + strconv.Itoa(len(expr)) + " bytes is longer than the limit of " + strconv.Itoa(s.cfg.MaxExpr) + " (--max-expr-bytes)")
-		return false
+		return errs.Err("expression of " + strconv.Itoa(len(expr)) + " bytes is longer than the limit of " + strconv.Itoa(s.cfg.MaxExpr) + " (--max-expr-bytes)")
 	}
-	return true
+	return nil
+}
+
+// queryExpr parses the options of a query command whose expression is
+// args[1] and checks the expression's length (options first: their errors
+// come first).
+func (s *Server) queryExpr(c *client, args [][]byte, optsAt int) (queryOpts, error) {
+	o, err := s.parseQueryOpts(c, args[optsAt:])
+	if err != nil {
+		return o, err
+	}
+	return o, s.checkExpr(args[1])
 }
 
 // QUERY.COUNT expr [AT time]
-func cmdQueryCount(s *Server, c *client, args [][]byte) {
-	o, ok := s.parseQueryOpts(c, "QUERY.COUNT", args[2:], atOpts)
-	if !ok || !s.checkExpr(c, args[1]) {
-		return
+func cmdQueryCount(s *Server, c *client, args [][]byte) error {
+	o, err := s.queryExpr(c, args, 2)
+	if err != nil {
+		return err
 	}
 	n, err := s.engine.Count(string(args[1]), o.at)
 	if err != nil {
-		replyErr(c, err)
-		return
+		return err
 	}
 	c.enc.Int(int64(n))
+	return nil
 }
 
 // QUERY.MEMBERS expr [CURSOR c] [COUNT n] [AT time]
-func cmdQueryMembers(s *Server, c *client, args [][]byte) {
-	o, ok := s.parseQueryOpts(c, "QUERY.MEMBERS", args[2:], membersOpts)
-	if !ok || !s.checkExpr(c, args[1]) {
-		return
+func cmdQueryMembers(s *Server, c *client, args [][]byte) error {
+	o, err := s.queryExpr(c, args, 2)
+	if err != nil {
+		return err
 	}
 	next, keys, err := s.engine.Members(string(args[1]), o.cursor, o.count, o.at)
 	if err != nil {
-		replyErr(c, err)
-		return
+		return err
 	}
 	writePage(c, next, keys)
+	return nil
 }
 
 func writePage(c *client, next uint64, keys []string) {
@@ -141,35 +122,35 @@ func writePage(c *client, next uint64, keys []string) {
 }
 
 // QUERY.ISMEMBER expr key [AT time]
-func cmdQueryIsMember(s *Server, c *client, args [][]byte) {
-	o, ok := s.parseQueryOpts(c, "QUERY.ISMEMBER", args[3:], atOpts)
-	if !ok || !s.checkExpr(c, args[1]) {
-		return
+func cmdQueryIsMember(s *Server, c *client, args [][]byte) error {
+	o, err := s.queryExpr(c, args, 3)
+	if err != nil {
+		return err
 	}
 	in, err := s.engine.IsMember(transient(args[1]), transient(args[2]), o.at)
 	if err != nil {
-		replyErr(c, err)
-		return
+		return err
 	}
 	if in {
 		c.enc.Int(1)
 	} else {
 		c.enc.Int(0)
 	}
+	return nil
 }
 
 // QUERY.EXPLAIN expr [AT time]
-func cmdQueryExplain(s *Server, c *client, args [][]byte) {
-	o, ok := s.parseQueryOpts(c, "QUERY.EXPLAIN", args[2:], atOpts)
-	if !ok || !s.checkExpr(c, args[1]) {
-		return
+func cmdQueryExplain(s *Server, c *client, args [][]byte) error {
+	o, err := s.queryExpr(c, args, 2)
+	if err != nil {
+		return err
 	}
 	root, err := s.engine.Explain(string(args[1]), o.at)
 	if err != nil {
-		replyErr(c, err)
-		return
+		return err
 	}
 	writeExplain(&c.enc, root)
+	return nil
 }
 
 // writeExplain writes a node as [label, cardinality, microseconds, [children…]].
@@ -185,29 +166,28 @@ func writeExplain(e *protocol.Enc, n *index.ExplainNode) {
 }
 
 // QUERY.GROUPBY field [WHERE expr] [LIMIT n] [AT time]
-func cmdQueryGroupBy(s *Server, c *client, args [][]byte) {
-	o, ok := s.parseQueryOpts(c, "QUERY.GROUPBY", args[2:], groupByOpts)
-	if !ok {
-		return
+func cmdQueryGroupBy(s *Server, c *client, args [][]byte) error {
+	o, err := s.parseQueryOpts(c, args[2:])
+	if err != nil {
+		return err
 	}
 	vals, err := s.engine.GroupBy(string(args[1]), o.where, o.limit, o.at)
 	if err != nil {
-		replyErr(c, err)
-		return
+		return err
 	}
 	writeValueCounts(c, vals)
+	return nil
 }
 
 // QUERY.STATS measure [WHERE expr] [AT time]
-func cmdQueryStats(s *Server, c *client, args [][]byte) {
-	o, ok := s.parseQueryOpts(c, "QUERY.STATS", args[2:], whereOpts)
-	if !ok || !s.checkExpr(c, args[1]) {
-		return
+func cmdQueryStats(s *Server, c *client, args [][]byte) error {
+	o, err := s.queryExpr(c, args, 2)
+	if err != nil {
+		return err
 	}
 	st, err := s.engine.Stats(string(args[1]), o.where, o.at)
 	if err != nil {
-		replyErr(c, err)
-		return
+		return err
 	}
 	c.enc.Map(5)
 	c.enc.BulkString("count")
@@ -235,22 +215,25 @@ func cmdQueryStats(s *Server, c *client, args [][]byte) {
 	} else {
 		c.enc.Double(st.Mean())
 	}
+	return nil
 }
 
 // QUERY.TOP k measure [WHERE expr] [AT time]
-func cmdQueryTop(s *Server, c *client, args [][]byte) {
-	k, ok := s.pageSize(c, args[1], "k")
-	if !ok {
-		return
+func cmdQueryTop(s *Server, c *client, args [][]byte) error {
+	k, err := s.pageSize(args[1], "k")
+	if err != nil {
+		return err
 	}
-	o, ok := s.parseQueryOpts(c, "QUERY.TOP", args[3:], whereOpts)
-	if !ok || !s.checkExpr(c, args[2]) {
-		return
+	o, err := s.parseQueryOpts(c, args[3:])
+	if err != nil {
+		return err
+	}
+	if err := s.checkExpr(args[2]); err != nil {
+		return err
 	}
 	top, err := s.engine.Top(k, string(args[2]), o.where, o.at)
 	if err != nil {
-		replyErr(c, err)
-		return
+		return err
 	}
 	c.enc.Array(len(top))
 	for _, r := range top {
@@ -258,6 +241,7 @@ func cmdQueryTop(s *Server, c *client, args [][]byte) {
 		c.enc.BulkString(r.Key)
 		c.enc.Int(r.Value)
 	}
+	return nil
 }
 
 // transient views an argument as a string without copying it, for engine

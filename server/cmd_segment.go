@@ -4,48 +4,29 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/segd-db/segd/index/errs"
+
 	"github.com/segd-db/segd/index"
-	"github.com/segd-db/segd/protocol"
+	"github.com/segd-db/segd/index/expr"
 )
 
 // Saved segment commands (SPEC §3 "Saved segments", §5).
 
-func init() {
-	register("segment.create", cmdSegmentCreate)
-	register("segment.drop", cmdSegmentDrop)
-	register("segment.list", cmdSegmentList)
-	register("segment.info", cmdSegmentInfo)
-	register("segment.card", cmdSegmentCard)
-	register("segment.members", cmdSegmentMembers)
-	register("segment.ismember", cmdSegmentIsMember)
-	register("segment.mismember", cmdSegmentMIsMember)
-	register("segment.of", cmdSegmentOf)
-	register("segment.overlap", cmdSegmentOverlap)
-	register("segment.changes", cmdSegmentChanges)
-	register("segment.history", cmdSegmentHistory)
-}
-
-var segmentHistoryOpts = []protocol.Option{{Token: "SINCE", N: 1}}
-
 // SEGMENT.HISTORY name [SINCE time]
-func cmdSegmentHistory(s *Server, c *client, args [][]byte) {
-	opts, err := protocol.ParseOptions("SEGMENT.HISTORY", args[2:], segmentHistoryOpts)
+func cmdSegmentHistory(s *Server, c *client, args [][]byte) error {
+	opts, err := c.cmd.ParseOptions(args[2:])
 	if err != nil {
-		c.enc.Error("ERR " + err.Error())
-		return
+		return err
 	}
 	var since time.Time
 	if opts.Has("SINCE") {
-		if since, err = index.ParseTime(string(opts.Value("SINCE"))); err != nil {
-			replyErr(c, err)
-			return
+		if since, err = expr.ParseTime(string(opts.Value("SINCE"))); err != nil {
+			return err
 		}
 	}
-	s.tickFirst()
 	hist, err := s.engine.SegmentHistory(string(args[1]), since)
 	if err != nil {
-		replyErr(c, err)
-		return
+		return err
 	}
 	c.enc.Array(len(hist))
 	for _, h := range hist {
@@ -53,51 +34,42 @@ func cmdSegmentHistory(s *Server, c *client, args [][]byte) {
 		c.enc.Int(h.Time)
 		c.enc.Int(int64(h.Cardinality))
 	}
+	return nil
 }
 
-var (
-	createSegmentOpts  = []protocol.Option{{Token: "REPLACE"}}
-	segmentMembersOpts = []protocol.Option{{Token: "CURSOR", N: 1}, {Token: "COUNT", N: 1}}
-	segmentChangesOpts = []protocol.Option{{Token: "SINCE", N: 1}, {Token: "COUNT", N: 1}}
-)
-
 // SEGMENT.CREATE name expr [REPLACE]
-func cmdSegmentCreate(s *Server, c *client, args [][]byte) {
-	opts, err := protocol.ParseOptions("SEGMENT.CREATE", args[3:], createSegmentOpts)
+func cmdSegmentCreate(s *Server, c *client, args [][]byte) error {
+	opts, err := c.cmd.ParseOptions(args[3:])
 	if err != nil {
-		s.refuseWrite(c, "ERR "+err.Error())
-		return
+		return err
 	}
 	if len(args[2]) > s.cfg.MaxExpr {
-		s.refuseWrite(c, "ERR expression of "+strconv.Itoa(len(args[2]))+" bytes is longer than the limit of "+strconv.Itoa(s.cfg.MaxExpr)+" (--max-expr-bytes)")
-		return
+		return errs.Err("expression of " + strconv.Itoa(len(args[2])) + " bytes is longer than the limit of " + strconv.Itoa(s.cfg.MaxExpr) + " (--max-expr-bytes)")
 	}
 	m := &index.Mutation{Op: index.OpSegmentCreate, Key: string(args[1]), Values: []string{string(args[2])}, Replace: opts.Has("REPLACE")}
-	s.write(c, m, replyN(c))
+	return s.write(c, m, replyN(c))
 }
 
 // SEGMENT.DROP name
-func cmdSegmentDrop(s *Server, c *client, args [][]byte) {
-	s.write(c, &index.Mutation{Op: index.OpSegmentDrop, Key: string(args[1])}, replyN(c))
+func cmdSegmentDrop(s *Server, c *client, args [][]byte) error {
+	return s.write(c, &index.Mutation{Op: index.OpSegmentDrop, Key: string(args[1])}, replyN(c))
 }
 
 // SEGMENT.LIST
-func cmdSegmentList(s *Server, c *client, _ [][]byte) {
-	s.tickFirst()
+func cmdSegmentList(s *Server, c *client, _ [][]byte) error {
 	names := s.engine.Segments()
 	c.enc.Array(len(names))
 	for _, n := range names {
 		c.enc.BulkString(n)
 	}
+	return nil
 }
 
 // SEGMENT.INFO name
-func cmdSegmentInfo(s *Server, c *client, args [][]byte) {
-	s.tickFirst()
+func cmdSegmentInfo(s *Server, c *client, args [][]byte) error {
 	info, err := s.engine.SegmentInfo(string(args[1]))
 	if err != nil {
-		replyErr(c, err)
-		return
+		return err
 	}
 	c.enc.Map(10)
 	c.enc.BulkString("name")
@@ -130,75 +102,71 @@ func cmdSegmentInfo(s *Server, c *client, args [][]byte) {
 	} else {
 		c.enc.Int(0)
 	}
+	return nil
 }
 
 // SEGMENT.CARD name
-func cmdSegmentCard(s *Server, c *client, args [][]byte) {
-	s.tickFirst()
+func cmdSegmentCard(s *Server, c *client, args [][]byte) error {
 	n, err := s.engine.SegmentCard(string(args[1]))
 	if err != nil {
-		replyErr(c, err)
-		return
+		return err
 	}
 	c.enc.Int(int64(n))
+	return nil
 }
 
 // SEGMENT.MEMBERS name [CURSOR c] [COUNT n]
-func cmdSegmentMembers(s *Server, c *client, args [][]byte) {
-	o, ok := s.parseQueryOpts(c, "SEGMENT.MEMBERS", args[2:], segmentMembersOpts) // runs a due refresh first
-	if !ok {
-		return
+func cmdSegmentMembers(s *Server, c *client, args [][]byte) error {
+	o, err := s.parseQueryOpts(c, args[2:])
+	if err != nil {
+		return err
 	}
 	next, keys, err := s.engine.SegmentMembers(string(args[1]), o.cursor, o.count)
 	if err != nil {
-		replyErr(c, err)
-		return
+		return err
 	}
 	writePage(c, next, keys)
+	return nil
 }
 
 // SEGMENT.ISMEMBER name key
-func cmdSegmentIsMember(s *Server, c *client, args [][]byte) {
-	s.tickFirst()
+func cmdSegmentIsMember(s *Server, c *client, args [][]byte) error {
 	in, err := s.engine.SegmentIsMember(transient(args[1]), transient(args[2]))
 	if err != nil {
-		replyErr(c, err)
-		return
+		return err
 	}
 	c.enc.Int(b2i(in))
+	return nil
 }
 
 // SEGMENT.MISMEMBER name key [key ...]
-func cmdSegmentMIsMember(s *Server, c *client, args [][]byte) {
-	s.tickFirst()
+func cmdSegmentMIsMember(s *Server, c *client, args [][]byte) error {
 	in, err := s.engine.SegmentMIsMember(string(args[1]), strs(args[2:]))
 	if err != nil {
-		replyErr(c, err)
-		return
+		return err
 	}
 	c.enc.Array(len(in))
 	for _, v := range in {
 		c.enc.Int(b2i(v))
 	}
+	return nil
 }
 
 // SEGMENT.OF key
-func cmdSegmentOf(s *Server, c *client, args [][]byte) {
-	s.tickFirst()
+func cmdSegmentOf(s *Server, c *client, args [][]byte) error {
 	names := s.engine.SegmentsOf(transient(args[1]))
 	c.enc.Array(len(names))
 	for _, n := range names {
 		c.enc.BulkString(n)
 	}
+	return nil
 }
 
 // SEGMENT.OVERLAP name name [name ...]
-func cmdSegmentOverlap(s *Server, c *client, args [][]byte) {
-	s.tickFirst()
+func cmdSegmentOverlap(s *Server, c *client, args [][]byte) error {
 	m, err := s.engine.SegmentOverlap(strs(args[1:]))
 	if err != nil {
-		replyErr(c, err)
-		return
+		return err
 	}
 	c.enc.Array(len(m))
 	for _, row := range m {
@@ -207,39 +175,35 @@ func cmdSegmentOverlap(s *Server, c *client, args [][]byte) {
 			c.enc.Int(int64(n))
 		}
 	}
+	return nil
 }
 
 // SEGMENT.CHANGES name SINCE version [COUNT n]
-func cmdSegmentChanges(s *Server, c *client, args [][]byte) {
-	opts, err := protocol.ParseOptions("SEGMENT.CHANGES", args[2:], segmentChangesOpts)
+func cmdSegmentChanges(s *Server, c *client, args [][]byte) error {
+	opts, err := c.cmd.ParseOptions(args[2:])
 	if err != nil {
-		c.enc.Error("ERR " + err.Error())
-		return
+		return err
 	}
 	if !opts.Has("SINCE") {
-		c.enc.Error("ERR SEGMENT.CHANGES needs SINCE version: 0 for every kept change, else the last version you read")
-		return
+		return errs.Err("SEGMENT.CHANGES needs SINCE version: 0 for every kept change, else the last version you read")
 	}
 	since, err := strconv.ParseUint(string(opts.Value("SINCE")), 10, 64)
 	if err != nil {
-		c.enc.Error("ERR SINCE must be a version: a non-negative integer")
-		return
+		return errs.Err("SINCE must be a version: a non-negative integer")
 	}
 	count := 0
 	if opts.Has("COUNT") {
-		n, ok := s.pageSize(c, opts.Value("COUNT"), "COUNT")
-		if !ok {
-			return
+		n, err := s.pageSize(opts.Value("COUNT"), "COUNT")
+		if err != nil {
+			return err
 		}
 		count = n
 	} else {
 		count = s.cfg.MaxPage
 	}
-	s.tickFirst()
 	next, changes, err := s.engine.SegmentChanges(string(args[1]), since, count)
 	if err != nil {
-		replyErr(c, err)
-		return
+		return err
 	}
 	c.enc.Array(2)
 	c.enc.Int(int64(next))
@@ -251,6 +215,7 @@ func cmdSegmentChanges(s *Server, c *client, args [][]byte) {
 		c.enc.BulkString(changeWord(ch.Enter))
 		c.enc.Int(ch.Time)
 	}
+	return nil
 }
 
 func changeWord(enter bool) string {

@@ -6,44 +6,16 @@ import (
 	"strings"
 	"time"
 
+	"github.com/segd-db/segd/index/errs"
+
 	"github.com/segd-db/segd/index"
 	"github.com/segd-db/segd/protocol"
 )
 
 // Connection and server commands.
 
-func init() {
-	register("ping", cmdPing)
-	register("echo", cmdEcho)
-	register("quit", cmdQuit)
-	register("reset", cmdReset)
-	register("hello", cmdHello)
-	register("auth", cmdAuth)
-	register("select", cmdSelect)
-	register("client|id", cmdClientID)
-	register("client|setname", cmdClientSetName)
-	register("client|getname", cmdClientGetName)
-	register("client|setinfo", cmdClientSetInfo)
-	register("client|list", cmdClientList)
-	register("client|kill", cmdClientKill)
-	register("client|info", cmdClientInfo)
-	register("command", cmdCommand)
-	register("command|count", cmdCommandCount)
-	register("command|info", cmdCommandInfo)
-	register("command|docs", cmdCommandDocs)
-	register("command|list", cmdCommandList)
-	register("config|get", cmdConfigGet)
-	register("time", cmdTime)
-	register("save", cmdSave)
-	register("bgsave", cmdBgsave)
-	register("lastsave", cmdLastsave)
-	register("flushall", cmdFlushall)
-	register("shutdown", cmdShutdown)
-	register("info", cmdInfo)
-}
-
 // PING [message]
-func cmdPing(s *Server, c *client, args [][]byte) {
+func cmdPing(s *Server, c *client, args [][]byte) error {
 	if c.proto == 2 && c.subscribed() {
 		c.enc.Array(2)
 		c.enc.BulkString("pong")
@@ -52,46 +24,50 @@ func cmdPing(s *Server, c *client, args [][]byte) {
 		} else {
 			c.enc.BulkString("")
 		}
-		return
+		return nil
 	}
 	if len(args) > 1 {
 		c.enc.Bulk(args[1])
-		return
+		return nil
 	}
 	c.enc.SimpleString("PONG")
+	return nil
 }
 
 // ECHO message
-func cmdEcho(s *Server, c *client, args [][]byte) { c.enc.Bulk(args[1]) }
+func cmdEcho(s *Server, c *client, args [][]byte) error {
+	c.enc.Bulk(args[1])
+	return nil
+}
 
 // QUIT
-func cmdQuit(s *Server, c *client, args [][]byte) {
+func cmdQuit(s *Server, c *client, args [][]byte) error {
 	c.enc.SimpleString("OK")
 	c.killed.Store(true)
+	return nil
 }
 
 // RESET
-func cmdReset(s *Server, c *client, args [][]byte) {
+func cmdReset(s *Server, c *client, args [][]byte) error {
 	s.pubsub.unsubscribeAll(c)
 	c.proto = 2
 	c.enc.Proto = 2
 	c.name.Store("")
 	c.authed = s.cfg.Password == ""
 	c.enc.SimpleString("RESET")
+	return nil
 }
 
 // HELLO [protover [AUTH username password] [SETNAME clientname]]
-func cmdHello(s *Server, c *client, args [][]byte) {
+func cmdHello(s *Server, c *client, args [][]byte) error {
 	proto := c.proto
 	if len(args) > 1 {
 		v, err := protocol.ParseInt(args[1])
 		if err != nil {
-			c.enc.Error("ERR Protocol version is not an integer or out of range")
-			return
+			return errs.Err("Protocol version is not an integer or out of range")
 		}
 		if v != 2 && v != 3 {
-			c.enc.Error("NOPROTO unsupported protocol version: segd speaks RESP2 and RESP3")
-			return
+			return errs.New(errs.CodeNoProto, "unsupported protocol version: segd speaks RESP2 and RESP3")
 		}
 		proto = int(v)
 	}
@@ -101,8 +77,7 @@ func cmdHello(s *Server, c *client, args [][]byte) {
 		switch {
 		case protocol.EqualFold(args[i], "AUTH") && i+2 < len(args):
 			if !s.passwordOK(args[i+1], args[i+2]) {
-				c.enc.Error("WRONGPASS invalid username-password pair or user is disabled.")
-				return
+				return errs.New(errs.CodeWrongPass, "invalid username-password pair or user is disabled.")
 			}
 			authed = true
 			i += 2
@@ -110,13 +85,11 @@ func cmdHello(s *Server, c *client, args [][]byte) {
 			name = args[i+1]
 			i++
 		default:
-			c.enc.Error("ERR syntax error in HELLO option '" + clip(string(args[i]), 32) + "'")
-			return
+			return errs.Err("syntax error in HELLO option '" + clip(string(args[i]), 32) + "'")
 		}
 	}
 	if !authed {
-		c.enc.Error("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time")
-		return
+		return errs.New(errs.CodeNoAuth, "HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time")
 	}
 	c.authed = true
 	c.proto = proto
@@ -125,6 +98,7 @@ func cmdHello(s *Server, c *client, args [][]byte) {
 		c.name.Store(string(name))
 	}
 	protocol.WriteHello(&c.enc, protocol.HelloInfo{Server: "segd", Version: RedisVersion, ID: c.id, Mode: "standalone", Role: "master"})
+	return nil
 }
 
 // passwordOK checks a user name ("default" only) and password. Without
@@ -138,10 +112,9 @@ func (s *Server) passwordOK(user, pass []byte) bool {
 }
 
 // AUTH [username] password
-func cmdAuth(s *Server, c *client, args [][]byte) {
+func cmdAuth(s *Server, c *client, args [][]byte) error {
 	if s.cfg.Password == "" {
-		c.enc.Error("ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?")
-		return
+		return errs.Err("AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?")
 	}
 	var user []byte
 	pass := args[1]
@@ -150,56 +123,60 @@ func cmdAuth(s *Server, c *client, args [][]byte) {
 	}
 	if !s.passwordOK(user, pass) {
 		s.metrics.authFailures.Inc()
-		c.enc.Error("WRONGPASS invalid username-password pair or user is disabled.")
-		return
+		return errs.New(errs.CodeWrongPass, "invalid username-password pair or user is disabled.")
 	}
 	c.authed = true
 	c.enc.SimpleString("OK")
+	return nil
 }
 
 // SELECT index
-func cmdSelect(s *Server, c *client, args [][]byte) {
+func cmdSelect(s *Server, c *client, args [][]byte) error {
 	if string(args[1]) != "0" {
-		c.enc.Error("ERR DB index is out of range: segd has one database, 0")
-		return
+		return errs.Err("DB index is out of range: segd has one database, 0")
 	}
 	c.enc.SimpleString("OK")
+	return nil
 }
 
 // CLIENT ID
-func cmdClientID(s *Server, c *client, args [][]byte) { c.enc.Int(c.id) }
+func cmdClientID(s *Server, c *client, args [][]byte) error {
+	c.enc.Int(c.id)
+	return nil
+}
 
 // CLIENT SETNAME name
-func cmdClientSetName(s *Server, c *client, args [][]byte) {
+func cmdClientSetName(s *Server, c *client, args [][]byte) error {
 	if strings.ContainsAny(string(args[2]), " \n\r") {
-		c.enc.Error("ERR Client names cannot contain spaces, newlines or special characters.")
-		return
+		return errs.Err("Client names cannot contain spaces, newlines or special characters.")
 	}
 	c.name.Store(string(args[2]))
 	c.enc.SimpleString("OK")
+	return nil
 }
 
 // CLIENT GETNAME
-func cmdClientGetName(s *Server, c *client, args [][]byte) {
+func cmdClientGetName(s *Server, c *client, args [][]byte) error {
 	if n := c.name.Load().(string); n != "" {
 		c.enc.BulkString(n)
-		return
+		return nil
 	}
 	c.enc.Null()
+	return nil
 }
 
 // CLIENT SETINFO LIB-NAME|LIB-VER value
-func cmdClientSetInfo(s *Server, c *client, args [][]byte) {
+func cmdClientSetInfo(s *Server, c *client, args [][]byte) error {
 	switch {
 	case protocol.EqualFold(args[2], "LIB-NAME"):
 		c.libName = clip(string(args[3]), 128)
 	case protocol.EqualFold(args[2], "LIB-VER"):
 		c.libVer = clip(string(args[3]), 128)
 	default:
-		c.enc.Error("ERR Unrecognized option '" + clip(string(args[2]), 32) + "': use LIB-NAME or LIB-VER")
-		return
+		return errs.Err("Unrecognized option '" + clip(string(args[2]), 32) + "': use LIB-NAME or LIB-VER")
 	}
 	c.enc.SimpleString("OK")
+	return nil
 }
 
 func (s *Server) clientLine(c *client) string {
@@ -224,19 +201,23 @@ func lastCmdName(c *client) string {
 }
 
 // CLIENT LIST
-func cmdClientList(s *Server, c *client, args [][]byte) {
+func cmdClientList(s *Server, c *client, args [][]byte) error {
 	var b strings.Builder
 	for _, cl := range s.clients.list() {
 		b.WriteString(s.clientLine(cl))
 	}
 	c.enc.Verbatim("txt", b.String())
+	return nil
 }
 
 // CLIENT INFO
-func cmdClientInfo(s *Server, c *client, args [][]byte) { c.enc.Verbatim("txt", s.clientLine(c)) }
+func cmdClientInfo(s *Server, c *client, args [][]byte) error {
+	c.enc.Verbatim("txt", s.clientLine(c))
+	return nil
+}
 
 // CLIENT KILL ip:port | CLIENT KILL [ID id] [ADDR ip:port]
-func cmdClientKill(s *Server, c *client, args [][]byte) {
+func cmdClientKill(s *Server, c *client, args [][]byte) error {
 	match := func(cl *client) bool { return false }
 	if len(args) == 3 {
 		addr := string(args[2])
@@ -249,20 +230,17 @@ func cmdClientKill(s *Server, c *client, args [][]byte) {
 			case protocol.EqualFold(args[i], "ID"):
 				n, err := protocol.ParseInt(args[i+1])
 				if err != nil {
-					c.enc.Error("ERR client-id should be greater than 0")
-					return
+					return errs.Err("client-id should be greater than 0")
 				}
 				id = n
 			case protocol.EqualFold(args[i], "ADDR"):
 				addr = string(args[i+1])
 			default:
-				c.enc.Error("ERR syntax error: use CLIENT KILL ip:port, or CLIENT KILL ID id / ADDR ip:port")
-				return
+				return errs.Err("syntax error: use CLIENT KILL ip:port, or CLIENT KILL ID id / ADDR ip:port")
 			}
 		}
 		if len(args)%2 != 0 {
-			c.enc.Error("ERR syntax error: use CLIENT KILL ip:port, or CLIENT KILL ID id / ADDR ip:port")
-			return
+			return errs.Err("syntax error: use CLIENT KILL ip:port, or CLIENT KILL ID id / ADDR ip:port")
 		}
 		match = func(cl *client) bool {
 			return (id < 0 || cl.id == id) && (addr == "" || cl.addr == addr)
@@ -277,13 +255,13 @@ func cmdClientKill(s *Server, c *client, args [][]byte) {
 	}
 	if len(args) == 3 {
 		if killed == 0 {
-			c.enc.Error("ERR No such client")
-			return
+			return errs.Err("No such client")
 		}
 		c.enc.SimpleString("OK")
-		return
+		return nil
 	}
 	c.enc.Int(int64(killed))
+	return nil
 }
 
 // kill closes another client's connection (or marks our own to close after the reply).
@@ -302,31 +280,35 @@ func (s *Server) kill(cl *client, self bool) {
 }
 
 // COMMAND
-func cmdCommand(s *Server, c *client, args [][]byte) {
+func cmdCommand(s *Server, c *client, args [][]byte) error {
 	all := protocol.All()
 	c.enc.Array(len(all))
 	for _, cmd := range all {
 		protocol.WriteCommandInfo(&c.enc, cmd)
 	}
+	return nil
 }
 
 // COMMAND COUNT
-func cmdCommandCount(s *Server, c *client, args [][]byte) { c.enc.Int(int64(len(protocol.All()))) }
+func cmdCommandCount(s *Server, c *client, args [][]byte) error {
+	c.enc.Int(int64(len(protocol.All())))
+	return nil
+}
 
 // COMMAND LIST
-func cmdCommandList(s *Server, c *client, args [][]byte) {
+func cmdCommandList(s *Server, c *client, args [][]byte) error {
 	all := protocol.All()
 	c.enc.Array(len(all))
 	for _, cmd := range all {
 		c.enc.BulkString(cmd.Name)
 	}
+	return nil
 }
 
 // COMMAND INFO [command-name ...]
-func cmdCommandInfo(s *Server, c *client, args [][]byte) {
+func cmdCommandInfo(s *Server, c *client, args [][]byte) error {
 	if len(args) == 2 {
-		cmdCommand(s, c, args)
-		return
+		return cmdCommand(s, c, args)
 	}
 	c.enc.Array(len(args) - 2)
 	for _, name := range args[2:] {
@@ -336,10 +318,11 @@ func cmdCommandInfo(s *Server, c *client, args [][]byte) {
 			c.enc.NullArray()
 		}
 	}
+	return nil
 }
 
 // COMMAND DOCS [command-name ...]
-func cmdCommandDocs(s *Server, c *client, args [][]byte) {
+func cmdCommandDocs(s *Server, c *client, args [][]byte) error {
 	cmds := protocol.All()
 	if len(args) > 2 {
 		cmds = cmds[:0:0]
@@ -350,10 +333,11 @@ func cmdCommandDocs(s *Server, c *client, args [][]byte) {
 		}
 	}
 	protocol.WriteCommandDocs(&c.enc, cmds)
+	return nil
 }
 
 // CONFIG GET parameter [parameter ...]
-func cmdConfigGet(s *Server, c *client, args [][]byte) {
+func cmdConfigGet(s *Server, c *client, args [][]byte) error {
 	var out [][2]string
 	for _, kv := range s.cfg.configEntries(s.Addr()) {
 		for _, pat := range args[2:] {
@@ -368,50 +352,52 @@ func cmdConfigGet(s *Server, c *client, args [][]byte) {
 		c.enc.BulkString(kv[0])
 		c.enc.BulkString(kv[1])
 	}
+	return nil
 }
 
 // TIME
-func cmdTime(s *Server, c *client, args [][]byte) {
+func cmdTime(s *Server, c *client, args [][]byte) error {
 	now := time.Now()
 	c.enc.Array(2)
 	c.enc.BulkString(strconv.FormatInt(now.Unix(), 10))
 	c.enc.BulkString(strconv.Itoa(now.Nanosecond() / 1000))
+	return nil
 }
 
 // SAVE
-func cmdSave(s *Server, c *client, args [][]byte) {
+func cmdSave(s *Server, c *client, args [][]byte) error {
 	if s.cfg.InMemory {
-		c.enc.Error("ERR segd runs --in-memory: there is no disk to save to")
-		return
+		return errs.Err("segd runs --in-memory: there is no disk to save to")
 	}
 	if err := s.save(false); err != nil {
-		c.enc.Error("ERR save failed: " + err.Error())
-		return
+		return errs.Err("save failed: " + err.Error())
 	}
 	c.enc.SimpleString("OK")
+	return nil
 }
 
 // BGSAVE [SCHEDULE]
-func cmdBgsave(s *Server, c *client, args [][]byte) {
+func cmdBgsave(s *Server, c *client, args [][]byte) error {
 	if s.cfg.InMemory {
-		c.enc.Error("ERR segd runs --in-memory: there is no disk to save to")
-		return
+		return errs.Err("segd runs --in-memory: there is no disk to save to")
 	}
 	if err := s.save(true); err != nil {
-		c.enc.Error("ERR " + err.Error())
-		return
+		return errs.Err(err.Error())
 	}
 	c.enc.SimpleString("Background saving started")
+	return nil
 }
 
 // LASTSAVE
-func cmdLastsave(s *Server, c *client, args [][]byte) { c.enc.Int(s.lastSave().Unix()) }
+func cmdLastsave(s *Server, c *client, args [][]byte) error {
+	c.enc.Int(s.lastSave().Unix())
+	return nil
+}
 
 // FLUSHALL [ASYNC|SYNC]
-func cmdFlushall(s *Server, c *client, args [][]byte) {
+func cmdFlushall(s *Server, c *client, args [][]byte) error {
 	if len(args) == 2 && !protocol.EqualFold(args[1], "ASYNC") && !protocol.EqualFold(args[1], "SYNC") {
-		c.enc.Error("ERR syntax error: FLUSHALL takes ASYNC or SYNC")
-		return
+		return errs.Err("syntax error: FLUSHALL takes ASYNC or SYNC")
 	}
 	err := s.commits.exclusive(func() error {
 		s.saving.Lock()
@@ -424,14 +410,14 @@ func cmdFlushall(s *Server, c *client, args [][]byte) {
 		return s.store.Reset()
 	})
 	if err != nil {
-		c.enc.Error("ERR flushall failed: " + err.Error())
-		return
+		return errs.Err("flushall failed: " + err.Error())
 	}
 	c.enc.SimpleString("OK")
+	return nil
 }
 
 // SHUTDOWN [NOSAVE|SAVE]
-func cmdShutdown(s *Server, c *client, args [][]byte) {
+func cmdShutdown(s *Server, c *client, args [][]byte) error {
 	save := true
 	if len(args) == 2 {
 		switch {
@@ -439,11 +425,11 @@ func cmdShutdown(s *Server, c *client, args [][]byte) {
 			save = false
 		case protocol.EqualFold(args[1], "SAVE"):
 		default:
-			c.enc.Error("ERR syntax error: SHUTDOWN takes NOSAVE or SAVE")
-			return
+			return errs.Err("syntax error: SHUTDOWN takes NOSAVE or SAVE")
 		}
 	}
 	// Like Redis, a successful SHUTDOWN closes the connection without a reply.
 	c.killed.Store(true)
 	go s.shutdown(save)
+	return nil
 }

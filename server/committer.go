@@ -2,16 +2,17 @@ package server
 
 import (
 	"errors"
-	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/segd-db/segd/index/errs"
 
 	"github.com/segd-db/segd/index"
 )
 
 // errShuttingDown answers writes that arrive while the server stops.
-var errShuttingDown = errors.New("ERR segd is shutting down; the write was not applied")
+var errShuttingDown = errs.Err("segd is shutting down; the write was not applied")
 
 // committer is the single writer. Connections hand it mutations; it applies a
 // batch of them to the engine and hands the changed ones to its logger, which
@@ -222,15 +223,7 @@ func (c *committer) logLoop() {
 		} else if lb.encode(); len(lb.records) > 0 {
 			start := time.Now()
 			if _, err := s.store.Append(lb.records); err != nil {
-				// The engine has applied these writes but they are not
-				// durable: refuse to acknowledge them and say so loudly.
-				s.log.Error("write log append failed; writes not acknowledged", "err", err, "writes", len(lb.records))
-				werr := fmt.Errorf("ERR write not persisted: %w", err)
-				for _, r := range lb.logged {
-					r.err = werr
-				}
-				refuse := fmt.Errorf("ERR the write log failed (%v); writes are refused until segd restarts, reads go on", err)
-				c.broken.Store(&refuse)
+				c.logFailed(lb, err)
 			} else {
 				s.dirty.Add(int64(len(lb.records)))
 			}
@@ -242,6 +235,36 @@ func (c *committer) logLoop() {
 			r.done <- struct{}{}
 		}
 	}
+}
+
+// logFailed handles a batch the write log refused. The engine has applied
+// it and it is not durable, so the engine no longer matches the log: before
+// any of its writers hears the error, the data set is withdrawn (commands
+// that read or write data answer LOADING, the explorer says why, no
+// snapshot or shutdown save is taken) until a restart, which loads exactly
+// what the log holds: every acknowledged write and none of these. Its
+// segment changes are not published.
+func (c *committer) logFailed(lb *logBatch, err error) {
+	s := c.s
+	s.log.Error("write log append failed; writes not acknowledged, data set withdrawn until restart", "err", err, "writes", len(lb.records))
+	why := errs.Errf("the write log failed (%v); segd must be restarted, which loads every acknowledged write", err)
+	var refuse error = why
+	c.broken.Store(&refuse)
+	s.loadErr.Store(errors.New(why.Msg))
+	s.loading.Store(true)
+	werr := errs.Errf("write not persisted: %v", err)
+	for _, r := range lb.logged {
+		r.err = werr
+	}
+	lb.changes = nil
+}
+
+// refusal is the error writes and snapshots get once the log has failed.
+func (c *committer) refusal() error {
+	if p := c.broken.Load(); p != nil {
+		return *p
+	}
+	return nil
 }
 
 // waitLogged returns once every batch handed to the logger is logged

@@ -55,6 +55,7 @@ func TestCrashCycles(t *testing.T) {
 		}
 	}
 	t.Logf("seed %d (SEGD_CRASH_SEED=%d replays the choices), %d cycles per fsync mode", seed, seed, cycles)
+	t.Logf("test process at the start: VmRSS %s, live heap %d MiB", vmRSS(), liveHeap()>>20)
 
 	var total crashTotals
 	for i, mode := range []string{"always", "everysec"} {
@@ -66,6 +67,7 @@ func TestCrashCycles(t *testing.T) {
 		})
 	}
 	t.Logf("total: %s", total)
+	t.Logf("test process at the end: VmRSS %s, live heap %d MiB", vmRSS(), liveHeap()>>20)
 	if !t.Failed() {
 		fmt.Printf("crash cycles: %d, acknowledged writes checked: %d, lost: 0\n", total.cycles, total.acked)
 	}
@@ -100,6 +102,10 @@ func (a crashTotals) String() string {
 	return fmt.Sprintf("%d cycles, %d acknowledged writes checked, in-flight writes at the kill: %d applied, %d absent; %d SAVE/BGSAVE requested, %d restarts verified in a child process",
 		a.cycles, a.acked, a.applied, a.absent, a.snapshots, a.childRestarts)
 }
+
+// rssEvery: the soak logs the test process's resident memory every so many
+// cycles (servers restarted in process must give theirs back).
+const rssEvery = 50
 
 const (
 	crashWriters       = 4
@@ -306,6 +312,15 @@ func runCrashCycles(t *testing.T, r *rand.Rand, mode string, cycles, maxWrites i
 	}
 	var gen atomic.Int64
 	var tot crashTotals
+	// live stops the server of the current cycle if the test ends inside
+	// it: one cleanup for the whole run, not one a cycle, which would keep
+	// every cycle's server referenced until the end.
+	var live func()
+	t.Cleanup(func() {
+		if live != nil {
+			live()
+		}
+	})
 	for cycle := 0; cycle < cycles; cycle++ {
 		// The child's own snapshots: sometimes after few writes, so that
 		// the housekeeping tick (1 s) starts background saves of its own.
@@ -429,7 +444,7 @@ func runCrashCycles(t *testing.T, r *rand.Rand, mode string, cycles, maxWrites i
 			tot.childRestarts++
 			how += "; restart in a child"
 			cmd2, addr2 := startHelperProcess(t, dir, fsync)
-			c = dial(t, addr2, 2)
+			c = redis.NewClient(&redis.Options{Addr: addr2, Protocol: 2, DisableIdentity: true})
 			stop = func() { cmd2.Process.Kill(); cmd2.Wait() } // and one more crash, with nothing in flight
 		} else {
 			how += "; restart in process"
@@ -438,8 +453,8 @@ func runCrashCycles(t *testing.T, r *rand.Rand, mode string, cycles, maxWrites i
 				t.Fatal(err)
 			}
 			srv := bootServer(t, dir, func(cfg *Config) { cfg.Fsync = fs; cfg.MetricsAddr = "" })
-			t.Cleanup(func() { srv.shutdown(false) })
-			c = dial(t, srv.Addr(), 2)
+			live = func() { srv.shutdown(false) }
+			c = redis.NewClient(&redis.Options{Addr: srv.Addr(), Protocol: 2, DisableIdentity: true})
 			save := r.Intn(2) == 0
 			stop = func() {
 				if err := srv.shutdown(save); err != nil {
@@ -447,9 +462,11 @@ func runCrashCycles(t *testing.T, r *rand.Rand, mode string, cycles, maxWrites i
 				}
 			}
 		}
+		live = func() { c.Close(); stop() }
 		applied, absent := verifyCrash(ctx, t, r, c, writers, cycle)
 		c.Close()
 		stop()
+		live = nil
 		n := 0
 		for _, w := range writers {
 			n += w.acked
@@ -461,6 +478,9 @@ func runCrashCycles(t *testing.T, r *rand.Rand, mode string, cycles, maxWrites i
 		tot.absent += absent
 		t.Logf("cycle %d: killed %s; %d acknowledged writes intact, %d in flight: %d applied, %d absent",
 			cycle, how, n, inflight, applied, absent)
+		if (cycle+1)%rssEvery == 0 {
+			t.Logf("after %d cycles: test process VmRSS %s, live heap %d MiB", cycle+1, vmRSS(), liveHeap()>>20)
+		}
 	}
 	return tot
 }

@@ -33,7 +33,7 @@ func (g *diskGuard) watch(s *Server) {
 	defer t.Stop()
 	for {
 		select {
-		case <-s.done:
+		case <-s.stop:
 			return
 		case <-t.C:
 			g.check(s)

@@ -315,7 +315,7 @@ func TestEventsFieldCreate(t *testing.T) {
 		v := info("visits")
 		expectEq(t, "visits kind", v["kind"], "EVENT")
 		expectEq(t, "visits granularity", v["granularity"], "HOUR")
-		expectEq(t, "visits retention", v["retention"], "2d") // index.FormatDuration: the largest exact unit
+		expectEq(t, "visits retention", v["retention"], "2d") // expr.FormatDuration: the largest exact unit
 		expectEq(t, "visits values", v["values"], int64(0))
 		expectEq(t, "visits entities", v["entities"], int64(0))
 		// The same definition again, in any spelling, is OK.

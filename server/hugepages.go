@@ -3,7 +3,7 @@ package server
 import (
 	"time"
 
-	"github.com/segd-db/segd/index"
+	"github.com/segd-db/segd/internal/hugepages"
 )
 
 // hugePagesEvery is how often the heap's chunks that became dense are
@@ -11,7 +11,7 @@ import (
 const hugePagesEvery = 30 * time.Second
 
 // hugePages backs the engine's memory with transparent huge pages
-// (index.CollapseHugePages): once the data set is loaded, and then every
+// (hugepages.Collapse): once the data set is loaded, and then every
 // hugePagesEvery for what the heap grew into since. At 10M customers this
 // makes a write with 200 saved segments about a fifth cheaper
 // (docs/benchmarks.md).
@@ -23,7 +23,7 @@ func (s *Server) hugePages() {
 			return
 		}
 		start := time.Now()
-		st, err := index.CollapseHugePages()
+		st, err := hugepages.Collapse()
 		switch {
 		case err != nil:
 			s.log.Warn("huge pages: cannot read the heap's mappings; running on 4 KiB pages", "err", err)
@@ -34,7 +34,7 @@ func (s *Server) hugePages() {
 			s.log.Debug("huge pages", "scanned_bytes", st.Scanned, "collapsed_bytes", st.Collapsed, "seconds", time.Since(start).Seconds())
 		}
 		select {
-		case <-s.done:
+		case <-s.stop:
 			return
 		case <-tick.C:
 		}

@@ -10,7 +10,7 @@ import (
 )
 
 // INFO [section ...]
-func cmdInfo(s *Server, c *client, args [][]byte) {
+func cmdInfo(s *Server, c *client, args [][]byte) error {
 	want := map[string]bool{}
 	for _, a := range args[1:] {
 		want[strings.ToLower(string(a))] = true
@@ -30,6 +30,7 @@ func cmdInfo(s *Server, c *client, args [][]byte) {
 		}
 	}
 	c.enc.Verbatim("txt", b.String())
+	return nil
 }
 
 type infoSection struct {

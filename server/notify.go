@@ -50,16 +50,20 @@ func (s *Server) publishChanges(changes []index.Change) {
 	}
 }
 
-// tickFirst runs a due time-relative refresh through the committer before a
-// read, so that the read sees (and the log records) the new bucket. If the
-// committer refuses writes, the engine still refreshes on read.
-func (s *Server) tickFirst() {
-	if !s.engine.TickDue() {
-		return
+// refreshDue runs a due time-relative refresh through the committer, so
+// that the log records it (index.Engine.RefreshDue). Dispatch runs it
+// before every command the table marks as reading segments, the explorer
+// before its reads, the ticker every 250 ms. If the committer refuses
+// writes, the engine still refreshes on read.
+func (s *Server) refreshDue() { s.engine.RefreshDue(s.commitWait) }
+
+// commitWait applies a mutation through the committer and waits for it.
+func (s *Server) commitWait(m *index.Mutation) (index.Result, error) {
+	r, err := s.commits.submit(m)
+	if err != nil {
+		return index.Result{}, err
 	}
-	if r, err := s.commits.submit(&index.Mutation{Op: index.OpTick}); err == nil {
-		_, _ = s.commits.wait(r)
-	}
+	return s.commits.wait(r)
 }
 
 // tickLoop refreshes time-relative segments at their boundaries without
@@ -72,7 +76,7 @@ func (s *Server) tickLoop(stop <-chan struct{}) {
 		case <-stop:
 			return
 		case <-t.C:
-			s.tickFirst()
+			s.refreshDue()
 		}
 	}
 }

@@ -16,14 +16,6 @@ import (
 // subscriber's queue is bounded, and a subscriber whose queue overflows is
 // disconnected and counted in segd_pubsub_dropped_subscribers_total.
 
-func init() {
-	register("subscribe", cmdSubscribe)
-	register("psubscribe", cmdPsubscribe)
-	register("unsubscribe", cmdUnsubscribe)
-	register("punsubscribe", cmdPunsubscribe)
-	register("publish", cmdPublish)
-}
-
 type pubsub struct {
 	s        *Server
 	mu       sync.RWMutex
@@ -335,20 +327,31 @@ func (ps *pubsub) publish(channel, msg string) int {
 }
 
 // SUBSCRIBE channel [channel ...]
-func cmdSubscribe(s *Server, c *client, args [][]byte) { s.pubsub.subscribe(c, args[1:], false) }
+func cmdSubscribe(s *Server, c *client, args [][]byte) error {
+	s.pubsub.subscribe(c, args[1:], false)
+	return nil
+}
 
 // PSUBSCRIBE pattern [pattern ...]
-func cmdPsubscribe(s *Server, c *client, args [][]byte) { s.pubsub.subscribe(c, args[1:], true) }
+func cmdPsubscribe(s *Server, c *client, args [][]byte) error {
+	s.pubsub.subscribe(c, args[1:], true)
+	return nil
+}
 
 // UNSUBSCRIBE [channel ...]
-func cmdUnsubscribe(s *Server, c *client, args [][]byte) { s.pubsub.unsubscribe(c, args[1:], false) }
+func cmdUnsubscribe(s *Server, c *client, args [][]byte) error {
+	s.pubsub.unsubscribe(c, args[1:], false)
+	return nil
+}
 
 // PUNSUBSCRIBE [pattern ...]
-func cmdPunsubscribe(s *Server, c *client, args [][]byte) {
+func cmdPunsubscribe(s *Server, c *client, args [][]byte) error {
 	s.pubsub.unsubscribe(c, args[1:], true)
+	return nil
 }
 
 // PUBLISH channel message
-func cmdPublish(s *Server, c *client, args [][]byte) {
+func cmdPublish(s *Server, c *client, args [][]byte) error {
 	c.enc.Int(int64(s.pubsub.publish(string(args[1]), string(args[2]))))
+	return nil
 }

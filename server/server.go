@@ -18,6 +18,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/segd-db/segd/index/errs"
+
 	"github.com/tidwall/redcon"
 
 	"github.com/segd-db/segd/explorer"
@@ -54,11 +56,16 @@ type Server struct {
 	clients  clientRegistry
 	inflight [statShards]paddedWG // commands being executed, by connection id (shards: see cmdStats)
 	closing  atomic.Bool
-	// hugeDone is waited for at shutdown: the huge-page scan logs, and a
-	// server must not write to its logger after Close returns. hugeMu
-	// orders its start (once loaded, unless closing) before that wait.
-	hugeDone  sync.WaitGroup
-	hugeMu    sync.Mutex
+	// stop is closed when shutdown begins: the server's own goroutines
+	// (bg: housekeeping, the ticker, the disk watch, the huge-page scan,
+	// background saves, the listeners' loops) return, and shutdown waits
+	// for them, so that none outlives Close, logs after it or keeps the
+	// engine alive. lifeMu orders their start (once loaded, unless
+	// closing) before that wait; loaded is the loading goroutine.
+	stop      chan struct{}
+	bg        sync.WaitGroup
+	loaded    sync.WaitGroup
+	lifeMu    sync.Mutex
 	closeOnce sync.Once
 	done      chan struct{}
 
@@ -77,10 +84,13 @@ type Server struct {
 // New opens the store (loading happens in Start, in the background) and
 // returns a server ready to Start.
 func New(cfg Config) (*Server, error) {
+	if err := checkRoutes(routes); err != nil {
+		return nil, err // a command added to the table or the routes alone
+	}
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, log: cfg.logger(), engine: index.New(), started: time.Now(), done: make(chan struct{})}
+	s := &Server{cfg: cfg, log: cfg.logger(), engine: index.New(), started: time.Now(), stop: make(chan struct{}), done: make(chan struct{})}
 	if cfg.clock != nil {
 		s.engine.SetClock(cfg.clock)
 	}
@@ -118,10 +128,10 @@ func (s *Server) explorerWrite(m *index.Mutation) (index.Result, error) {
 // explorerReady says why the explorer cannot read the data set yet, if so.
 func (s *Server) explorerReady() error {
 	if err, _ := s.loadErr.Load().(error); err != nil {
-		return fmt.Errorf("LOADING loading the data set failed (%v); segd must be restarted", err)
+		return errs.New(errs.CodeLoading, fmt.Sprintf("loading the data set failed (%v); segd must be restarted", err))
 	}
 	if s.loading.Load() {
-		return errors.New("LOADING segd is loading the data set in memory; the explorer answers once it is loaded")
+		return errs.New(errs.CodeLoading, "segd is loading the data set in memory; the explorer answers once it is loaded")
 	}
 	if s.closing.Load() {
 		return errShuttingDown
@@ -181,12 +191,13 @@ func (s *Server) Start() error {
 		s.log.Warn("segd is listening on a non-loopback address without a password: anyone who can reach it can read and change every customer; set --requirepass", "addr", s.Addr())
 	}
 	s.rs = redcon.NewServerNetwork("tcp", s.cfg.Addr, s.serveRESP, s.accept, s.closed)
-	go func() {
-		if err := s.rs.Serve(ln); err != nil && !s.closing.Load() {
+	rs := s.rs
+	s.bg.Go(func() {
+		if err := rs.Serve(ln); err != nil && !s.closing.Load() {
 			s.log.Error("RESP listener stopped", "err", err)
 		}
-	}()
-	go s.load()
+	})
+	s.loaded.Go(s.load)
 	s.log.Info("segd started", "addr", s.Addr(), "metrics", s.MetricsAddr(), "dir", s.cfg.Dir, "in_memory", s.cfg.InMemory, "fsync", s.cfg.Fsync.String(), "version", Version)
 	return nil
 }
@@ -199,11 +210,11 @@ func (s *Server) load() {
 		parts = append(parts, index.Part{Name: name, Data: data})
 		return nil
 	})
-	if err == nil && found {
+	if err == nil && found && !s.closing.Load() {
 		err = s.engine.LoadSnapshot(parts)
 	}
 	replayed := 0
-	if err == nil {
+	if err == nil && !s.closing.Load() {
 		err = s.store.Replay(seq, func(_ uint64, rec []byte) error {
 			m, err := index.UnmarshalMutation(rec)
 			if err != nil {
@@ -232,20 +243,23 @@ func (s *Server) load() {
 	parts = nil
 	releaseMemory() // decoding garbage: give it back before serving, not at the next GCs
 	s.dirty.Store(int64(replayed))
+	s.lifeMu.Lock()
+	defer s.lifeMu.Unlock()
+	if s.closing.Load() {
+		return // shutdown began while loading: start nothing
+	}
 	s.disk.check(s) // before the first write
 	s.commits.start()
-	go s.housekeeping()
+	s.bg.Go(s.housekeeping)
 	// Changes replayed from the log were published before the restart: only
 	// those from now on are kept for publishing, by the committer.
 	s.engine.KeepChanges(true)
-	go s.expireEvents()
-	go s.tickLoop(s.done)
-	go s.disk.watch(s)
-	s.hugeMu.Lock()
-	if s.cfg.HugePages && !s.closing.Load() {
-		s.hugeDone.Go(s.hugePages)
+	s.bg.Go(s.expireEvents)
+	s.bg.Go(func() { s.tickLoop(s.stop) })
+	s.bg.Go(func() { s.disk.watch(s) })
+	if s.cfg.HugePages {
+		s.bg.Go(s.hugePages)
 	}
-	s.hugeMu.Unlock()
 	s.loading.Store(false)
 	s.log.Info("data set loaded", "entities", s.engine.Len(), "fields", s.engine.FieldCount(), "snapshot", found, "replayed", replayed, "seconds", time.Since(start).Seconds())
 }
@@ -288,7 +302,7 @@ func (s *Server) housekeeping() {
 	lastSeq, quietFor, busy := s.store.LastSeq(), 0, false
 	for {
 		select {
-		case <-s.done:
+		case <-s.stop:
 			return
 		case <-tick.C:
 		}
@@ -331,7 +345,7 @@ func (s *Server) expireEvents() {
 	defer tick.Stop()
 	for {
 		select {
-		case <-s.done:
+		case <-s.stop:
 			return
 		case <-tick.C:
 		}
@@ -384,7 +398,7 @@ func (s *Server) save(background bool) error {
 	if !background {
 		return write()
 	}
-	go func() {
+	s.bg.Go(func() {
 		defer s.bgsaving.Store(false)
 		if err := write(); err != nil {
 			s.lastSaveE.Store(&err)
@@ -392,7 +406,7 @@ func (s *Server) save(background bool) error {
 			return
 		}
 		s.lastSaveE.Store(nil)
-	}()
+	})
 	return nil
 }
 
@@ -404,13 +418,19 @@ func (s *Server) writeImage() error {
 	var dirty int64
 	var restores uint64
 	began := time.Now()
-	_ = s.commits.exclusive(func() error {
+	err := s.commits.exclusive(func() error {
+		if err := s.commits.refusal(); err != nil {
+			return err // the engine holds writes the log does not
+		}
 		fz = s.engine.FreezeChanges()
 		seq = s.store.LastSeq()
 		dirty = s.dirty.Load()
 		restores = s.restores.Load()
 		return nil
 	})
+	if err != nil {
+		return err
+	}
 	frozen := time.Since(began)
 	s.saving.Lock()
 	defer s.saving.Unlock()
@@ -420,7 +440,7 @@ func (s *Server) writeImage() error {
 	}
 	start := time.Now()
 	parts, carried := fz.Len(), 0
-	err := s.store.WriteSnapshotFrom(seq, func(yield func(storage.Part) error) error {
+	err = s.store.WriteSnapshotFrom(seq, func(yield func(storage.Part) error) error {
 		return fz.Parts(func(p index.Part) error {
 			if p.Same {
 				carried++
@@ -470,12 +490,18 @@ func releaseMemory() { debug.FreeOSMemory() }
 // Close shuts the server down gracefully: no new connections or commands,
 // in-flight commands finish, writes are synced and the store closed. With
 // save, a snapshot is taken first so the next start-up replays nothing.
+// When it returns, the server's goroutines have ended, its listeners and
+// store (Badger's files, memory maps and caches) are closed and it holds
+// no data: Engine returns an empty engine.
 func (s *Server) Close() error { return s.shutdown(true) }
 
 func (s *Server) shutdown(save bool) error {
 	var err error
 	s.closeOnce.Do(func() {
+		s.lifeMu.Lock() // a load finishing now sees closing and starts nothing
 		s.closing.Store(true)
+		close(s.stop)
+		s.lifeMu.Unlock()
 		s.log.Info("segd shutting down")
 		if s.rs != nil {
 			s.rs.Close()
@@ -483,29 +509,38 @@ func (s *Server) shutdown(save bool) error {
 		for i := range s.inflight {
 			s.inflight[i].Wait()
 		}
-		if !s.loading.Load() {
-			if save && s.dirty.Load() > 0 && !s.cfg.InMemory {
-				if e := s.save(false); e != nil {
-					s.log.Error("snapshot at shutdown failed", "err", e)
-				}
+		s.loaded.Wait()
+		if !s.loading.Load() && save && s.dirty.Load() > 0 && !s.cfg.InMemory {
+			if e := s.save(false); e != nil {
+				s.log.Error("snapshot at shutdown failed", "err", e)
 			}
-			s.commits.stop()
 		}
-		s.saving.Lock() // wait for a background save
-		s.saving.Unlock()
+		s.commits.stop()
+		s.bg.Wait()        // housekeeping, the ticker, watchers, background saves
 		s.sweepTransfers() // closing: removes every transfer file
 		s.pubsub.closeAll()
 		if s.httpSrv != nil {
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-			s.httpSrv.Shutdown(ctx)
+			if s.httpSrv.Shutdown(ctx) != nil {
+				s.httpSrv.Close() // a handler still running after 2 s
+			}
 			cancel()
 		}
 		err = s.store.Close()
+		s.release()
 		close(s.done)
-		s.hugeMu.Lock() // a scan starting now has seen closing
-		s.hugeMu.Unlock()
-		s.hugeDone.Wait()
 		s.log.Info("segd stopped")
 	})
 	return err
+}
+
+// release drops what a closed server refers to, so that a *Server kept
+// after Close (by an embedder, a test's cleanup, a restart loop) holds
+// neither the data set nor the explorer nor the listeners' state. Nothing
+// runs on the server any more when it is called.
+func (s *Server) release() {
+	s.engine = index.New()
+	s.explorer = nil
+	s.httpSrv = nil
+	s.rs = nil
 }

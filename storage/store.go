@@ -446,8 +446,9 @@ func (s *Store) DiskBytes() int64 {
 	return total
 }
 
-// Close syncs and closes the store. It is idempotent; later calls return
-// the first call's result.
+// Close syncs and closes the store and releases Badger's files, memory
+// maps, caches and goroutines. It is idempotent; later calls return the
+// first call's result.
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		close(s.stop)
@@ -460,6 +461,9 @@ func (s *Store) Close() error {
 			syncErr = errors.Join(s.db.Sync(), s.sdb.Sync())
 		}
 		closeErr := s.closeDBs()
+		// A closed Badger DB still refers to its caches and tables: drop
+		// it, so that a Store kept after Close holds none of that.
+		s.db, s.sdb = nil, nil
 		s.closeErr = errors.Join(syncErr, closeErr)
 		if s.closeErr != nil {
 			s.closeErr = fmt.Errorf("storage: close: %w", s.closeErr)

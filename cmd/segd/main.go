@@ -12,13 +12,14 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/segd-db/segd/backupclient"
 	"github.com/segd-db/segd/importer"
 	"github.com/segd-db/segd/server"
 )
 
 func main() {
 	if len(os.Args) > 1 && (os.Args[1] == "backup" || os.Args[1] == "restore") {
-		os.Exit(server.RunTransferCLI(os.Args[1], os.Args[2:], os.Environ(), os.Stdout, os.Stderr))
+		os.Exit(backupclient.RunCLI(os.Args[1], os.Args[2:], os.Environ(), os.Stdout, os.Stderr))
 	}
 	if len(os.Args) > 1 && os.Args[1] == "import" {
 		os.Exit(importer.RunCLI(os.Args[2:], os.Environ(), os.Stdin, os.Stdout, os.Stderr))
