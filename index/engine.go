@@ -27,6 +27,7 @@ type Engine struct {
 	live   *roaring.Bitmap // every live entity
 	fields map[string]*field
 	schema uint64   // bumped on every field create/drop
+	strict bool     // schema mode strict: writes create no field (schema_mode.go)
 	gen    uint64   // bumped on every change of data
 	sample *bsi.BSI // entity id -> SAMPLE slot
 	now    func() time.Time
@@ -316,7 +317,7 @@ func (e *Engine) FieldCount() int {
 func (e *Engine) field(name string) (*field, error) {
 	f, ok := e.fields[name]
 	if !ok {
-		return nil, errorf("unknown field '%s'", printable(name))
+		return nil, errorf("unknown field '%s'%s", printable(name), e.didYouMean(name))
 	}
 	return f, nil
 }

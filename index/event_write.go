@@ -61,7 +61,7 @@ func (e *Engine) track(m *Mutation, replay bool) (Result, error) {
 			return Result{}, &KindError{Field: m.Field, Kind: f.kind}
 		}
 		spec = f.ev.spec
-	} else if err := ValidFieldName(m.Field); err != nil {
+	} else if err := e.mayCreate(m.Field); err != nil {
 		return Result{}, err
 	}
 	now := e.now().Unix()
@@ -91,7 +91,11 @@ func (e *Engine) track(m *Mutation, replay bool) (Result, error) {
 		f.track(id, value, b, uint64(amount))
 		e.touch(id, m.Field, value)
 	}
-	return Result{N: 1, Changed: true}, nil
+	res := Result{N: 1, Changed: true}
+	if !exists {
+		res.Created = []string{m.Field}
+	}
+	return res, nil
 }
 
 // Expire drops the event buckets that have left their field's retention and

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"sort"
 	"time"
 
 	"github.com/RoaringBitmap/roaring/v2"
@@ -29,6 +30,7 @@ const (
 	OpSegmentCreate               // Key (the name), Values[0] (the expression), Replace
 	OpSegmentDrop                 // Key (the name)
 	OpTick                        // refresh time-relative segments at Now
+	OpSchemaMode                  // Values[0]: "auto" or "strict"
 )
 
 // Pair is one field and value of ENT.SET.
@@ -59,6 +61,8 @@ type Mutation struct {
 	Retention   time.Duration
 	// SEGMENT.CREATE … REPLACE.
 	Replace bool
+	// FIELD.DROP … FORCE: drop a field entities still hold.
+	Force bool
 	// Now is the engine's clock when the mutation was applied; Apply writes
 	// it, and Replay applies the mutation at that time again, so saved
 	// segments evolve exactly as they did.
@@ -74,6 +78,9 @@ type Result struct {
 	// at m.Now before the mutation (even a rejected one), so that a replay
 	// refreshes at the same moment.
 	Ticked bool
+	// Created names the fields the write created (auto schema mode), in
+	// order: the server logs and counts them, as a typo shows up there.
+	Created []string
 }
 
 // Apply validates and applies m atomically, then brings the saved segments
@@ -140,15 +147,21 @@ func (e *Engine) apply(m *Mutation, replay bool) (Result, error) {
 	case OpSegmentDrop:
 		return e.dropSegment(m.Key)
 	case OpDropField:
-		if _, ok := e.fields[m.Field]; !ok {
+		f, ok := e.fields[m.Field]
+		if !ok {
 			return Result{}, nil
 		}
 		if users := e.segmentsUsing(m.Field); len(users) > 0 {
 			return Result{}, errorf("field '%s' is used by segment '%s': drop or replace the segment first", m.Field, users[0])
 		}
+		if n := e.fieldHolders(f); n > 0 && !m.Force {
+			return Result{}, errorf("field '%s' is held by %d entities: dropping it deletes their values; give FORCE to drop it anyway", m.Field, n)
+		}
 		delete(e.fields, m.Field)
 		e.schema++
 		return Result{N: 1, Changed: true}, nil
+	case OpSchemaMode:
+		return e.setSchemaMode(m.Values)
 	case OpSet:
 		return e.set(m.Key, m.Pairs)
 	case OpUnset:
@@ -218,7 +231,7 @@ func (e *Engine) prepareField(name string, set bool, value string, pending map[s
 		kind, ok = f.kind, true
 	}
 	if !ok {
-		if err := ValidFieldName(name); err != nil {
+		if err := e.mayCreate(name); err != nil {
 			return 0, err
 		}
 		kind = KindTags
@@ -242,6 +255,19 @@ func (e *Engine) prepareField(name string, set bool, value string, pending map[s
 		return 0, &KindError{Field: name, Kind: kind}
 	}
 	return kind, nil
+}
+
+// createdNames is the names of the fields a write creates, sorted.
+func createdNames(pending map[string]Kind) []string {
+	if len(pending) == 0 {
+		return nil
+	}
+	names := make([]string, 0, len(pending))
+	for n := range pending {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
 }
 
 func (e *Engine) ensureField(name string, kind Kind) *field {
@@ -282,7 +308,7 @@ func (e *Engine) set(key string, pairs []Pair) (Result, error) {
 		}
 	}
 	id, created := e.entity(key)
-	res := Result{Changed: created || len(pending) > 0}
+	res := Result{Changed: created || len(pending) > 0, Created: createdNames(pending)}
 	for _, p := range pairs {
 		f := e.fields[p.Field]
 		if f == nil {
@@ -397,7 +423,7 @@ func (e *Engine) tags(op Op, key, name string, values []string) (Result, error) 
 	}
 	f := e.ensureField(name, KindTags)
 	id, created := e.entity(key)
-	res := Result{Changed: created || len(pending) > 0}
+	res := Result{Changed: created || len(pending) > 0, Created: createdNames(pending)}
 	for _, v := range values {
 		if f.addTag(id, v) {
 			res.N++
@@ -472,6 +498,9 @@ func (m *Mutation) AppendBinary(dst []byte) []byte {
 	if m.Replace {
 		flags |= 1
 	}
+	if m.Force {
+		flags |= 2
+	}
 	dst = binary.AppendUvarint(dst, flags)
 	return dst
 }
@@ -505,7 +534,8 @@ func UnmarshalMutation(b []byte) (*Mutation, error) {
 		if now := r.varint(); now != 0 {
 			m.Now = time.Unix(now, 0).UTC()
 		}
-		m.Replace = r.uvarint()&1 != 0
+		flags := r.uvarint()
+		m.Replace, m.Force = flags&1 != 0, flags&2 != 0
 	}
 	if r.err != nil {
 		return nil, fmt.Errorf("mutation: %w", r.err)

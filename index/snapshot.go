@@ -140,6 +140,9 @@ func (e *Engine) freeze(changes bool) *Frozen {
 			}
 		}
 	}
+	if e.strict {
+		schema = append(schema, schemaStrict) // absent: auto (snapshots from before the mode)
+	}
 	fz.parts = append(fz.parts, frozenPart{name: "schema", data: func() ([]byte, error) { return schema, nil }})
 	if same && !e.entsDirty {
 		fz.parts = append(fz.parts, frozenPart{name: "dict", same: true}, frozenPart{name: "live", same: true},
@@ -374,6 +377,7 @@ func (e *Engine) LoadSnapshot(parts []Part) (err error) {
 	if r.err != nil {
 		return fmt.Errorf("load snapshot: schema: %w", r.err)
 	}
+	strict := len(r.b) > 0 && r.b[0] == schemaStrict
 	var sample *bsi.BSI
 	if data, ok := byName["sample"]; ok {
 		bms, err := unpackBitmaps(data)
@@ -386,7 +390,7 @@ func (e *Engine) LoadSnapshot(parts []Part) (err error) {
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	e.dict, e.live, e.fields = keys, live, fields
+	e.dict, e.live, e.fields, e.strict = keys, live, fields, strict
 	if err := e.loadSegments(byName["segments"]); err != nil {
 		return fmt.Errorf("load snapshot: segments: %w", err)
 	}

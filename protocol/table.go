@@ -67,10 +67,10 @@ var table = []*Command{
 		},
 	},
 	{
-		Name: "field.drop", Arity: 2, Flags: fWriteFree, Group: "segd-schema", Since: since,
-		Summary:    "Delete a field and every value it holds, unless a saved segment uses it",
+		Name: "field.drop", Arity: -2, Flags: fWriteFree, Group: "segd-schema", Since: since,
+		Summary:    "Delete a field and every value it holds, unless a saved segment uses it; FORCE when entities still hold it",
 		Complexity: "O(N) where N is the number of distinct values (and event buckets) of the field",
-		Args:       []Arg{strArg("field")},
+		Args:       []Arg{strArg("field"), opt(pure("FORCE"))},
 	},
 	{
 		Name: "field.list", Arity: 1, Flags: fRead, Group: "segd-schema", Since: since,
@@ -390,6 +390,12 @@ var table = []*Command{
 				Summary:    "Get the values of configuration parameters matching glob patterns",
 				Complexity: "O(N) when N is the number of configuration parameters provided",
 				Args:       []Arg{multi(patArg("parameter"))},
+			},
+			{
+				Name: "config|set", Arity: -4, Flags: []string{"admin", "write", "noscript"},
+				Summary:    "Set configuration parameters at run time (segd: the schema mode, auto or strict)",
+				Complexity: "O(1)",
+				Args:       []Arg{multi(block("data", strArg("parameter"), strArg("value")))},
 			},
 		},
 	},

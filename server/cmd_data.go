@@ -123,7 +123,14 @@ func granularityName(g time.Duration) string {
 
 // FIELD.DROP field
 func cmdFieldDrop(s *Server, c *client, args [][]byte) error {
-	return s.write(c, &index.Mutation{Op: index.OpDropField, Field: string(args[1])}, replyN(c))
+	m := &index.Mutation{Op: index.OpDropField, Field: string(args[1])}
+	switch {
+	case len(args) == 3 && protocol.EqualFold(args[2], "FORCE"):
+		m.Force = true
+	case len(args) > 2:
+		return errs.Err("syntax error: FIELD.DROP field [FORCE]")
+	}
+	return s.write(c, m, replyN(c))
 }
 
 // FIELD.LIST

@@ -339,7 +339,8 @@ func cmdCommandDocs(s *Server, c *client, args [][]byte) error {
 // CONFIG GET parameter [parameter ...]
 func cmdConfigGet(s *Server, c *client, args [][]byte) error {
 	var out [][2]string
-	for _, kv := range s.cfg.configEntries(s.Addr()) {
+	entries := append(s.cfg.configEntries(s.Addr()), [2]string{"schema", s.engine.SchemaMode()})
+	for _, kv := range entries {
 		for _, pat := range args[2:] {
 			if ok, _ := path.Match(strings.ToLower(string(pat)), kv[0]); ok {
 				out = append(out, kv)

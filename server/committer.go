@@ -180,6 +180,9 @@ func (c *committer) commit(batch []*writeReq) {
 	c.mu.Lock()
 	for _, r := range batch {
 		r.res, r.err = s.engine.Apply(r.m)
+		if len(r.res.Created) > 0 {
+			s.fieldsCreated(r.m, r.res.Created)
+		}
 	}
 	// Handed over under mu: exclusive's barrier then comes after every
 	// applied batch, so that a snapshot never holds writes the log has not

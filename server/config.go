@@ -38,6 +38,7 @@ type Config struct {
 	MinFreeDisk int64         // refuse writes while less disk than this is free
 	GCPercent   int           // Go GC target percentage; 0 keeps GOGC or Go's default
 	MemoryLimit int64         // soft memory limit in bytes for the Go runtime; 0 keeps GOMEMLIMIT
+	Schema      string        // --schema: "auto", "strict", or "" to keep the persisted mode
 	HugePages   bool          // collapse the engine's dense memory into transparent huge pages (Linux)
 	LogLevel    string        // debug, info, warn, error
 	LogFormat   string        // text or json
@@ -121,6 +122,7 @@ Server flags:
 	fs.IntVar(&cfg.PubSubQueue, "pubsub-queue", cfg.PubSubQueue, "messages queued per subscriber before it is disconnected")
 	fs.IntVar(&cfg.GCPercent, "gc-percent", cfg.GCPercent, "Go GC target: heap growth over live data before a collection (like GOGC; lower uses less memory, more CPU)")
 	fs.Int64Var(&cfg.MemoryLimit, "memory-limit", cfg.MemoryLimit, "soft memory limit in bytes for the Go runtime (like GOMEMLIMIT; 0: none)")
+	fs.StringVar(&cfg.Schema, "schema", cfg.Schema, "schema mode: auto (writes create unknown fields) or strict (only FIELD.CREATE does); persisted, also CONFIG SET schema; empty keeps the stored mode (auto at first)")
 	fs.BoolVar(&cfg.HugePages, "huge-pages", cfg.HugePages, "collapse the engine's dense memory into transparent huge pages on Linux (fewer TLB misses at millions of entities; --huge-pages=false keeps 4 KiB pages)")
 	fs.StringVar(&cfg.LogLevel, "log-level", cfg.LogLevel, "log level: debug, info, warn or error")
 	fs.StringVar(&cfg.LogFormat, "log-format", cfg.LogFormat, "log format: text or json")
@@ -174,6 +176,9 @@ func (c *Config) validate() error {
 	}
 	if c.MaxPage < 1 {
 		errs = append(errs, errors.New("--max-page must be at least 1"))
+	}
+	if c.Schema != "" && c.Schema != "auto" && c.Schema != "strict" {
+		errs = append(errs, fmt.Errorf("--schema %q: auto or strict", c.Schema))
 	}
 	if c.ChangeLog < 0 {
 		errs = append(errs, errors.New("--segment-changelog cannot be negative"))

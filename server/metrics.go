@@ -29,6 +29,7 @@ type metrics struct {
 	pubsubDropped   prometheus.Counter
 	segmentChanges  prometheus.Counter
 	diskRefusals    prometheus.Counter
+	fieldsCreated   prometheus.Counter
 }
 
 func newMetrics(s *Server) *metrics {
@@ -49,7 +50,8 @@ func newMetrics(s *Server) *metrics {
 	m.pubsubDropped = prometheus.NewCounter(prometheus.CounterOpts{Name: "segd_pubsub_dropped_subscribers_total", Help: "Subscribers disconnected because their queue overflowed."})
 	m.segmentChanges = prometheus.NewCounter(prometheus.CounterOpts{Name: "segd_segment_changes_total", Help: "Entities that entered or left a saved segment."})
 	m.diskRefusals = prometheus.NewCounter(prometheus.CounterOpts{Name: "segd_disk_full_events_total", Help: "Times writes were switched off because free disk fell below --min-free-disk."})
-	for _, c := range []prometheus.Collector{m.diskRefusals, m.cmds, m.unknown, m.connections, m.rejected, m.authFailures,
+	m.fieldsCreated = prometheus.NewCounter(prometheus.CounterOpts{Name: "segd_fields_created_by_writes_total", Help: "Fields a write created in auto schema mode (a typo in a field name shows up here)."})
+	for _, c := range []prometheus.Collector{m.fieldsCreated, m.diskRefusals, m.cmds, m.unknown, m.connections, m.rejected, m.authFailures,
 		m.commitSeconds, m.commitBatch, m.snapshotSeconds, m.pubsubMessages, m.pubsubDropped, m.segmentChanges} {
 		f(c)
 	}

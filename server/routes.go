@@ -111,6 +111,7 @@ var routes = []route{
 	{"command|docs", cmdCommandDocs, false},
 	{"command|list", cmdCommandList, false},
 	{"config|get", cmdConfigGet, false},
+	{"config|set", cmdConfigSet, true},
 	{"time", cmdTime, false},
 	{"dbsize", cmdEntCount, false},
 	{"save", cmdSave, false},

@@ -250,6 +250,7 @@ func (s *Server) load() {
 	}
 	s.disk.check(s) // before the first write
 	s.commits.start()
+	s.applySchemaFlag()
 	s.bg.Go(s.housekeeping)
 	// Changes replayed from the log were published before the restart: only
 	// those from now on are kept for publishing, by the committer.
