@@ -8,11 +8,8 @@ package backupclient
 import (
 	"bufio"
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"path/filepath"
 	"time"
@@ -20,6 +17,7 @@ import (
 	"github.com/RoaringBitmap/roaring/v2"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/segd-db/segd/cliutil"
 	"github.com/segd-db/segd/progress"
 	"github.com/segd-db/segd/storage"
 )
@@ -60,23 +58,11 @@ func (o Options) client() (*redis.Client, error) {
 		Addr: o.Addr, Password: o.Password, Protocol: 2, DisableIdentity: true,
 		MaxRetries: -1, ReadTimeout: 5 * time.Minute, WriteTimeout: time.Minute, PoolSize: 1,
 	}
-	if o.TLS || o.TLSCA != "" {
-		cfg := &tls.Config{MinVersion: tls.VersionTLS12}
-		if host, _, err := net.SplitHostPort(o.Addr); err == nil {
-			cfg.ServerName = host
-		}
-		if o.TLSCA != "" {
-			pem, err := os.ReadFile(o.TLSCA)
-			if err != nil {
-				return nil, err
-			}
-			cfg.RootCAs = x509.NewCertPool()
-			if !cfg.RootCAs.AppendCertsFromPEM(pem) {
-				return nil, fmt.Errorf("%s: no PEM certificate", o.TLSCA)
-			}
-		}
-		opt.TLSConfig = cfg
+	cfg, err := cliutil.TLSConfig(o.Addr, o.TLS, o.TLSCA)
+	if err != nil {
+		return nil, err
 	}
+	opt.TLSConfig = cfg
 	return redis.NewClient(opt), nil
 }
 

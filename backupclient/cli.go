@@ -17,7 +17,7 @@ const DefaultAddr = "127.0.0.1:6479"
 
 // RunCLI runs `segd backup FILE` or `segd restore FILE` (cmd is
 // "backup" or "restore"; args follow it) and returns the exit code.
-func RunCLI(cmd string, args, env []string, stdout, stderr io.Writer) int {
+func RunCLI(cmd string, args, env []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	o := Options{Addr: DefaultAddr, Progress: stderr}
 	cliutil.ServerEnv(env, &o.Addr, &o.Password)
 	fs := flag.NewFlagSet("segd "+cmd, flag.ContinueOnError)
@@ -27,8 +27,9 @@ func RunCLI(cmd string, args, env []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.TLSCA, "tls-ca", "", "CA certificate (PEM) of a server that serves TLS")
 	fs.BoolVar(&o.TLS, "tls", false, "connect with TLS, trusting the system's CAs")
 	quiet := fs.Bool("quiet", false, "no progress bar")
+	force := fs.Bool("force", false, "restore: replace the data of a server that holds some without asking")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: segd %s FILE [--addr host:port] [--password P] [--tls-ca F]\n", cmd)
+		fmt.Fprintf(stderr, "usage: segd %s FILE [--addr host:port] [--password P] [--tls-ca F] [--force]\n", cmd)
 		fs.PrintDefaults()
 	}
 	file, err := cliutil.ParseWithFile(fs, args) // flags may come before or after FILE
@@ -39,6 +40,17 @@ func RunCLI(cmd string, args, env []string, stdout, stderr io.Writer) int {
 		o.Progress = nil
 	}
 	ctx := context.Background()
+	h, err := preflight(ctx, o)
+	if err != nil {
+		fmt.Fprintf(stderr, "segd %s: %v\n", cmd, err)
+		return 2
+	}
+	if cmd == "restore" {
+		if err := confirmRestore(o, h, *force, stdin, stderr); err != nil {
+			fmt.Fprintln(stderr, "segd restore:", err)
+			return 2
+		}
+	}
 	if cmd == "backup" {
 		s, err := Backup(ctx, o, file)
 		if err != nil {

@@ -95,3 +95,18 @@ func TLSConfig(addr string, useTLS bool, caFile string) (*tls.Config, error) {
 	}
 	return cfg, nil
 }
+
+// Refusal turns a server's error reply to a tool's first command into one
+// line a person can act on: a missing or wrong password, or a server that
+// is not segd.
+func Refusal(addr, password, msg string) error {
+	switch {
+	case strings.HasPrefix(msg, "NOAUTH") && password == "":
+		return fmt.Errorf("%s needs a password: give --password or set SEGD_PASSWORD", addr)
+	case strings.HasPrefix(msg, "WRONGPASS") || strings.HasPrefix(msg, "NOAUTH") || strings.Contains(msg, "invalid password"):
+		return fmt.Errorf("%s refused the password: %s", addr, msg)
+	case strings.Contains(msg, "unknown command"):
+		return fmt.Errorf("%s is not a segd server (%s)", addr, msg)
+	}
+	return fmt.Errorf("%s: %s", addr, msg)
+}

@@ -8,8 +8,9 @@ import (
 	"io"
 	"net"
 	"strconv"
-	"strings"
 	"time"
+
+	"github.com/segd-db/segd/cliutil"
 
 	"github.com/segd-db/segd/progress"
 )
@@ -77,7 +78,7 @@ func dial(ctx context.Context, addr, password string, tlsCfg *tls.Config) (*conn
 	for range replies {
 		msg, isErr, err := c.reply()
 		if err == nil && isErr {
-			err = handshakeError(addr, password, msg)
+			err = cliutil.Refusal(addr, password, msg)
 		}
 		if err != nil {
 			nc.Close()
@@ -86,20 +87,6 @@ func dial(ctx context.Context, addr, password string, tlsCfg *tls.Config) (*conn
 	}
 	nc.SetDeadline(time.Time{})
 	return c, nil
-}
-
-// handshakeError turns the server's refusal of the first commands into one
-// line a person can act on.
-func handshakeError(addr, password, msg string) error {
-	switch {
-	case strings.HasPrefix(msg, "NOAUTH") && password == "":
-		return fmt.Errorf("%s needs a password: give --password or set SEGD_PASSWORD", addr)
-	case strings.HasPrefix(msg, "WRONGPASS") || strings.HasPrefix(msg, "NOAUTH") || strings.Contains(msg, "invalid password"):
-		return fmt.Errorf("%s refused the password: %s", addr, msg)
-	case strings.Contains(msg, "unknown command"):
-		return fmt.Errorf("%s is not a segd server (%s)", addr, msg)
-	}
-	return fmt.Errorf("%s: %s", addr, msg)
 }
 
 func (c *conn) close() { c.nc.Close() }

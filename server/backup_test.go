@@ -415,25 +415,32 @@ func TestBackupCLI(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "x.segdbak")
 	var out, errb bytes.Buffer
 	env := []string{"SEGD_PASSWORD=s3cret"}
-	if code := backupclient.RunCLI("backup", []string{file, "--addr", srv.Addr()}, env, &out, &errb); code != 0 {
+	if code := backupclient.RunCLI("backup", []string{file, "--addr", srv.Addr()}, env, nil, &out, &errb); code != 0 {
 		t.Fatalf("backup exit %d: %s", code, errb.String())
 	}
 	if !strings.Contains(out.String(), "2 entities") || !strings.Contains(errb.String(), "100%") {
 		t.Fatalf("backup output %q, progress %q", out.String(), errb.String())
 	}
-	do(t, c, "FLUSHALL")
+	// A restore into a server that holds data asks for --force (nothing
+	// is a terminal here) and names what it would replace.
+	errb.Reset()
+	if code := backupclient.RunCLI("restore", []string{"--quiet", file}, append(env, "SEGD_ADDR="+srv.Addr()), nil, &out, &errb); code != 2 ||
+		!strings.Contains(errb.String(), "holds 2 entities, 1 fields and 0 saved segments") || !strings.Contains(errb.String(), "--force") {
+		t.Fatalf("restore into a server with data: exit %d, %q", code, errb.String())
+	}
+	do(t, c, "ENT.SET", "k3", "tier", "bronze")
 	out.Reset()
-	if code := backupclient.RunCLI("restore", []string{"--quiet", file}, append(env, "SEGD_ADDR="+srv.Addr()), &out, &errb); code != 0 {
+	if code := backupclient.RunCLI("restore", []string{"--quiet", "--force", file}, append(env, "SEGD_ADDR="+srv.Addr()), nil, &out, &errb); code != 0 {
 		t.Fatalf("restore exit %d: %s", code, errb.String())
 	}
 	if n := doInt(t, c, "ENT.COUNT"); n != 2 || !strings.Contains(out.String(), "2 entities") {
 		t.Fatalf("after restore: %d entities, output %q", n, out.String())
 	}
 	errb.Reset()
-	if code := backupclient.RunCLI("backup", []string{file, "--addr", srv.Addr()}, nil, &out, &errb); code != 1 || !strings.Contains(errb.String(), "NOAUTH") {
+	if code := backupclient.RunCLI("backup", []string{file, "--addr", srv.Addr()}, nil, nil, &out, &errb); code != 2 || !strings.Contains(errb.String(), "needs a password") {
 		t.Fatalf("backup without password: exit %d, %q", code, errb.String())
 	}
-	if code := backupclient.RunCLI("restore", nil, nil, &out, &errb); code != 2 {
+	if code := backupclient.RunCLI("restore", nil, nil, nil, &out, &errb); code != 2 {
 		t.Fatalf("restore without FILE: exit %d", code)
 	}
 	if ents, _ := os.ReadDir(filepath.Dir(file)); len(ents) != 1 {

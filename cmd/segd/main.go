@@ -19,7 +19,7 @@ import (
 
 func main() {
 	if len(os.Args) > 1 && (os.Args[1] == "backup" || os.Args[1] == "restore") {
-		os.Exit(backupclient.RunCLI(os.Args[1], os.Args[2:], os.Environ(), os.Stdout, os.Stderr))
+		os.Exit(backupclient.RunCLI(os.Args[1], os.Args[2:], os.Environ(), os.Stdin, os.Stdout, os.Stderr))
 	}
 	if len(os.Args) > 1 && os.Args[1] == "import" {
 		os.Exit(importer.RunCLI(os.Args[2:], os.Environ(), os.Stdin, os.Stdout, os.Stderr))
