@@ -1,7 +1,9 @@
 package expr
 
 import (
+	"fmt"
 	"strconv"
+	"strings"
 	"unicode"
 	"unicode/utf8"
 )
@@ -122,7 +124,7 @@ func (p *exprParser) parseInt() (int64, *SyntaxError) {
 		j++
 	}
 	if j == d || (j < len(p.s) && !isIntEnd(p.s[j])) {
-		return 0, p.errAt(start, "expected an integer but found %s", p.found())
+		return 0, p.errAt(start, "expected an integer but found %s%s", p.found(), p.valueHint(start))
 	}
 	n, err := strconv.ParseInt(p.s[start:j], 10, 64)
 	if err != nil {
@@ -295,4 +297,30 @@ func errText(err error) string {
 		return e.Msg
 	}
 	return err.Error()
+}
+
+// valueHint suggests field:value where "field=value" was written with a
+// value that is not a number (country=PT): a comparison takes integers.
+func (p *exprParser) valueHint(start int) string {
+	before := strings.TrimRight(p.s[:start], " ")
+	if !strings.HasSuffix(before, "=") || strings.HasSuffix(before, "<=") || strings.HasSuffix(before, ">=") || strings.HasSuffix(before, "!=") {
+		return ""
+	}
+	before = strings.TrimRight(before[:len(before)-1], " ")
+	i := len(before)
+	for i > 0 && (isWordByte(before[i-1])) {
+		i--
+	}
+	end := start
+	for end < len(p.s) && !isIntEnd(p.s[end]) {
+		end++
+	}
+	if i == len(before) || end == start {
+		return ""
+	}
+	return fmt.Sprintf(" (to match a value, write %s:%s)", before[i:], p.s[start:end])
+}
+
+func isWordByte(c byte) bool {
+	return c == '_' || ('a' <= c && c <= 'z') || ('A' <= c && c <= 'Z') || ('0' <= c && c <= '9')
 }

@@ -532,3 +532,22 @@ func BenchmarkParse(b *testing.B) {
 		}
 	}
 }
+
+// The commonest mistakes get a hint: field=value for field:value, and a
+// year in a window.
+func TestMistakeHints(t *testing.T) {
+	for in, want := range map[string]string{
+		"country=PT":     "(to match a value, write country:PT)",
+		"country = gold": "(to match a value, write country:gold)",
+		"p IN 1y":        "(a year: write 365d)",
+		"p IN 2y":        "(a year: write 730d)",
+	} {
+		_, err := Parse(in)
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Parse(%q) = %v, want a hint %q", in, err, want)
+		}
+	}
+	if _, err := Parse("age >= x"); err == nil || strings.Contains(err.Error(), "to match a value") {
+		t.Errorf("age >= x: %v: no value hint for a comparison", err)
+	}
+}

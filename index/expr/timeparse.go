@@ -1,6 +1,7 @@
 package expr
 
 import (
+	"fmt"
 	"strconv"
 	"time"
 )
@@ -94,7 +95,11 @@ func ParseDuration(s string) (time.Duration, error) {
 		}
 	}
 	if unit == 0 {
-		return 0, errorf("invalid duration %s: the unit must be m, h, d or w (e.g. 90d)", showText(s))
+		hint := ""
+		if n, err := strconv.ParseInt(s[:len(s)-1], 10, 32); err == nil && s[len(s)-1] == 'y' {
+			hint = fmt.Sprintf(" (a year: write %dd)", n*365)
+		}
+		return 0, errorf("invalid duration %s: the unit must be m, h, d or w (e.g. 90d)%s", showText(s), hint)
 	}
 	n, err := strconv.ParseInt(s[:len(s)-1], 10, 64)
 	if err != nil || n > int64(1<<63-1)/int64(unit) {

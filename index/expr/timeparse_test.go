@@ -96,7 +96,7 @@ func TestParseDuration(t *testing.T) {
 		{`+3d`, `invalid duration '+3d': use a positive number followed by m, h, d or w (e.g. 90d)`},
 		{`3s`, `invalid duration '3s': the unit must be m, h, d or w (e.g. 90d)`},
 		{`3D`, `invalid duration '3D': the unit must be m, h, d or w (e.g. 90d)`},
-		{`1y`, `invalid duration '1y': the unit must be m, h, d or w (e.g. 90d)`},
+		{`1y`, `invalid duration '1y': the unit must be m, h, d or w (e.g. 90d) (a year: write 365d)`},
 		{`1.5d`, `invalid duration '1.5d': use a positive number followed by m, h, d or w (e.g. 90d)`},
 		{`7 d`, `invalid duration '7 d': use a positive number followed by m, h, d or w (e.g. 90d)`},
 		{`15251w`, `invalid duration '15251w': too long`},
