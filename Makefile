@@ -141,9 +141,14 @@ fuzz-long:
 		$(GO) test ./$$pkg -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZ_EXECS)x -timeout 0 || exit 1; \
 	done
 
+# gofmt, go vet, then golangci-lint with .golangci.yml (errcheck, staticcheck,
+# unused, govet, ineffassign, gofmt). .ci/run installs the pinned version:
+#   go install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@v2.15.0
+GOLANGCI_LINT ?= $(shell command -v golangci-lint 2>/dev/null || echo "$$($(GO) env GOPATH)/bin/golangci-lint")
 lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1)
 	$(GO) vet $(PKGS)
+	$(GOLANGCI_LINT) run $(PKGS)
 
 clean:
 	rm -rf $(BIN)

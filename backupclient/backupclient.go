@@ -163,9 +163,11 @@ func backupEntities(parts []storage.Part) (uint64, bool) {
 	return 0, false
 }
 
+// syncDir makes a rename in dir durable where it can: some file systems
+// cannot sync a directory, and the file itself is synced already.
 func syncDir(dir string) {
 	if d, err := os.Open(dir); err == nil {
-		d.Sync()
+		_ = d.Sync()
 		d.Close()
 	}
 }
@@ -187,7 +189,6 @@ func Restore(ctx context.Context, o Options, path string) (Summary, error) {
 		return sum, fmt.Errorf("%s: %w", path, err)
 	}
 	sum.Seq, sum.Created, sum.Parts = seq, created, len(parts)
-	parts = nil
 	size, err := f.Seek(0, io.SeekEnd)
 	if err != nil {
 		return sum, err

@@ -403,7 +403,6 @@ func LoadEventEngine(ctx context.Context, o EventDataOptions, dir string) (*Load
 		start := time.Now()
 		err = e.LoadSnapshot(parts)
 		took := time.Since(start)
-		parts = nil
 		if err == nil {
 			err = verifyChecks(e, info)
 		}

@@ -149,8 +149,12 @@ func TestNotReadyAnswers503(t *testing.T) {
 
 func TestDueRefreshGoesThroughWrite(t *testing.T) {
 	r := newRig(t, nil)
-	r.write(&index.Mutation{Op: index.OpTrack, Key: "u:1", Field: "cart_add"})
-	r.write(&index.Mutation{Op: index.OpSegmentCreate, Key: "carts", Values: []string{"cart_add IN 1d"}})
+	if _, err := r.write(&index.Mutation{Op: index.OpTrack, Key: "u:1", Field: "cart_add"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.write(&index.Mutation{Op: index.OpSegmentCreate, Key: "carts", Values: []string{"cart_add IN 1d"}}); err != nil {
+		t.Fatal(err)
+	}
 	before := len(r.ops())
 	r.now.Add(86400) // the next day: the cart ages out
 	var info segmentJSON

@@ -112,7 +112,7 @@ func loadAssets() (map[string]*asset, string) {
 		if len(a.body) > 1024 {
 			var b bytes.Buffer
 			zw, _ := gzip.NewWriterLevel(&b, gzip.BestCompression)
-			zw.Write(a.body)
+			_, _ = zw.Write(a.body) // into memory: cannot fail
 			zw.Close()
 			a.gz = b.Bytes()
 		}

@@ -399,7 +399,9 @@ func TestSegmentsListWithHistory(t *testing.T) {
 	r := newRig(t, nil)
 	for i := 0; i < 5; i++ {
 		r.now.Add(3600)
-		r.write(&index.Mutation{Op: index.OpSet, Key: "n:" + strconv.Itoa(i), Pairs: []index.Pair{{Field: "tier", Value: "gold"}}})
+		if _, err := r.write(&index.Mutation{Op: index.OpSet, Key: "n:" + strconv.Itoa(i), Pairs: []index.Pair{{Field: "tier", Value: "gold"}}}); err != nil {
+			t.Fatal(err)
+		}
 	}
 	var got struct{ Segments []segmentJSON }
 	r.get("/api/segments?history=3", &got)
@@ -506,14 +508,18 @@ func TestAnalyticsAreKeptWhileTheSegmentIsUnchanged(t *testing.T) {
 		t.Error("another limit answered from the cache")
 	}
 	// A member enters: the answer is computed again.
-	r.write(&index.Mutation{Op: index.OpSet, Key: "n", Pairs: []index.Pair{{Field: "tier", Value: "gold"}, {Field: "country", Value: "PT"}}})
+	if _, err := r.write(&index.Mutation{Op: index.OpSet, Key: "n", Pairs: []index.Pair{{Field: "tier", Value: "gold"}, {Field: "country", Value: "PT"}}}); err != nil {
+		t.Fatal(err)
+	}
 	r.get("/api/segments/gold/profile?limit=5", &a)
 	want, _ := r.eng.Profile("gold", 5, nil)
 	if a.Cached || a.Profile[0].InSegment != want[0].InSegment {
 		t.Errorf("after a change: cached %v, %+v, want %+v", a.Cached, a.Profile[0], want[0])
 	}
 	// Dropped and made again, with another expression, at version 0 again.
-	r.write(&index.Mutation{Op: index.OpSegmentCreate, Key: "pt", Values: []string{"country:PT"}, Replace: true})
+	if _, err := r.write(&index.Mutation{Op: index.OpSegmentCreate, Key: "pt", Values: []string{"country:PT"}, Replace: true}); err != nil {
+		t.Fatal(err)
+	}
 	var l struct {
 		Lookalikes []scoredJSON
 		Cached     bool
@@ -524,8 +530,12 @@ func TestAnalyticsAreKeptWhileTheSegmentIsUnchanged(t *testing.T) {
 		t.Error("lookalikes asked twice were computed twice")
 	}
 	r.now.Add(1)
-	r.write(&index.Mutation{Op: index.OpSegmentDrop, Key: "pt"})
-	r.write(&index.Mutation{Op: index.OpSegmentCreate, Key: "pt", Values: []string{"country:ES"}})
+	if _, err := r.write(&index.Mutation{Op: index.OpSegmentDrop, Key: "pt"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.write(&index.Mutation{Op: index.OpSegmentCreate, Key: "pt", Values: []string{"country:ES"}}); err != nil {
+		t.Fatal(err)
+	}
 	r.get("/api/segments/pt/lookalike?count=3", &l)
 	if l.Cached {
 		t.Error("a segment made again under the same name answered from the old one's cache")

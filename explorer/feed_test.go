@@ -101,9 +101,15 @@ func TestLiveFeed(t *testing.T) {
 	if ev := f.next(); ev.name != "ready" || ev.data != `{"version":0}` {
 		t.Fatalf("first event %+v, want ready at version 0", ev)
 	}
-	r.write(&index.Mutation{Op: index.OpSet, Key: "new", Pairs: []index.Pair{{Field: "tier", Value: "gold"}}})
-	r.write(&index.Mutation{Op: index.OpSet, Key: "u:1", Pairs: []index.Pair{{Field: "country", Value: "ES"}}}) // not a gold change
-	r.write(&index.Mutation{Op: index.OpDel, Keys: []string{"u:0"}})
+	if _, err := r.write(&index.Mutation{Op: index.OpSet, Key: "new", Pairs: []index.Pair{{Field: "tier", Value: "gold"}}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.write(&index.Mutation{Op: index.OpSet, Key: "u:1", Pairs: []index.Pair{{Field: "country", Value: "ES"}}}); err != nil { // not a gold change
+		t.Fatal(err)
+	}
+	if _, err := r.write(&index.Mutation{Op: index.OpDel, Keys: []string{"u:0"}}); err != nil {
+		t.Fatal(err)
+	}
 	ev := f.next()
 	var c changeEvent
 	if err := json.Unmarshal([]byte(ev.data), &c); err != nil || ev.id != "1" || ev.name != "" {
@@ -113,7 +119,9 @@ func TestLiveFeed(t *testing.T) {
 		t.Errorf("change %+v", c)
 	}
 	ev = f.next()
-	json.Unmarshal([]byte(ev.data), &c)
+	if err := json.Unmarshal([]byte(ev.data), &c); err != nil {
+		t.Fatal(err)
+	}
 	if c.Key != "u:0" || c.Change != "exit" || c.Version != 2 || ev.id != "2" {
 		t.Errorf("second change %+v", c)
 	}

@@ -445,7 +445,9 @@ func TestMissingKeyColumnIsFatal(t *testing.T) {
 	addr, rc := startServer(t)
 	dir := t.TempDir()
 	path := filepath.Join(dir, "c.csv")
-	os.WriteFile(path, []byte("id,country\n1,PT\n"), 0o644)
+	if err := os.WriteFile(path, []byte("id,country\n1,PT\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	var out, errOut bytes.Buffer
 	code := RunCLI([]string{path, "--addr", addr, "--quiet"}, nil, nil, &out, &errOut)
 	if code != 2 || !strings.Contains(errOut.String(), `no "key" column`) {
@@ -463,7 +465,9 @@ func TestMissingKeyColumnIsFatal(t *testing.T) {
 	if code != 2 {
 		t.Errorf("no server: exit %d, %s", code, errOut.String())
 	}
-	os.WriteFile(path, []byte("key,country\n1,PT\n"), 0o644)
+	if err := os.WriteFile(path, []byte("key,country\n1,PT\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	errOut.Reset()
 	code = RunCLI([]string{path, "--quiet", "--addr", "127.0.0.1:1"}, nil, nil, &out, &errOut)
 	if code != 2 || !strings.Contains(errOut.String(), "cannot connect") {
@@ -536,7 +540,9 @@ func genCSV(w *io.PipeWriter, n int, ready func() bool) {
 			bw.Reset()
 		}
 	}
-	w.Write(bw.Bytes())
+	if _, err := w.Write(bw.Bytes()); err != nil {
+		return
+	}
 	deadline := time.Now().Add(10 * time.Second)
 	for !ready() && time.Now().Before(deadline) {
 		time.Sleep(5 * time.Millisecond)

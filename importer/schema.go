@@ -2,7 +2,6 @@ package importer
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 
@@ -188,15 +187,4 @@ func (c *conn) call(ctx context.Context, args ...string) (any, error) {
 		return nil, e
 	}
 	return v, ctx.Err()
-}
-
-// isAuthError tells whether an error reply means the password is missing
-// or wrong.
-func isAuthError(err error) bool {
-	var e errReply
-	if !errors.As(err, &e) {
-		return false
-	}
-	return strings.HasPrefix(e.msg, "NOAUTH") || strings.HasPrefix(e.msg, "WRONGPASS") ||
-		strings.Contains(e.msg, "invalid password")
 }

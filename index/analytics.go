@@ -87,9 +87,8 @@ func (e *Engine) profileFields(fields []string) ([]*field, error) {
 // bucket are always exact). Its keys are weak: it must not keep the fields
 // of a dropped engine (or a replaced data set) alive.
 type quantileCache struct {
-	mu   sync.Mutex
-	byF  map[weak.Pointer[bsi.BSI]]quantileCuts
-	size int
+	mu  sync.Mutex
+	byF map[weak.Pointer[bsi.BSI]]quantileCuts
 }
 
 type quantileCuts struct {

@@ -135,7 +135,7 @@ func TestFreezeChanges(t *testing.T) {
 	e.SetClock(now)
 	r := rand.New(rand.NewSource(7))
 	createClick := func() {
-		e.Apply(&Mutation{Op: OpCreateField, Field: "click", Kind: KindEvent, Granularity: time.Hour, Retention: 10 * 24 * time.Hour})
+		_, _ = e.Apply(&Mutation{Op: OpCreateField, Field: "click", Kind: KindEvent, Granularity: time.Hour, Retention: 10 * 24 * time.Hour})
 	}
 	createClick()
 	store := map[string][]byte{}
@@ -186,11 +186,11 @@ func TestFreezeChanges(t *testing.T) {
 			e.Expire()
 			step = "clock moved, expired"
 		case k == 6:
-			e.Apply(&Mutation{Op: OpDropField, Field: "tags"})
-			e.Apply(&Mutation{Op: OpDropField, Field: "visit"})
+			_, _ = e.Apply(&Mutation{Op: OpDropField, Field: "tags"})
+			_, _ = e.Apply(&Mutation{Op: OpDropField, Field: "visit"})
 			step = "fields dropped"
 		case k == 7 && r.Intn(3) == 0:
-			e.Apply(&Mutation{Op: OpFlush})
+			_, _ = e.Apply(&Mutation{Op: OpFlush})
 			createClick()
 			step = "flushed"
 		case k == 8:
@@ -226,7 +226,9 @@ func TestFreezeChanges(t *testing.T) {
 	// Live events rewrite only the newest block of their field.
 	freezeWorkload(t, e, r, 200)
 	for i := 0; i < 50; i++ {
-		e.Apply(&Mutation{Op: OpSet, Key: fmt.Sprintf("u%d", i), Pairs: []Pair{{"country", "c1"}}})
+		if _, err := e.Apply(&Mutation{Op: OpSet, Key: fmt.Sprintf("u%d", i), Pairs: []Pair{{"country", "c1"}}}); err != nil {
+			t.Fatal(err)
+		}
 	}
 	write(e.FreezeChanges())
 	for i := 0; i < 50; i++ {

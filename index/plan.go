@@ -1,10 +1,8 @@
 package index
 
 import (
-	"fmt"
 	"sort"
 	"strconv"
-	"strings"
 	"sync/atomic"
 
 	"github.com/RoaringBitmap/roaring/v2"
@@ -546,17 +544,3 @@ func (p *notPlan) contains(q *qctx, id uint32) bool {
 func (p *notPlan) estimate() uint64 { return p.live.GetCardinality() }
 func (p *notPlan) label() string    { return "NOT" }
 func (p *notPlan) children() []plan { return []plan{p.x} }
-
-// describe renders a plan tree as text, for tests and debugging.
-func describe(p plan) string {
-	var b strings.Builder
-	var walk func(p plan, depth int)
-	walk = func(p plan, depth int) {
-		fmt.Fprintf(&b, "%s%s\n", strings.Repeat("  ", depth), p.label())
-		for _, c := range p.children() {
-			walk(c, depth+1)
-		}
-	}
-	walk(p, 0)
-	return b.String()
-}

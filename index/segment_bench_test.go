@@ -67,12 +67,12 @@ func BenchmarkSegmentReads(b *testing.B) {
 	e := segBenchEngine(b, 100_000, 200)
 	b.Run("ismember", func(b *testing.B) {
 		for i := 0; i < b.N; i++ {
-			e.SegmentIsMember("s7", fmt.Sprintf("u:%d", i%100_000))
+			_, _ = e.SegmentIsMember("s7", fmt.Sprintf("u:%d", i%100_000))
 		}
 	})
 	b.Run("card", func(b *testing.B) {
 		for i := 0; i < b.N; i++ {
-			e.SegmentCard("s7")
+			_, _ = e.SegmentCard("s7")
 		}
 	})
 	b.Run("of", func(b *testing.B) {

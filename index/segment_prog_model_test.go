@@ -230,7 +230,9 @@ func segmentMaintenanceModel(t *testing.T, seed int64) {
 			for _, p := range m.Pairs {
 				if p.Field == "a" || p.Field == "b" {
 					var v int64
-					fmt.Sscan(p.Value, &v)
+					if _, err := fmt.Sscan(p.Value, &v); err != nil {
+						t.Fatal(err)
+					}
 					x.ints[p.Field] = v
 				} else {
 					x.enums[p.Field] = p.Value

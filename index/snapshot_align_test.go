@@ -37,8 +37,7 @@ func TestPackedBitmapsAligned(t *testing.T) {
 			t.Fatalf("bitmap %d at offset %d was copied", i, uintptr(unsafe.Pointer(&b[0]))-uintptr(unsafe.Pointer(&part[0])))
 		}
 	}
-	got, err := unpackBitmaps(part)
-	if err != nil {
+	if _, err := unpackBitmaps(part); err != nil {
 		t.Fatal(err)
 	}
 	// An empty bitmap last, read from a copy of just the part's bytes (the
@@ -53,7 +52,7 @@ func TestPackedBitmapsAligned(t *testing.T) {
 	if _, err := unpackBitmaps(exact); err != nil {
 		t.Fatal(err)
 	}
-	got, err = unpackBitmaps(part)
+	got, err := unpackBitmaps(part)
 	if err != nil {
 		t.Fatal(err)
 	}

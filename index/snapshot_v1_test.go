@@ -85,12 +85,14 @@ func TestSnapshotLayout1Loads(t *testing.T) {
 		}
 	}
 	var same []string
-	loaded.FreezeChanges().Parts(func(p Part) error {
+	if err := loaded.FreezeChanges().Parts(func(p Part) error {
 		if p.Same {
 			same = append(same, p.Name)
 		}
 		return nil
-	})
+	}); err != nil {
+		t.Fatal(err)
+	}
 	if len(same) > 0 {
 		t.Fatalf("after a layout 1 load, FreezeChanges carries over %v", same)
 	}

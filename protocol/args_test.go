@@ -45,7 +45,7 @@ func TestParseInt(t *testing.T) {
 		}
 	}
 	b := []byte("-1234567")
-	if a := testing.AllocsPerRun(100, func() { ParseInt(b) }); a != 0 {
+	if a := testing.AllocsPerRun(100, func() { _, _ = ParseInt(b) }); a != 0 {
 		t.Errorf("ParseInt allocates %v", a)
 	}
 }
@@ -154,7 +154,7 @@ func TestParseOptions(t *testing.T) {
 	args := bs("COUNT", "10", "AT", "2026-11-22", "REPLACE")
 	if a := testing.AllocsPerRun(100, func() {
 		o, _ := ParseOptions("QUERY.MEMBERS", args, membersOpts)
-		o.Int("COUNT", 100)
+		_, _ = o.Int("COUNT", 100)
 		o.Value("AT")
 	}); a != 0 {
 		t.Errorf("ParseOptions allocates %v", a)
@@ -167,7 +167,7 @@ func TestParseOptionsTooManyPanics(t *testing.T) {
 			t.Error("no panic for a spec over MaxOptions")
 		}
 	}()
-	ParseOptions("X", nil, make([]Option, MaxOptions+1))
+	_, _ = ParseOptions("X", nil, make([]Option, MaxOptions+1))
 }
 
 func BenchmarkParseOptions(b *testing.B) {
@@ -175,7 +175,7 @@ func BenchmarkParseOptions(b *testing.B) {
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
 		o, _ := ParseOptions("QUERY.MEMBERS", args, membersOpts)
-		o.Int("COUNT", 100)
+		_, _ = o.Int("COUNT", 100)
 	}
 }
 

@@ -162,8 +162,9 @@ func (c *guardConn) Read(p []byte) (int, error) {
 func (c *guardConn) fail() error {
 	if !c.replied {
 		c.replied = true
-		c.Conn.SetWriteDeadline(time.Now().Add(time.Second))
-		c.Conn.Write([]byte("-ERR " + c.err.Error() + "\r\n"))
+		c.SetWriteDeadline(time.Now().Add(time.Second))
+		// Best effort: the connection is closed right after.
+		_, _ = c.Write([]byte("-ERR " + c.err.Error() + "\r\n"))
 	}
 	return c.err
 }

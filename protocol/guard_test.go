@@ -24,7 +24,7 @@ func TestRedconHugeBulkLengthPanics(t *testing.T) {
 	var r any
 	func() {
 		defer func() { r = recover() }()
-		redcon.NewReader(bytes.NewReader([]byte("*1\r\n$9223372036854775807\r\nabc"))).ReadCommands()
+		_, _ = redcon.NewReader(bytes.NewReader([]byte("*1\r\n$9223372036854775807\r\nabc"))).ReadCommands()
 	}()
 	if r == nil {
 		t.Fatal("redcon no longer panics on a bulk length near MaxInt64; revisit reader_fuzz_test.go's notes")
@@ -63,7 +63,7 @@ func TestGuardBoundsRecursion(t *testing.T) {
 
 	// Unguarded, one byte per read: one recursion level per byte.
 	raw := &countingReader{r: iotest.OneByteReader(strings.NewReader(req[:8192]))}
-	redcon.NewReader(raw).ReadCommands()
+	_, _ = redcon.NewReader(raw).ReadCommands()
 	if raw.reads < 8000 {
 		t.Fatalf("unguarded: %d reads for 8 KiB one byte at a time; expected one per byte", raw.reads)
 	}
@@ -197,7 +197,7 @@ func startGuardedServer(t *testing.T, lim Limits) (addr string, closed chan erro
 		default:
 		}
 	})
-	go srv.Serve(GuardListener(ln, lim))
+	go func() { _ = srv.Serve(GuardListener(ln, lim)) }() // returns when the listener closes
 	t.Cleanup(func() { srv.Close() })
 	return ln.Addr().String(), closed
 }
@@ -218,7 +218,7 @@ func TestGuardListenerProtectsRedconServer(t *testing.T) {
 			t.Fatal(err)
 		}
 		c.SetDeadline(time.Now().Add(5 * time.Second))
-		c.Write([]byte(req))
+		_, _ = c.Write([]byte(req))
 		got, err := io.ReadAll(c) // the server closes the connection
 		c.Close()
 		if err != nil || string(got) != want {
@@ -249,7 +249,7 @@ func TestGuardListenerProtectsRedconServer(t *testing.T) {
 	go func() {
 		defer wg.Done()
 		for i := 0; i < len(req); i += 1000 {
-			c.Write([]byte(req[i:min(i+1000, len(req))]))
+			_, _ = c.Write([]byte(req[i:min(i+1000, len(req))]))
 		}
 	}()
 	br := bufio.NewReader(c)

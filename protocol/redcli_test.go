@@ -77,7 +77,7 @@ func startTinyServer(t *testing.T) *tinyServer {
 	}
 	srv := redcon.NewServerNetwork("tcp", "127.0.0.1:0", handler, nil, nil)
 	sig := make(chan error, 1)
-	go srv.ListenServeAndSignal(sig)
+	go func() { _ = srv.ListenServeAndSignal(sig) }() // a listen failure shows on sig
 	if err := <-sig; err != nil {
 		t.Fatal(err)
 	}
@@ -348,7 +348,7 @@ func TestRedisCLIInteractiveHints(t *testing.T) {
 			go func() {
 				step := func(s string) {
 					time.Sleep(300 * time.Millisecond)
-					pw.Write([]byte(s))
+					_, _ = pw.Write([]byte(s)) // redis-cli reads it, or has exited and the test fails on its output
 				}
 				step("QUERY.MEMBERS ")
 				step("\x15") // Ctrl-U: clear the line

@@ -2,9 +2,9 @@ package protocol
 
 // The SEGMENT.* family of the command table (SPEC §3 "Saved segments").
 
-// segmentsJoined appends the segment commands to the table during package
-// variable initialisation, before the init that indexes the table runs.
-var segmentsJoined = func() bool {
+// The segment commands join the table during package variable
+// initialisation, before the init that indexes the table runs.
+var _ = func() bool {
 	table = append(table, segmentCommands...)
 	table = append(table, analyticsCommands...)
 	return true

@@ -243,7 +243,9 @@ func TestBackupRestoreUnderLoad(t *testing.T) {
 	bad := bytes.Clone(raw)
 	bad[len(bad)/2] ^= 0x40
 	badFile := filepath.Join(t.TempDir(), "bad.segdbak")
-	os.WriteFile(badFile, bad, 0o644)
+	if err := os.WriteFile(badFile, bad, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := backupclient.Restore(ctx, backupclient.Options{Addr: srvB.Addr()}, badFile); err == nil || !strings.Contains(err.Error(), "not a valid segd backup") {
 		t.Fatalf("corrupt file: %v", err)
 	}

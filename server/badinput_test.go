@@ -304,7 +304,7 @@ func TestBadInputOversizedRequest(t *testing.T) {
 			expectEq(t, "PING first", rc.do("PING"), respStatus("PONG"))
 			// The write may fail once the server has closed the connection.
 			rc.nc.SetWriteDeadline(time.Now().Add(testTimeout))
-			rc.nc.Write(encodeCommand(args...))
+			_, _ = rc.nc.Write(encodeCommand(args...))
 			v, err := rc.read()
 			switch {
 			case err != nil:
@@ -392,7 +392,7 @@ func TestBadInputInline(t *testing.T) {
 	// 1 MiB on one line without a newline: refused, server fine.
 	bad := dialRESP(t, srv)
 	bad.nc.SetWriteDeadline(time.Now().Add(testTimeout))
-	bad.nc.Write([]byte(strings.Repeat("A", 1<<20)))
+	_, _ = bad.nc.Write([]byte(strings.Repeat("A", 1<<20)))
 	c := newClient(t, srv, 2)
 	expectEq(t, "PING after a long inline line", doStr(t, c, "PING"), "PONG")
 	expectEq(t, "ENT.COUNT", doInt(t, c, "ENT.COUNT"), int64(1))
@@ -421,7 +421,7 @@ func TestBadInputPipelinedErrors(t *testing.T) {
 	set3 := pipe.Do(ctx, "ENT.SET", "u:3", "country", "FR")
 	gran := pipe.Do(ctx, "FIELD.CREATE", "g", "EVENT", "GRANULARITY", "WEEK")
 	countFR := pipe.Do(ctx, "QUERY.COUNT", "country:FR AND purchase:shoes")
-	pipe.Exec(ctx)
+	_, _ = pipe.Exec(ctx) // some commands fail on purpose: each result is checked below
 	expectEq(t, "set", set.Val(), int64(1))
 	if err := bad.Err(); err == nil || !strings.HasPrefix(err.Error(), "WRONGTYPE") {
 		t.Errorf("pipelined ENT.ADD on ENUM: %v", err)

@@ -218,7 +218,7 @@ func cmdClientInfo(s *Server, c *client, args [][]byte) error {
 
 // CLIENT KILL ip:port | CLIENT KILL [ID id] [ADDR ip:port]
 func cmdClientKill(s *Server, c *client, args [][]byte) error {
-	match := func(cl *client) bool { return false }
+	var match func(cl *client) bool
 	if len(args) == 3 {
 		addr := string(args[2])
 		match = func(cl *client) bool { return cl.addr == addr }
@@ -431,6 +431,10 @@ func cmdShutdown(s *Server, c *client, args [][]byte) error {
 	}
 	// Like Redis, a successful SHUTDOWN closes the connection without a reply.
 	c.killed.Store(true)
-	go s.shutdown(save)
+	go func() {
+		if err := s.shutdown(save); err != nil {
+			s.log.Error("shutdown failed", "err", err)
+		}
+	}()
 	return nil
 }

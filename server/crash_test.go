@@ -415,7 +415,7 @@ func runCrashCycles(t *testing.T, r *rand.Rand, mode string, cycles, maxWrites i
 		if err := cmd.Process.Kill(); err != nil { // SIGKILL
 			t.Fatal(err)
 		}
-		cmd.Wait()
+		_ = cmd.Wait()
 		wg.Wait()
 		if saveDone != nil {
 			<-saveDone
@@ -445,7 +445,7 @@ func runCrashCycles(t *testing.T, r *rand.Rand, mode string, cycles, maxWrites i
 			how += "; restart in a child"
 			cmd2, addr2 := startHelperProcess(t, dir, fsync)
 			c = redis.NewClient(&redis.Options{Addr: addr2, Protocol: 2, DisableIdentity: true})
-			stop = func() { cmd2.Process.Kill(); cmd2.Wait() } // and one more crash, with nothing in flight
+			stop = func() { cmd2.Process.Kill(); _ = cmd2.Wait() } // and one more crash, with nothing in flight
 		} else {
 			how += "; restart in process"
 			fs, err := storage.ParseFsync(mode)
@@ -453,7 +453,7 @@ func runCrashCycles(t *testing.T, r *rand.Rand, mode string, cycles, maxWrites i
 				t.Fatal(err)
 			}
 			srv := bootServer(t, dir, func(cfg *Config) { cfg.Fsync = fs; cfg.MetricsAddr = "" })
-			live = func() { srv.shutdown(false) }
+			live = func() { _ = srv.shutdown(false) }
 			c = redis.NewClient(&redis.Options{Addr: srv.Addr(), Protocol: 2, DisableIdentity: true})
 			save := r.Intn(2) == 0
 			stop = func() {

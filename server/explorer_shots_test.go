@@ -227,7 +227,7 @@ func TestExplorerTimings(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			io.Copy(io.Discard, resp.Body)
+			_, _ = io.Copy(io.Discard, resp.Body)
 			resp.Body.Close()
 			if resp.StatusCode != 200 {
 				t.Fatalf("%s: %d", r, resp.StatusCode)

@@ -69,7 +69,7 @@ func hostileHalfClosed(t *testing.T) {
 	// A write that mutates, then a half-close: applied and acknowledged.
 	rc := attackConn(t, e.srv)
 	rc.sendRaw(encodeCommand("ENT.SET", "half:1", "country", "PT"))
-	rc.nc.(*net.TCPConn).CloseWrite()
+	_ = rc.nc.(*net.TCPConn).CloseWrite()
 	hostileTally.cmds.Add(1)
 	expectEq(t, "ENT.SET before half-close", rc.mustRead(), int64(1))
 	rc.nc.Close()
@@ -79,7 +79,7 @@ func hostileHalfClosed(t *testing.T) {
 	for _, cut := range []int{1, 4, 9, 14} {
 		rc := attackConn(t, e.srv)
 		rc.sendRaw(encodeCommand("ECHO", "hello")[:cut])
-		rc.nc.(*net.TCPConn).CloseWrite()
+		_ = rc.nc.(*net.TCPConn).CloseWrite()
 		hostileTally.cmds.Add(1)
 		if v, err := rc.read(); err == nil {
 			t.Errorf("half a command (%d bytes) then half-close: reply %#v", cut, v)
@@ -129,7 +129,7 @@ func hostileManyConnections(t *testing.T) {
 			old := rl
 			rl.Cur = min(rl.Max, need)
 			if syscall.Setrlimit(syscall.RLIMIT_NOFILE, &rl) == nil {
-				t.Cleanup(func() { syscall.Setrlimit(syscall.RLIMIT_NOFILE, &old) })
+				t.Cleanup(func() { _ = syscall.Setrlimit(syscall.RLIMIT_NOFILE, &old) })
 			} else {
 				rl = old
 			}
@@ -200,7 +200,7 @@ func hostileManyConnections(t *testing.T) {
 			}
 			nIn.Add(1)
 			rc.nc.SetWriteDeadline(time.Now().Add(testTimeout))
-			rc.nc.Write(append(encodeCommand("PING"), encodeCommand("QUERY.COUNT", "country:US")...))
+			_, _ = rc.nc.Write(append(encodeCommand("PING"), encodeCommand("QUERY.COUNT", "country:US")...))
 			rc.nc.SetReadDeadline(time.Now().Add(testTimeout))
 			if v, err := readRESP(rc.r); err != nil || v != respStatus("PONG") {
 				fail("admitted connection %d: PING %#v, %v", i, v, err)
@@ -270,8 +270,8 @@ func hostileGarbage(t *testing.T) {
 			go func() {
 				defer writers.Done()
 				rc.nc.SetWriteDeadline(time.Now().Add(testTimeout))
-				rc.nc.Write(blob)
-				rc.nc.(*net.TCPConn).CloseWrite()
+				_, _ = rc.nc.Write(blob)
+				_ = rc.nc.(*net.TCPConn).CloseWrite()
 			}()
 			// Every reply must be well-formed RESP, and an error (no garbage
 			// runs a command) except the PING's; then the server closes.

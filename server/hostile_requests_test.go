@@ -394,7 +394,7 @@ func loadEntities(t *testing.T, srv *Server, n int, keyFmt, field, value string)
 	}
 	go func() {
 		rc.nc.SetWriteDeadline(time.Now().Add(testTimeout))
-		rc.nc.Write(b.Bytes())
+		_, _ = rc.nc.Write(b.Bytes())
 	}()
 	for i := range n {
 		if v, err := rc.read(); err != nil || v != int64(1) {

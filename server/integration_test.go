@@ -268,7 +268,6 @@ func TestClientKillRaw(t *testing.T) {
 	if !ok {
 		t.Fatal("CLIENT ID")
 	}
-	addr := victim.nc.LocalAddr().String()
 	expectEq(t, "CLIENT KILL ID", admin.do("CLIENT", "KILL", "ID", strconv.FormatInt(id, 10)), int64(1))
 	if !victim.closedByServer() {
 		t.Fatalf("killed client still connected")
@@ -276,7 +275,7 @@ func TestClientKillRaw(t *testing.T) {
 	// The old form by address.
 	victim2 := dialRESP(t, srv)
 	expectEq(t, "PING", victim2.do("PING"), respStatus("PONG"))
-	addr = victim2.nc.LocalAddr().String()
+	addr := victim2.nc.LocalAddr().String()
 	expectEq(t, "CLIENT KILL addr", admin.do("CLIENT", "KILL", addr), respStatus("OK"))
 	if !victim2.closedByServer() {
 		t.Fatalf("client killed by address still connected")

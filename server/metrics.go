@@ -1,6 +1,7 @@
 package server
 
 import (
+	"errors"
 	"net"
 	"net/http"
 	"net/http/pprof"
@@ -138,6 +139,10 @@ func (s *Server) startHTTP() error {
 	}
 	s.httpSrv = &http.Server{Addr: ln.Addr().String(), Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	s.httpSrv.RegisterOnShutdown(s.explorer.Close) // end the live feeds, or Shutdown waits for them
-	go s.httpSrv.Serve(ln)
+	go func() {
+		if err := s.httpSrv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.log.Error("metrics server stopped", "err", err)
+		}
+	}()
 	return nil
 }

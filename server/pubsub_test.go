@@ -179,7 +179,7 @@ func TestPubSubFramesRESP2(t *testing.T) {
 	got := []any{rc.mustRead(), rc.mustRead()}
 	wantMsg := []any{"message", "segment:a", "hello"}
 	wantPmsg := []any{"pmessage", "segment:*", "segment:a", "hello"}
-	if !(fmt.Sprint(got) == fmt.Sprint([]any{wantMsg, wantPmsg}) || fmt.Sprint(got) == fmt.Sprint([]any{wantPmsg, wantMsg})) {
+	if fmt.Sprint(got) != fmt.Sprint([]any{wantMsg, wantPmsg}) && fmt.Sprint(got) != fmt.Sprint([]any{wantPmsg, wantMsg}) {
 		t.Errorf("messages = %#v", got)
 	}
 

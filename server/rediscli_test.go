@@ -168,7 +168,7 @@ func TestRedisCLIInteractive(t *testing.T) {
 			go func() { exited <- cmd.Wait() }()
 			defer func() {
 				cancel()
-				<-exited
+				<-exited //nolint:errcheck // killed: its exit status says so
 			}()
 
 			// waitOut polls the terminal output from mark on until it holds
@@ -276,7 +276,7 @@ func TestRedisCLISubscribeSegment(t *testing.T) {
 	go func() { exited <- cmd.Wait() }()
 	defer func() {
 		cmd.Process.Kill()
-		<-exited
+		<-exited //nolint:errcheck // killed: its exit status says so
 	}()
 	// waitOut polls redis-cli's output until it holds every string of want.
 	waitOut := func(what string, want ...string) {

@@ -89,11 +89,11 @@ func startHelperProcess(t *testing.T, dir string, env ...string) (*exec.Cmd, str
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	t.Cleanup(func() { cmd.Process.Kill(); _ = cmd.Wait() })
 	lines := bufio.NewScanner(out)
 	for lines.Scan() {
 		if addr, ok := strings.CutPrefix(lines.Text(), "ADDR "); ok {
-			go io.Copy(io.Discard, out)
+			go func() { _, _ = io.Copy(io.Discard, out) }()
 			return cmd, addr
 		}
 		if strings.HasPrefix(lines.Text(), "ERROR") {
@@ -157,7 +157,7 @@ func TestKill9Restart(t *testing.T) {
 			time.Sleep(time.Millisecond)
 		}
 		cmd.Process.Kill() // SIGKILL
-		cmd.Wait()
+		_ = cmd.Wait()
 		close(stop)
 		wg.Wait()
 		next += 10_000_000

@@ -88,28 +88,44 @@ func roaringBytes(t testing.TB, n int, seed uint64) []byte {
 	t.Helper()
 	rng := rand.New(rand.NewPCG(seed, 1))
 	containers := max(1, n/6000)
+	r := rng.Uint64
+	// and(k) and or(k) combine k random words: each bit is
+	// set with probability 2^-k, or 1-2^-k.
+	and := func(k int) uint64 {
+		v := r()
+		for range k - 1 {
+			v &= r()
+		}
+		return v
+	}
+	or := func(k int) uint64 {
+		v := r()
+		for range k - 1 {
+			v |= r()
+		}
+		return v
+	}
 	for {
 		words := make([]uint64, containers*1024)
 		for c := range containers {
 			w := words[c*1024 : (c+1)*1024]
 			kind := rng.IntN(8)
 			for i := range w {
-				r := rng.Uint64
 				switch kind {
 				case 0: // ~0.2%: array container of ~128 values
-					w[i] = r() & r() & r() & r() & r() & r() & r() & r() & r()
+					w[i] = and(9)
 				case 1: // ~1.6%: array container of ~1000 values
-					w[i] = r() & r() & r() & r() & r() & r()
+					w[i] = and(6)
 				case 2: // 6%
-					w[i] = r() & r() & r() & r()
+					w[i] = and(4)
 				case 3: // 25%
-					w[i] = r() & r()
+					w[i] = and(2)
 				case 4: // 50%
 					w[i] = r()
 				case 5: // 75%
-					w[i] = r() | r()
+					w[i] = or(2)
 				case 6: // 94%
-					w[i] = r() | r() | r() | r()
+					w[i] = or(4)
 				case 7: // runs
 					if rng.IntN(8) == 0 {
 						w[i] = ^uint64(0)

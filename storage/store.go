@@ -151,7 +151,7 @@ func Open(opts Options) (*Store, error) {
 		}
 	}
 	if err := s.recover(); err != nil {
-		s.closeDBs()
+		_ = s.closeDBs() // the recovery error is the one to report
 		return nil, err
 	}
 	if !opts.InMemory {

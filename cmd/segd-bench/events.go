@@ -166,7 +166,6 @@ func events(ctx context.Context, o eventsOptions, out, stderr io.Writer) (err er
 		return err
 	}
 	res.WriteSecs = time.Since(start).Seconds()
-	parts = nil
 	runtime.GC()
 	debug.FreeOSMemory() // the data set is segd's now, not ours
 	fmt.Fprintf(out, "snapshot written to %s in %.1fs\n", dir, res.WriteSecs)

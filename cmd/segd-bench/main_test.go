@@ -63,11 +63,11 @@ func TestLoadAndRunCommands(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	code, stdout, stderr := runCLI(t, "run", "--addr", srv.Addr(), "--requests", "10")
+	code, _, stderr := runCLI(t, "run", "--addr", srv.Addr(), "--requests", "10")
 	if code != 1 || !strings.Contains(stderr, "no entities") {
 		t.Fatalf("run on an empty server: code %d, stderr %q", code, stderr)
 	}
-	code, stdout, stderr = runCLI(t, "load", "--addr", srv.Addr(), "--entities", "500", "--clients", "4", "--segments")
+	code, stdout, stderr := runCLI(t, "load", "--addr", srv.Addr(), "--entities", "500", "--clients", "4", "--segments")
 	if code != 0 || !strings.Contains(stdout, "loaded 500 entities") || !strings.Contains(stdout, "memory after load") ||
 		!strings.Contains(stdout, "saved 200 segments") {
 		t.Fatalf("load: code %d\nstdout %s\nstderr %s", code, stdout, stderr)

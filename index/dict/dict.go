@@ -233,7 +233,7 @@ func (d *Dict) rebuild(size int, idBits uint) {
 	d.table = make([]uint32, size)
 	d.shift = 64 - uint(bits.TrailingZeros(uint(size)))
 	d.idBits = idBits
-	d.fill(false)
+	_ = d.fill(false) // without check, fill cannot fail
 }
 
 // fill inserts every live id into the empty table; with check it fails on a

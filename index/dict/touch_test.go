@@ -59,7 +59,6 @@ func BenchmarkDictLookupBatch(b *testing.B) {
 			sample[i] = append(sample[i], []byte(keys[r.IntN(len(keys))]))
 		}
 	}
-	keys = nil
 	for _, touch := range []bool{false, true} {
 		name := "plain"
 		if touch {
