@@ -337,7 +337,11 @@ func (x *Explorer) queryCount(w http.ResponseWriter, r *http.Request) {
 		fail(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"count": n, "micros": micros(start)})
+	out := map[string]any{"count": n, "micros": micros(start)}
+	if hints, err := x.eng.Hints(expr); err == nil && len(hints) > 0 {
+		out["hints"] = hints
+	}
+	writeJSON(w, http.StatusOK, out)
 }
 
 // GET /api/query/members?expr=…[&cursor=c][&count=n][&at=time]:

@@ -640,3 +640,23 @@ func TestServerTiming(t *testing.T) {
 		t.Errorf("Server-Timing %q: %v", st, err)
 	}
 }
+
+// A value that matches nobody but differs only in case from a held one
+// comes with a hint the builder shows.
+func TestCountHintsCase(t *testing.T) {
+	r := newRig(t, nil)
+	var got struct {
+		Count uint64
+		Hints []string
+	}
+	if st := r.get("/api/query/count?expr="+q("country:pt AND tier:gold"), &got); st != 200 {
+		t.Fatalf("status %d", st)
+	}
+	if got.Count != 0 || len(got.Hints) != 1 || got.Hints[0] != "nobody holds 'pt'; 'PT' differs only in case" {
+		t.Errorf("count %d, hints %q", got.Count, got.Hints)
+	}
+	got.Hints = nil
+	if st := r.get("/api/query/count?expr="+q("country:PT"), &got); st != 200 || got.Hints != nil {
+		t.Errorf("country:PT: status %d, hints %q; want none", st, got.Hints)
+	}
+}

@@ -191,6 +191,9 @@ func (e *Engine) Explain(expr string, at time.Time) (*ExplainNode, error) {
 		start := time.Now()
 		bm, _ := p.eval(q, nil)
 		n := &ExplainNode{Label: p.label(), Cardinality: bm.GetCardinality()}
+		if h := planHint(p); h != "" {
+			n.Label += " (" + h + ")"
+		}
 		n.Micros = float64(time.Since(start).Nanoseconds()) / 1e3
 		for _, c := range p.children() {
 			n.Children = append(n.Children, walk(c))

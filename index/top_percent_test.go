@@ -61,3 +61,21 @@ func TestProfileOfSmallSegmentExplains(t *testing.T) {
 		t.Errorf("PROFILE of an empty segment: %v, %v; want an empty answer", p, err)
 	}
 }
+
+// A value nobody holds that differs only in case from a held one is named
+// in QUERY.EXPLAIN's label and in Hints.
+func TestCaseOnlyValueHint(t *testing.T) {
+	e := index.New()
+	mustApply(t, e, &index.Mutation{Op: index.OpSet, Key: "u:1", Pairs: []index.Pair{{Field: "country", Value: "PT"}}})
+	root, err := e.Explain("country:pt", time.Time{})
+	if err != nil || root.Cardinality != 0 || !strings.Contains(root.Label, "'PT' differs only in case") {
+		t.Errorf("EXPLAIN country:pt = %+v, %v", root, err)
+	}
+	hints, err := e.Hints("country:(pt,ES) OR country:PT")
+	if err != nil || len(hints) != 1 {
+		t.Errorf("hints %q, %v", hints, err)
+	}
+	if _, err := e.Count("country:PT", time.UnixMilli(0)); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -556,6 +556,14 @@ func TestExplorerBrowserFigures(t *testing.T) {
 		t.Errorf("breakdown of %d cities: %d bars and %q, want 15 and %q…", len(cities), bars, more, want)
 	}
 
+	// A value that matches nobody but differs only in case from a held one
+	// is pointed out under the expression.
+	b.open(base + "/#/builder?expr=" + url.QueryEscape("country:C1"))
+	if hint := pollJS[string](b, "the case hint", `document.querySelector("#expr-status [data-hints]")?.textContent`); !strings.Contains(hint, "nobody holds 'C1'; 'c1' differs only in case") {
+		t.Errorf("builder hint for country:C1 = %q", hint)
+	}
+	b.open(base + "/#/builder?expr=" + url.QueryEscape(expr) + "&by=city")
+
 	// Saving under a name taken says what to do, in a sentence; the
 	// server's text is only below it.
 	b.do("save under a name taken", chromedp.SendKeys(chromedp.CSS("#segment-name"), "adults"), chromedp.Click(chromedp.CSS("#save")),

@@ -147,7 +147,8 @@ export async function builderView(view, ctx) {
       fill(countNote, total ? `${pct(r.count / total)} of ${num(total)} customers` : "customers", h("span", { class: "timing" }, `counted in ${millis(r.micros)}`));
       countBox.classList.remove("pending", "invalid");
       input.removeAttribute("aria-invalid");
-      fill(status);
+      if (r.hints && r.hints.length) fill(status, h("p", { class: "hint", "data-hints": "" }, "Matches nobody? " + r.hints.join("; ") + "."));
+      else fill(status);
       ctx.section("count");
       ctx.ready();
       const signal = ctl.signal;

@@ -551,3 +551,11 @@ func TestMistakeHints(t *testing.T) {
 		t.Errorf("age >= x: %v: no value hint for a comparison", err)
 	}
 }
+
+// A time in milliseconds is out of range, and the error says so.
+func TestMillisecondsHint(t *testing.T) {
+	_, err := ParseTime("1763805600000")
+	if err == nil || !strings.Contains(err.Error(), "it looks like milliseconds") {
+		t.Errorf("ParseTime(ms) = %v", err)
+	}
+}

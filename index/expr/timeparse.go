@@ -56,7 +56,11 @@ func ParseTime(s string) (time.Time, error) {
 }
 
 func timeRangeError(s string) error {
-	return errorf("time %s is out of range: use a time from 1970-01-01 to 9999-12-31", showText(s))
+	hint := ""
+	if allASCIIDigits(s) && len(s) >= 13 && len(s) <= 15 {
+		hint = " (it looks like milliseconds: Unix time here is in seconds, divide by 1000)"
+	}
+	return errorf("time %s is out of range: use a time from 1970-01-01 to 9999-12-31%s", showText(s), hint)
 }
 
 // FormatTime prints t (in UTC) as text ParseTime reads back to the same
