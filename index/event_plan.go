@@ -189,6 +189,15 @@ func (e *Engine) compileMeasure(m *expr.Measure) (*measure, error) {
 // values returns the measure as a BSI over the entities that have it (sum
 // above zero for events), restricted to filter when it is not nil, and a key
 // that changes when the window does.
+// window is the bucket range values would sum for q (0, 0 for INT), without
+// summing anything.
+func (m *measure) window(q *qctx) (lo, hi int64) {
+	if m.bsi != nil {
+		return 0, 0
+	}
+	return m.ev.f.ev.window(&m.ev.win, m.ev.nb, q.at, q.now)
+}
+
 func (m *measure) values(q *qctx, filter *roaring.Bitmap) (b *bsi.BSI, lo, hi int64) {
 	if m.bsi != nil {
 		return m.bsi, 0, 0
@@ -212,13 +221,14 @@ type topPlan struct {
 }
 
 func (p *topPlan) set(q *qctx) *roaring.Bitmap {
-	b, lo, hi := p.m.values(q, nil)
+	lo, hi := p.m.window(q)
 	key := [3]int64{lo, hi, 1}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.cached != nil && p.gen == p.e.gen && p.key == key {
-		return p.cached
+		return p.cached // before summing: the sum of a year of buckets is the cost
 	}
+	b, _, _ := p.m.values(q, nil)
 	k := uint64(p.src.K)
 	if p.src.Percent {
 		k = (uint64(p.src.K)*b.Count() + 99) / 100 // ceil(k·n/100): the top 10% of 6 is 1
