@@ -279,6 +279,14 @@ func (p *intPlan) eval(q *qctx, filter *roaring.Bitmap) (*roaring.Bitmap, bool) 
 	return p.b.Compare(p.op, p.n, filter), true
 }
 
+// count is |eval(filter)|, without building the result where the BSI can.
+func (p *intPlan) count(filter *roaring.Bitmap) uint64 {
+	if p.isRange {
+		return p.b.CountRange(p.lo, p.hi, filter)
+	}
+	return p.b.CountCompare(p.op, p.n, filter)
+}
+
 func (p *intPlan) contains(q *qctx, id uint32) bool {
 	v, ok := q.intValue(p.b, id)
 	return ok && p.holds(v)
@@ -380,13 +388,13 @@ func (p *andPlan) intersect(q *qctx, filter *roaring.Bitmap) (*roaring.Bitmap, b
 }
 
 // count answers |AND| without building its last step: the last NOT term is
-// counted as |acc| − |acc ∧ x|, the last positive term as |acc ∧ x|.
+// counted as |acc| − |acc ∧ x|, the last positive term as |acc ∧ x|. An
+// INT term last is counted by the BSI with acc as its filter.
 func (p *andPlan) count(q *qctx) uint64 {
 	if n := len(p.neg); n > 0 {
 		head := &andPlan{all: p.all, pos: p.pos, neg: p.neg[:n-1]}
 		acc, _ := head.eval(q, nil)
-		x, _ := p.neg[n-1].eval(q, acc)
-		return acc.GetCardinality() - acc.AndCardinality(x)
+		return acc.GetCardinality() - andCount(q, acc, p.neg[n-1])
 	}
 	terms := p.ordered()
 	if len(terms) < 2 {
@@ -395,7 +403,15 @@ func (p *andPlan) count(q *qctx) uint64 {
 	}
 	head := &andPlan{all: p.all, pos: terms[:len(terms)-1]}
 	acc, _ := head.eval(q, nil)
-	x, _ := terms[len(terms)-1].eval(q, acc)
+	return andCount(q, acc, terms[len(terms)-1])
+}
+
+// andCount is |acc ∧ t|.
+func andCount(q *qctx, acc *roaring.Bitmap, t plan) uint64 {
+	if ip, ok := t.(*intPlan); ok {
+		return ip.count(acc) // its entities are a subset of its filter
+	}
+	x, _ := t.eval(q, acc)
 	return acc.AndCardinality(x)
 }
 
@@ -506,6 +522,18 @@ func (p *xorPlan) eval(q *qctx, _ *roaring.Bitmap) (*roaring.Bitmap, bool) {
 	}
 	return acc, owned
 }
+
+// count is |XOR|; of two terms, |a| + |b| − 2|a ∧ b|, with no bitmap built.
+func (p *xorPlan) count(q *qctx) uint64 {
+	if len(p.terms) != 2 {
+		bm, _ := p.eval(q, nil)
+		return bm.GetCardinality()
+	}
+	a, _ := p.terms[0].eval(q, nil)
+	b, _ := p.terms[1].eval(q, nil)
+	return a.GetCardinality() + b.GetCardinality() - 2*a.AndCardinality(b)
+}
+
 func (p *xorPlan) contains(q *qctx, id uint32) bool {
 	in := false
 	for _, t := range p.terms {

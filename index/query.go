@@ -62,9 +62,17 @@ func (e *Engine) Count(expr string, at time.Time) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
-	q := e.qctx(at)
-	if ap, ok := p.(*andPlan); ok {
-		return ap.count(q), nil
+	q := untimedQ
+	if !untimed(p) {
+		q = e.qctx(at)
+	}
+	switch p := p.(type) {
+	case *andPlan:
+		return p.count(q), nil
+	case *xorPlan:
+		return p.count(q), nil
+	case *intPlan:
+		return p.count(nil), nil
 	}
 	bm, _ := p.eval(q, nil)
 	return bm.GetCardinality(), nil

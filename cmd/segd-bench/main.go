@@ -6,6 +6,7 @@
 //	segd-bench load --addr 127.0.0.1:6479 --entities 1000000
 //	segd-bench run  --addr 127.0.0.1:6479 --mix ismember --duration 10s
 //	segd-bench wire --entities 1000000 --clients 50 --pipeline 16 --duration 10s
+//	segd-bench counts --entities 1000000 --runs 50
 //	segd-bench events --entities 1000000 --restarts 3 --track-entities 100000
 package main
 
@@ -36,6 +37,9 @@ Usage:
                             print them side by side with memory and load time
   segd-bench events [flags] start segd on the population with a year of events:
                             start-up time, memory, ENT.TRACK throughput
+  segd-bench counts [flags] start segd, load, time each QUERY.COUNT class with
+                            one client next to PING and plain roaring, idle and
+                            while writes and snapshots run
   segd-bench chart [flags]  draw the latency percentiles of wire/redis --json as SVG
   segd-bench help [command]
 
@@ -56,7 +60,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	cmds := map[string]func(context.Context, []string, io.Writer, io.Writer) error{
 		"load": cmdLoad, "run": cmdRun, "wire": cmdWire, "redis": cmdRedis,
-		"chart": cmdChart, "events": cmdEvents,
+		"chart": cmdChart, "events": cmdEvents, "counts": cmdCounts,
 	}
 	name := args[0]
 	if name == "help" || name == "-h" || name == "--help" || name == "-help" {

@@ -132,13 +132,21 @@ func checkBSIQueries(t *testing.T, b *BSI, m bsiModel, r *rand.Rand) {
 
 	op := expr.CmpOp(r.IntN(7))
 	n := drawBound(r, m)
-	sameBitmap(t, "Compare "+op.String(), b.Compare(op, n, filter), m.match(filter, func(v int64) bool { return cmpHolds(op, v, n) }))
+	want := m.match(filter, func(v int64) bool { return cmpHolds(op, v, n) })
+	sameBitmap(t, "Compare "+op.String(), b.Compare(op, n, filter), want)
+	if got := b.CountCompare(op, n, filter); got != want.GetCardinality() {
+		t.Fatalf("CountCompare %s %d = %d, want %d", op, n, got, want.GetCardinality())
+	}
 
 	lo, hi := drawBound(r, m), drawBound(r, m)
 	if r.IntN(5) > 0 && lo > hi {
 		lo, hi = hi, lo
 	}
-	sameBitmap(t, "Range", b.Range(lo, hi, filter), m.match(filter, func(v int64) bool { return lo <= v && v <= hi }))
+	want = m.match(filter, func(v int64) bool { return lo <= v && v <= hi })
+	sameBitmap(t, "Range", b.Range(lo, hi, filter), want)
+	if got := b.CountRange(lo, hi, filter); got != want.GetCardinality() {
+		t.Fatalf("CountRange [%d, %d] = %d, want %d", lo, hi, got, want.GetCardinality())
+	}
 
 	var vals []int64
 	wantSum := new(big.Int)
@@ -312,7 +320,11 @@ func TestBSIDense(t *testing.T) {
 	for range 4 {
 		lo := int64(r.IntN(200001)) - 100000
 		hi := lo + int64(r.IntN(100000))
-		sameBitmap(t, "dense Range", b.Range(lo, hi, nil), m.match(nil, func(v int64) bool { return lo <= v && v <= hi }))
+		want := m.match(nil, func(v int64) bool { return lo <= v && v <= hi })
+		sameBitmap(t, "dense Range", b.Range(lo, hi, nil), want)
+		if got := b.CountRange(lo, hi, nil); got != want.GetCardinality() {
+			t.Fatalf("dense CountRange [%d, %d] = %d, want %d", lo, hi, got, want.GetCardinality())
+		}
 	}
 	checkBSIQueries(t, b, m, r)
 }
