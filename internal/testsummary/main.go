@@ -51,6 +51,9 @@ func main() {
 			}
 		case "fail":
 			failed = true
+			if e.Test == "" {
+				printUnfinished(out, e.Package)
+			}
 			fmt.Print(strings.Join(out[id], ""))
 			delete(out, id)
 			if e.Test == "" {
@@ -61,6 +64,22 @@ func main() {
 	report(skips)
 	if failed {
 		os.Exit(1)
+	}
+}
+
+// printUnfinished prints the output of pkg's tests that never ended (a
+// timeout's panic names them), which no pass or fail event will print.
+func printUnfinished(out map[string][]string, pkg string) {
+	var ids []string
+	for id := range out {
+		if strings.HasPrefix(id, pkg+" ") && id != pkg+" " {
+			ids = append(ids, id)
+		}
+	}
+	sort.Strings(ids)
+	for _, id := range ids {
+		fmt.Printf("--- unfinished: %s\n%s", id, strings.Join(out[id], ""))
+		delete(out, id)
 	}
 }
 
