@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/segd-db/segd/internal/testserver"
 	"github.com/segd-db/segd/server"
 )
 
@@ -18,28 +19,7 @@ func startServer(t *testing.T) string { return startServerWith(t, nil) }
 // startServerWith starts a server with the test defaults changed by edit.
 func startServerWith(t *testing.T, edit func(*server.Config)) string {
 	t.Helper()
-	cfg := server.DefaultConfig()
-	cfg.Addr = "127.0.0.1:0"
-	cfg.MetricsAddr = "127.0.0.1:0"
-	cfg.Dir = t.TempDir()
-	cfg.LogLevel = "warn"
-	if edit != nil {
-		edit(&cfg)
-	}
-	srv, err := server.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close() })
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := srv.WaitReady(ctx); err != nil {
-		t.Fatal(err)
-	}
-	return srv.Addr()
+	return testserver.Start(t, edit).Addr()
 }
 
 func dial(t *testing.T, addr string) *Conn {

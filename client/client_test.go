@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"log/slog"
 	"reflect"
 	"sort"
 	"strings"
@@ -16,6 +14,7 @@ import (
 
 	"github.com/segd-db/segd/client"
 	"github.com/segd-db/segd/index"
+	"github.com/segd-db/segd/internal/testserver"
 	"github.com/segd-db/segd/server"
 )
 
@@ -25,23 +24,9 @@ func clients(t *testing.T) map[string]client.Client {
 	t.Helper()
 	out := map[string]client.Client{"embedded": client.Embedded(index.New())}
 	for _, proto := range []int{2, 3} {
-		cfg := server.DefaultConfig()
-		cfg.Addr, cfg.MetricsAddr, cfg.InMemory = "127.0.0.1:0", "", true
-		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
-		srv, err := server.New(cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := srv.Start(); err != nil {
-			t.Fatal(err)
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		if err := srv.WaitReady(ctx); err != nil {
-			t.Fatal(err)
-		}
-		cancel()
+		srv := testserver.Start(t, func(c *server.Config) { c.InMemory = true })
 		c := client.Remote(&redis.Options{Addr: srv.Addr(), Protocol: proto})
-		t.Cleanup(func() { c.Close(); srv.Close() })
+		t.Cleanup(func() { c.Close() })
 		out[fmt.Sprint("remote-resp", proto)] = c
 	}
 	return out

@@ -1,5 +1,9 @@
 package explorer
 
+// The JSON API's saved-segment routes (api.go has the rest): the list with
+// history, create and drop, members, history and changes, and the analytics
+// (profile, lookalikes, sample, overlap).
+
 import (
 	"math"
 	"net/http"
@@ -9,8 +13,6 @@ import (
 
 	"github.com/segd-db/segd/index"
 )
-
-// ---- saved segments ----
 
 type segmentJSON struct {
 	Name         string     `json:"name"`

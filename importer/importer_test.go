@@ -18,6 +18,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/segd-db/segd/internal/testenv"
+	"github.com/segd-db/segd/internal/testserver"
 	"github.com/segd-db/segd/server"
 )
 
@@ -25,29 +26,8 @@ import (
 // a client to check what the import wrote.
 func startServer(t testing.TB) (string, *redis.Client) {
 	t.Helper()
-	cfg := server.DefaultConfig()
-	cfg.Addr = "127.0.0.1:0"
-	cfg.MetricsAddr = ""
-	cfg.InMemory = true
-	cfg.LogLevel = "error"
-	srv, err := server.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.Start(); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := srv.WaitReady(ctx); err != nil {
-		t.Fatal(err)
-	}
-	rc := redis.NewClient(&redis.Options{Addr: srv.Addr(), Protocol: 2, DisableIdentity: true})
-	t.Cleanup(func() {
-		rc.Close()
-		srv.Close()
-	})
-	return srv.Addr(), rc
+	srv := testserver.Start(t, func(c *server.Config) { c.InMemory = true })
+	return srv.Addr(), testserver.Client(t, srv, &redis.Options{Protocol: 2, DisableIdentity: true})
 }
 
 func qcount(t *testing.T, rc *redis.Client, expr string) int64 {
@@ -624,21 +604,7 @@ func jsonNumber(s string) json.Number { return json.Number(s) }
 // fatal (exit 2) before a row is read, with one line naming the fix; with it
 // every row goes in.
 func TestCLIPassword(t *testing.T) {
-	cfg := server.DefaultConfig()
-	cfg.Addr, cfg.MetricsAddr, cfg.InMemory, cfg.LogLevel, cfg.Password = "127.0.0.1:0", "", true, "error", "s3cret"
-	srv, err := server.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close() })
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := srv.WaitReady(ctx); err != nil {
-		t.Fatal(err)
-	}
+	srv := testserver.Start(t, func(c *server.Config) { c.InMemory, c.Password = true, "s3cret" })
 	path := filepath.Join(t.TempDir(), "people.csv")
 	if err := os.WriteFile(path, []byte("key,country\nu:1,PT\nu:2,ES\n"), 0o644); err != nil {
 		t.Fatal(err)
@@ -671,22 +637,9 @@ func TestCLIPassword(t *testing.T) {
 func TestCLITLS(t *testing.T) {
 	dir := t.TempDir()
 	certFile, keyFile, _ := testenv.SelfSigned(t, dir)
-	cfg := server.DefaultConfig()
-	cfg.Addr, cfg.MetricsAddr, cfg.InMemory, cfg.LogLevel = "127.0.0.1:0", "", true, "error"
-	cfg.TLSCert, cfg.TLSKey = certFile, keyFile
-	srv, err := server.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close() })
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := srv.WaitReady(ctx); err != nil {
-		t.Fatal(err)
-	}
+	srv := testserver.Start(t, func(c *server.Config) {
+		c.InMemory, c.TLSCert, c.TLSKey = true, certFile, keyFile
+	})
 	path := filepath.Join(dir, "people.csv")
 	if err := os.WriteFile(path, []byte("key,country\nu:1,PT\n"), 0o644); err != nil {
 		t.Fatal(err)

@@ -45,10 +45,24 @@ func testLogger() *slog.Logger {
 // mutate, when not nil, changes the configuration before the server starts.
 func startServer(t testing.TB, mutate func(*Config)) *Server {
 	t.Helper()
+	srv := bootServer(t, t.TempDir(), mutate)
+	t.Cleanup(func() {
+		if err := srv.Close(); err != nil {
+			t.Errorf("server.Close: %v", err)
+		}
+	})
+	return srv
+}
+
+// bootServer starts a server on free loopback ports with dir as its data
+// directory and waits until it is ready; the caller closes it (restart and
+// crash tests stop and start servers on one directory many times).
+func bootServer(t testing.TB, dir string, mutate func(*Config)) *Server {
+	t.Helper()
 	cfg := DefaultConfig()
 	cfg.Addr = "127.0.0.1:0"
 	cfg.MetricsAddr = "127.0.0.1:0"
-	cfg.Dir = t.TempDir()
+	cfg.Dir = dir
 	cfg.Logger = testLogger()
 	if mutate != nil {
 		mutate(&cfg)
@@ -60,14 +74,11 @@ func startServer(t testing.TB, mutate func(*Config)) *Server {
 	if err := srv.Start(); err != nil {
 		t.Fatalf("server.Start: %v", err)
 	}
-	t.Cleanup(func() {
-		if err := srv.Close(); err != nil {
-			t.Errorf("server.Close: %v", err)
-		}
-	})
-	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+	// Longer than testTimeout: a restart replays its log first.
+	ctx, cancel := context.WithTimeout(context.Background(), 3*testTimeout)
 	defer cancel()
 	if err := srv.WaitReady(ctx); err != nil {
+		srv.Close()
 		t.Fatalf("server.WaitReady: %v", err)
 	}
 	return srv

@@ -3,13 +3,10 @@ package server
 import (
 	"context"
 	"fmt"
-	"io"
-	"log/slog"
 	"math/rand"
 	"sort"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -24,33 +21,6 @@ func init() {
 type quietLogger struct{}
 
 func (quietLogger) Printf(context.Context, string, ...any) {}
-
-// bootServer starts a server on a free loopback port with dir as its data
-// directory and waits until it is ready.
-func bootServer(t testing.TB, dir string, mutate func(*Config)) *Server {
-	t.Helper()
-	cfg := DefaultConfig()
-	cfg.Addr = "127.0.0.1:0"
-	cfg.MetricsAddr = "127.0.0.1:0"
-	cfg.Dir = dir
-	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
-	if mutate != nil {
-		mutate(&cfg)
-	}
-	srv, err := New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.Start(); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if err := srv.WaitReady(ctx); err != nil {
-		t.Fatal(err)
-	}
-	return srv
-}
 
 func dial(t testing.TB, addr string, proto int) *redis.Client {
 	t.Helper()

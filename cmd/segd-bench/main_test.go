@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"github.com/segd-db/segd/internal/testenv"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,7 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/segd-db/segd/server"
+	"github.com/segd-db/segd/internal/testenv"
+	"github.com/segd-db/segd/internal/testserver"
 )
 
 func runCLI(t *testing.T, args ...string) (int, string, string) {
@@ -47,21 +47,7 @@ func TestUsageAndErrors(t *testing.T) {
 }
 
 func TestLoadAndRunCommands(t *testing.T) {
-	cfg := server.DefaultConfig()
-	cfg.Addr, cfg.MetricsAddr, cfg.Dir, cfg.LogLevel = "127.0.0.1:0", "127.0.0.1:0", t.TempDir(), "warn"
-	srv, err := server.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := srv.WaitReady(ctx); err != nil {
-		t.Fatal(err)
-	}
+	srv := testserver.Start(t, nil)
 
 	code, _, stderr := runCLI(t, "run", "--addr", srv.Addr(), "--requests", "10")
 	if code != 1 || !strings.Contains(stderr, "no entities") {
