@@ -278,6 +278,9 @@ func (s *Server) refusal(c *client, cmd *protocol.Command, h handler, args [][]b
 	case !c.authed && !cmd.HasFlag("no_auth"):
 		return errNoAuth
 	case s.loading.Load() && !cmd.HasFlag("loading"):
+		if e := s.loadErr.Load(); e != nil {
+			return e // withdrawn for good: retrying will not help
+		}
 		return errLoading
 	case c.proto == 2 && c.subscribed() && !cmd.Subscribed:
 		return errs.Err("Can't execute '" + cmd.Name + "': only (P)SUBSCRIBE / (P)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context")

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -178,6 +179,9 @@ func cmdBackupBegin(s *Server, c *client, args [][]byte) error {
 	}
 	if err != nil {
 		s.endTransfer(t)
+		if e := (*errs.Error)(nil); errors.As(err, &e) {
+			return e
+		}
 		return errs.Err("backup failed: " + err.Error())
 	}
 	s.log.Info("backup taken", "id", t.id, "seq", seq, "bytes", t.size)
@@ -189,11 +193,15 @@ func cmdBackupBegin(s *Server, c *client, args [][]byte) error {
 }
 
 // writeBackup snapshots the engine consistently with the log, as save does,
-// and encodes it to f (synced).
+// and encodes it to f (synced). Once the log has failed it refuses: the
+// engine then holds writes that were refused, which a backup would export.
 func (s *Server) writeBackup(f *os.File) (uint64, error) {
 	var parts []index.Part
 	var seq uint64
 	err := s.commits.exclusive(func() error {
+		if why := s.commits.refusal(); why != nil {
+			return backupRefused(why)
+		}
 		var err error
 		parts, err = s.engine.Snapshot()
 		seq = s.store.LastSeq()
@@ -214,6 +222,15 @@ func (s *Server) writeBackup(f *os.File) (uint64, error) {
 		return 0, err
 	}
 	return seq, f.Sync()
+}
+
+// backupRefused is BACKUP.BEGIN's answer once the write log has failed.
+func backupRefused(why error) *errs.Error {
+	msg := why.Error()
+	if e := (*errs.Error)(nil); errors.As(why, &e) {
+		msg = e.Msg
+	}
+	return errs.Err("backup refused, it would hold writes that were not persisted: " + msg)
 }
 
 // BACKUP.READ id offset count → up to count bytes at offset ("" at the end)
@@ -369,7 +386,7 @@ func (s *Server) restore(sp []storage.Part) (uint64, error) {
 		if err := s.engine.LoadSnapshot(parts); err != nil {
 			// Checked above on the same bytes: cannot happen. The disk
 			// holds the restored data; say so rather than serve a mix.
-			s.loadErr.Store(err)
+			s.loadErr.Store(loadFailed(err))
 			s.loading.Store(true)
 			return fmt.Errorf("loading the restored data set failed after it was stored; restart segd: %w", err)
 		}

@@ -1,7 +1,6 @@
 package server
 
 import (
-	"errors"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -243,8 +242,8 @@ func (c *committer) logLoop() {
 // logFailed handles a batch the write log refused. The engine has applied
 // it and it is not durable, so the engine no longer matches the log: before
 // any of its writers hears the error, the data set is withdrawn (commands
-// that read or write data answer LOADING, the explorer says why, no
-// snapshot or shutdown save is taken) until a restart, which loads exactly
+// that read or write data, and the explorer, answer LOADING with the log's
+// error; no snapshot, backup or shutdown save is taken) until a restart, which loads exactly
 // what the log holds: every acknowledged write and none of these. Its
 // segment changes are not published.
 func (c *committer) logFailed(lb *logBatch, err error) {
@@ -253,7 +252,7 @@ func (c *committer) logFailed(lb *logBatch, err error) {
 	why := errs.Errf("the write log failed (%v); segd must be restarted, which loads every acknowledged write", err)
 	var refuse error = why
 	c.broken.Store(&refuse)
-	s.loadErr.Store(errors.New(why.Msg))
+	s.loadErr.Store(errs.New(errs.CodeLoading, why.Msg))
 	s.loading.Store(true)
 	werr := errs.Errf("write not persisted: %v", err)
 	for _, r := range lb.logged {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -87,6 +89,7 @@ func TestLogFailure(t *testing.T) {
 			t.Fatalf("ENT.GET %s after the log failed: %v (%v), want a LOADING refusal", k, v, err)
 		}
 	}
+	checkWithdrawnForGood(t, srv, c)
 	close(stop)
 	wg.Wait()
 	if n := seenAfter.Load(); n > 0 {
@@ -111,5 +114,65 @@ func TestLogFailure(t *testing.T) {
 	}
 	if err := c2.Do(ctx, "ENT.SET", "later", "n", "1").Err(); err != nil {
 		t.Fatalf("writes after the restart: %v", err)
+	}
+}
+
+// checkWithdrawnForGood checks that a server whose write log failed says so
+// to reads and writes, as the explorer does: the stored error, which says
+// a restart is needed, not the "retry in a moment" of a normal load.
+func checkWithdrawnForGood(t *testing.T, srv *Server, c *redis.Client) {
+	t.Helper()
+	ctx := context.Background()
+	want := srv.explorerReady()
+	if want == nil || !strings.Contains(want.Error(), "the write log failed") || !strings.Contains(want.Error(), "must be restarted") {
+		t.Fatalf("the explorer after the log failed: %v, want the log's error", want)
+	}
+	for _, args := range [][]any{{"ENT.GET", "k:0", "n"}, {"ENT.COUNT"}, {"QUERY.COUNT", "n:v1"}, {"ENT.SET", "later", "n", "1"}} {
+		err := c.Do(ctx, args...).Err()
+		if err == nil || err.Error() != want.Error() {
+			t.Fatalf("%v after the log failed: %v, want %q", args, err, want)
+		}
+	}
+}
+
+// TestLogFailureRefusesBackup: once the write log has failed the engine
+// holds writes that were refused, so a backup, which would export them, is
+// refused, both when BACKUP.BEGIN arrives after the failure and when it was
+// already waiting for the committer as the failure was found.
+func TestLogFailureRefusesBackup(t *testing.T) {
+	srv := bootServer(t, t.TempDir(), func(c *Config) { c.SaveEvery = 0; c.SaveAfter = 0; c.MetricsAddr = "" })
+	defer srv.Close()
+	ctx := context.Background()
+	c := dial(t, srv.Addr(), 2)
+	for i := range 20 {
+		if err := c.Do(ctx, "ENT.SET", fmt.Sprintf("k:%d", i), "n", "v").Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := c.Do(ctx, "BACKUP.BEGIN").Err(); err != nil {
+		t.Fatalf("BACKUP.BEGIN before the failure: %v", err)
+	}
+	if err := srv.store.Close(); err != nil { // the log fails: every append now errs
+		t.Fatal(err)
+	}
+	if err := c.Do(ctx, "ENT.SET", "refused", "n", "v").Err(); err == nil || !strings.Contains(err.Error(), "write not persisted") {
+		t.Fatalf("a write into the failed log: %v, want write not persisted", err)
+	}
+	err := c.Do(ctx, "BACKUP.BEGIN").Err()
+	if err == nil || !strings.Contains(err.Error(), "the write log failed") || !strings.Contains(err.Error(), "must be restarted") {
+		t.Fatalf("BACKUP.BEGIN after the log failed: %v, want a refusal giving the log's error", err)
+	}
+	// Past the LOADING check already: the committer refuses it.
+	f, ferr := os.Create(filepath.Join(t.TempDir(), "backup"))
+	if ferr != nil {
+		t.Fatal(ferr)
+	}
+	defer f.Close()
+	_, err = srv.writeBackup(f)
+	if err == nil || !strings.Contains(err.Error(), "backup refused") || !strings.Contains(err.Error(), "the write log failed") {
+		t.Fatalf("a backup taken after the log failed: %v, want a refusal", err)
+	}
+	if st, err := f.Stat(); err != nil || st.Size() != 0 {
+		t.Fatalf("the refused backup wrote %v bytes (%v)", st.Size(), err)
 	}
 }

@@ -49,7 +49,7 @@ type Server struct {
 	explorer *explorer.Explorer // the web console on the metrics address
 
 	loading  atomic.Bool
-	loadErr  atomic.Value // error
+	loadErr  atomic.Pointer[errs.Error] // why the data set was withdrawn for good (LOADING until a restart)
 	started  time.Time
 	commits  *committer
 	pubsub   *pubsub
@@ -127,8 +127,8 @@ func (s *Server) explorerWrite(m *index.Mutation) (index.Result, error) {
 
 // explorerReady says why the explorer cannot read the data set yet, if so.
 func (s *Server) explorerReady() error {
-	if err, _ := s.loadErr.Load().(error); err != nil {
-		return errs.New(errs.CodeLoading, fmt.Sprintf("loading the data set failed (%v); segd must be restarted", err))
+	if e := s.loadErr.Load(); e != nil {
+		return e
 	}
 	if s.loading.Load() {
 		return errs.New(errs.CodeLoading, "segd is loading the data set in memory; the explorer answers once it is loaded")
@@ -229,13 +229,13 @@ func (s *Server) load() {
 		})
 	}
 	if err != nil {
-		s.loadErr.Store(err)
+		s.loadErr.Store(loadFailed(err))
 		s.log.Error("loading the data set failed; segd answers LOADING errors until restarted", "err", err)
 		return
 	}
 	if found {
 		if err := s.store.ReleaseLoadMemory(); err != nil {
-			s.loadErr.Store(err)
+			s.loadErr.Store(loadFailed(err))
 			s.log.Error("reopening the snapshot store after loading failed", "err", err)
 			return
 		}
@@ -265,11 +265,17 @@ func (s *Server) load() {
 	s.log.Info("data set loaded", "entities", s.engine.Len(), "fields", s.engine.FieldCount(), "snapshot", found, "replayed", replayed, "seconds", time.Since(start).Seconds())
 }
 
+// loadFailed is the LOADING error that commands and the explorer answer
+// after loading the data set failed: it stays withdrawn until a restart.
+func loadFailed(err error) *errs.Error {
+	return errs.New(errs.CodeLoading, fmt.Sprintf("loading the data set failed (%v); segd must be restarted", err))
+}
+
 // WaitReady blocks until loading has finished or ctx ends.
 func (s *Server) WaitReady(ctx context.Context) error {
 	for s.loading.Load() {
-		if err, _ := s.loadErr.Load().(error); err != nil {
-			return err
+		if e := s.loadErr.Load(); e != nil {
+			return e
 		}
 		select {
 		case <-ctx.Done():
