@@ -9,6 +9,7 @@ import (
 // TestSegmentAnalytics: SEGMENT.PROFILE, LOOKALIKE and SAMPLE over the wire,
 // RESP2 and RESP3, on a planted segment (country PT and interest surf).
 func TestSegmentAnalytics(t *testing.T) {
+	t.Parallel()
 	forEachProto(t, func(t *testing.T, proto int) {
 		srv := startServer(t, nil)
 		c := newClient(t, srv, proto)

@@ -138,6 +138,7 @@ func sameParts(t *testing.T, what string, got []index.Part, want []storage.Part)
 }
 
 func TestBackupRestoreUnderLoad(t *testing.T) {
+	t.Parallel()
 	const preload, nw = 3000, 4
 	ctx := context.Background()
 	dirA, dirB := t.TempDir(), t.TempDir()
@@ -345,6 +346,7 @@ func uploadRaw(t *testing.T, c *redis.Client, b []byte) string {
 }
 
 func TestBackupCommandErrors(t *testing.T) {
+	t.Parallel()
 	srv := startServer(t, func(c *Config) { c.InMemory = true })
 	c := newClient(t, srv, 2)
 	ctx := context.Background()
@@ -410,6 +412,7 @@ func TestBackupCommandErrors(t *testing.T) {
 }
 
 func TestBackupCLI(t *testing.T) {
+	t.Parallel()
 	srv := startServer(t, func(c *Config) { c.Password = "s3cret" })
 	c := newClientOpts(t, srv, &redis.Options{Password: "s3cret"})
 	do(t, c, "ENT.SET", "k1", "tier", "gold")

@@ -24,6 +24,7 @@ type badCase struct {
 }
 
 func TestBadInputErrorsKeepConnectionAndChangeNothing(t *testing.T) {
+	t.Parallel()
 	const maxPage = 50
 	const maxExpr = 64
 	long := strings.Repeat("x", 513)
@@ -188,6 +189,7 @@ func TestBadInputErrorsKeepConnectionAndChangeNothing(t *testing.T) {
 // TestBadInputSyntaxPosition checks that the position of a syntax error
 // points into the expression as a person counts, from 1.
 func TestBadInputSyntaxPosition(t *testing.T) {
+	t.Parallel()
 	srv := startServer(t, nil)
 	c := newClient(t, srv, 3)
 	do(t, c, "ENT.SET", "u:1", "country", "US", "age", "30")
@@ -215,6 +217,7 @@ func TestBadInputSyntaxPosition(t *testing.T) {
 // TestBadInputBinaryKeysAndValues: keys are any byte string of 1 to 512
 // bytes, values any of 1 to 256 bytes; both round-trip exactly.
 func TestBadInputBinaryKeysAndValues(t *testing.T) {
+	t.Parallel()
 	forEachProto(t, func(t *testing.T, proto int) {
 		srv := startServer(t, nil)
 		c := newClient(t, srv, proto)
@@ -288,6 +291,7 @@ func TestBadInputBinaryKeysAndValues(t *testing.T) {
 // refused (an error, or that one connection closed) without harm to the
 // server or other connections, and it changes nothing.
 func TestBadInputOversizedRequest(t *testing.T) {
+	t.Parallel()
 	const limit = 64 << 10
 	srv := startServer(t, func(c *Config) { c.MaxRequest = limit })
 	c := newClient(t, srv, 3)
@@ -344,6 +348,7 @@ func isErr(v any) bool { _, ok := v.(respErr); return ok }
 // limits (lengths that overflow, absurd counts). Each may close that one
 // connection; the server must stay up and keep serving everyone else.
 func TestBadInputHostileFraming(t *testing.T) {
+	t.Parallel()
 	srv := startServer(t, nil)
 	c := newClient(t, srv, 2)
 	do(t, c, "ENT.SET", "u:1", "country", "US")
@@ -380,6 +385,7 @@ func TestBadInputHostileFraming(t *testing.T) {
 // TestBadInputInline: telnet-style inline commands work, and an inline line
 // that never ends is bounded.
 func TestBadInputInline(t *testing.T) {
+	t.Parallel()
 	srv := startServer(t, nil)
 	rc := dialRESP(t, srv)
 	rc.sendRaw([]byte("PING\r\n"))
@@ -401,6 +407,7 @@ func TestBadInputInline(t *testing.T) {
 // TestBadInputPipelinedErrors: errors inside a pipeline answer in order and
 // do not disturb the commands around them.
 func TestBadInputPipelinedErrors(t *testing.T) {
+	t.Parallel()
 	srv := startServer(t, nil)
 	c := newClient(t, srv, 3)
 	ctx := context.Background()

@@ -50,6 +50,7 @@ func doubleReply(t testing.TB, proto int, v any, what string) float64 {
 }
 
 func TestClientsDataCommands(t *testing.T) {
+	t.Parallel()
 	forEachProto(t, func(t *testing.T, proto int) {
 		srv := startServer(t, nil)
 		c := newClient(t, srv, proto)
@@ -198,6 +199,7 @@ func checkExplain(t testing.TB, proto int, node []any, depth int) {
 }
 
 func TestClientsMembersPagination(t *testing.T) {
+	t.Parallel()
 	forEachProto(t, func(t *testing.T, proto int) {
 		srv := startServer(t, nil)
 		c := newClient(t, srv, proto)
@@ -259,6 +261,7 @@ func TestClientsMembersPagination(t *testing.T) {
 }
 
 func TestClientsServerCommands(t *testing.T) {
+	t.Parallel()
 	forEachProto(t, func(t *testing.T, proto int) {
 		srv := startServer(t, nil)
 		c := newClient(t, srv, proto)
@@ -385,6 +388,7 @@ func TestClientsServerCommands(t *testing.T) {
 }
 
 func TestClientsConnectionCommands(t *testing.T) {
+	t.Parallel()
 	forEachProto(t, func(t *testing.T, proto int) {
 		srv := startServer(t, nil)
 		c := newClient(t, srv, proto)
@@ -453,6 +457,7 @@ func clientLineOf(list string, id int64) string {
 // command table (protocol/table.go) has no client|info subcommand, so
 // dispatch answers "unknown subcommand" before reaching the handler.
 func TestClientsClientInfo(t *testing.T) {
+	t.Parallel()
 	forEachProto(t, func(t *testing.T, proto int) {
 		srv := startServer(t, nil)
 		c := newClient(t, srv, proto)

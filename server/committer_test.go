@@ -17,6 +17,7 @@ import (
 // counts every acknowledged event once: an event that a snapshot held and
 // the replay applied again would count twice.
 func TestSnapshotsBetweenLoggedBatches(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	cfg := func(c *Config) { c.Dir, c.SaveEvery, c.SaveAfter = dir, 0, 0 }
 	srv := startServer(t, cfg)

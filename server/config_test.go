@@ -58,6 +58,7 @@ func TestParseConfigFlagsAndEnv(t *testing.T) {
 }
 
 func TestInMemoryServer(t *testing.T) {
+	t.Parallel()
 	srv := bootServer(t, "", func(c *Config) { c.InMemory = true })
 	defer srv.Close()
 	c := dial(t, srv.Addr(), 3)
@@ -76,6 +77,7 @@ func TestInMemoryServer(t *testing.T) {
 // TestTLS serves TLS with a self-signed certificate and talks to it with
 // go-redis over TLS.
 func TestTLS(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	certFile, keyFile, pool := testenv.SelfSigned(t, dir)
 	srv := bootServer(t, t.TempDir(), func(c *Config) { c.TLSCert, c.TLSKey = certFile, keyFile })
@@ -107,6 +109,7 @@ func TestTLS(t *testing.T) {
 // TestHelloAuthWithoutPassword: a client configured with a password still
 // connects to a server without one, as with Redis's default user.
 func TestHelloAuthWithoutPassword(t *testing.T) {
+	t.Parallel()
 	srv := bootServer(t, t.TempDir(), nil)
 	defer srv.Close()
 	c := redis.NewClient(&redis.Options{Addr: srv.Addr(), Protocol: 3, Password: "anything"})
@@ -119,6 +122,7 @@ func TestHelloAuthWithoutPassword(t *testing.T) {
 // TestWarnsWhenExposed: listening beyond loopback without a password is
 // logged loudly; on loopback, or with a password, it is not.
 func TestWarnsWhenExposed(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		addr, password string
 		warn           bool

@@ -90,6 +90,7 @@ func members(t *testing.T, c doer, expr string, extra ...any) []string {
 }
 
 func TestEventsTrackAndQuery(t *testing.T) {
+	t.Parallel()
 	forEachProto(t, func(t *testing.T, proto int) {
 		now := eventsNow
 		clock := newTestClock(now)
@@ -307,6 +308,7 @@ func TestEventsTrackAndQuery(t *testing.T) {
 }
 
 func TestEventsFieldCreate(t *testing.T) {
+	t.Parallel()
 	forEachProto(t, func(t *testing.T, proto int) {
 		now := eventsNow
 		clock := newTestClock(now)
@@ -365,6 +367,7 @@ func TestEventsFieldCreate(t *testing.T) {
 // TestEventsBadInput: each bad event command answers a clear error, keeps
 // the connection and changes nothing.
 func TestEventsBadInput(t *testing.T) {
+	t.Parallel()
 	now := eventsNow
 	cases := []badCase{
 		// ENT.TRACK times.
@@ -477,6 +480,7 @@ func TestEventsBadInput(t *testing.T) {
 // log alone and from a snapshot, each at its own time: an ENT.TRACK without
 // AT replays at the time it was accepted, not at the time of the restart.
 func TestEventsPersistence(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	t0 := eventsNow
 	clock := newTestClock(t0)
@@ -575,6 +579,7 @@ func TestEventsPersistence(t *testing.T) {
 // TestEventsPipelined: 10k pipelined ENT.TRACK are answered in order, errors
 // included, and all of them count.
 func TestEventsPipelined(t *testing.T) {
+	t.Parallel()
 	forEachProto(t, func(t *testing.T, proto int) {
 		srv := startServer(t, nil)
 		c := newClient(t, srv, proto)
@@ -619,6 +624,7 @@ func TestEventsPipelined(t *testing.T) {
 // own (every minute; here every few milliseconds), which frees memory;
 // queries never saw them anyway.
 func TestEventsExpiry(t *testing.T) {
+	t.Parallel()
 	clock := newTestClock(eventsNow)
 	srv := startServer(t, func(c *Config) {
 		c.clock = clock.now
@@ -645,6 +651,7 @@ func TestEventsExpiry(t *testing.T) {
 // within a seed, the same as index.InSample, and unchanged by deleting and
 // recreating entities.
 func TestEventsSample(t *testing.T) {
+	t.Parallel()
 	srv := startServer(t, nil)
 	c := newClient(t, srv, 3)
 	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)

@@ -237,6 +237,7 @@ func loadPopulation(t testing.TB, c *redis.Client, seed uint64, n int) {
 // The server mounts the explorer next to /metrics and feeds it the same
 // segment changes it publishes to subscribers.
 func TestExplorerServed(t *testing.T) {
+	t.Parallel()
 	srv := startServer(t, nil)
 	c := newClient(t, srv, 3)
 	do(t, c, "ENT.SET", "u:1", "country", "PT", "age", "31")
@@ -312,6 +313,7 @@ func TestExplorerServed(t *testing.T) {
 }
 
 func TestExplorerPassword(t *testing.T) {
+	t.Parallel()
 	srv := startServer(t, func(c *Config) { c.Password = "s3cret" })
 	base := explorerURL(srv)
 	var e map[string]any

@@ -19,6 +19,7 @@ import (
 const testPassword = "s3cret pass"
 
 func TestAuthRaw(t *testing.T) {
+	t.Parallel()
 	srv := startServer(t, func(c *Config) { c.Password = testPassword })
 	rc := dialRESP(t, srv)
 
@@ -78,6 +79,7 @@ func TestAuthRaw(t *testing.T) {
 }
 
 func TestAuthGoRedis(t *testing.T) {
+	t.Parallel()
 	srv := startServer(t, func(c *Config) { c.Password = testPassword })
 	forEachProto(t, func(t *testing.T, proto int) {
 		c := newClientOpts(t, srv, &redis.Options{Protocol: proto, Password: testPassword})
@@ -121,6 +123,7 @@ func TestAuthGoRedis(t *testing.T) {
 }
 
 func TestAuthRedisCLI(t *testing.T) {
+	t.Parallel()
 	redisCLIPath(t)
 	srv := startServer(t, func(c *Config) { c.Password = testPassword })
 	out, err := redisCLI(t, srv, "-a", testPassword, "--no-auth-warning", "ENT.SET", "u:1", "country", "US")
@@ -150,6 +153,7 @@ func TestAuthRedisCLI(t *testing.T) {
 }
 
 func TestHealthzAndMetrics(t *testing.T) {
+	t.Parallel()
 	srv := startServer(t, nil)
 	code, body := httpGet(t, "http://"+srv.MetricsAddr()+"/healthz")
 	if code != http.StatusOK || strings.TrimSpace(body) != "ok" {
@@ -219,6 +223,7 @@ func mustMetric(t testing.TB, body, sample string) float64 {
 }
 
 func TestMaxClients(t *testing.T) {
+	t.Parallel()
 	srv := startServer(t, func(c *Config) { c.MaxClients = 2 })
 	a := dialRESP(t, srv)
 	b := dialRESP(t, srv)
@@ -261,6 +266,7 @@ func (rc *respConn) read2(args ...string) (any, error) {
 }
 
 func TestClientKillRaw(t *testing.T) {
+	t.Parallel()
 	srv := startServer(t, nil)
 	admin := dialRESP(t, srv)
 	victim := dialRESP(t, srv)
@@ -289,6 +295,7 @@ func TestClientKillRaw(t *testing.T) {
 }
 
 func TestShutdownCommand(t *testing.T) {
+	t.Parallel()
 	srv := startServer(t, nil)
 	c := newClient(t, srv, 2)
 	doInt(t, c, "ENT.SET", "u:1", "country", "US")
@@ -316,6 +323,7 @@ func TestShutdownCommand(t *testing.T) {
 // TestConcurrentWriters: many connections write at once (group commit);
 // every acknowledged write is visible to every connection right after.
 func TestConcurrentWriters(t *testing.T) {
+	t.Parallel()
 	srv := startServer(t, nil)
 	const writers, per = 8, 100
 	var wg sync.WaitGroup
@@ -363,6 +371,7 @@ func TestConcurrentWriters(t *testing.T) {
 // TestLastsaveBeforeFirstSave: LASTSAVE is a Unix time even before the first
 // snapshot (Redis answers the start-up time then).
 func TestLastsaveBeforeFirstSave(t *testing.T) {
+	t.Parallel()
 	srv := startServer(t, nil)
 	c := newClient(t, srv, 2)
 	last := doInt(t, c, "LASTSAVE")
@@ -377,6 +386,7 @@ func TestLastsaveBeforeFirstSave(t *testing.T) {
 // deterministically, so the test holds the server's loading flag (the one
 // Start sets until load finishes) for the duration of the checks.
 func TestLoadingState(t *testing.T) {
+	t.Parallel()
 	srv := startServer(t, nil)
 	c := newClient(t, srv, 3)
 	doInt(t, c, "ENT.SET", "u:1", "country", "US")

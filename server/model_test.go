@@ -101,6 +101,7 @@ func applyWire(ctx context.Context, t testing.TB, r *rand.Rand, c *redis.Client,
 // TestWireModel runs the brute-force model through RESP2 and RESP3, and
 // across a graceful restart and a restart from the log alone.
 func TestWireModel(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	for _, proto := range []int{2, 3} {
 		t.Run(fmt.Sprint("resp", proto), func(t *testing.T) {

@@ -46,6 +46,7 @@ func expectMessage(t testing.TB, ps *redis.PubSub, pattern, channel, payload str
 }
 
 func TestPubSubGoRedis(t *testing.T) {
+	t.Parallel()
 	forEachProto(t, func(t *testing.T, proto int) {
 		srv := startServer(t, nil)
 		pub := newClient(t, srv, proto)
@@ -105,6 +106,7 @@ func TestPubSubGoRedis(t *testing.T) {
 
 // TestPubSubOrder: 1000 messages arrive complete and in publish order.
 func TestPubSubOrder(t *testing.T) {
+	t.Parallel()
 	forEachProto(t, func(t *testing.T, proto int) {
 		srv := startServer(t, nil)
 		pub := newClient(t, srv, proto)
@@ -157,6 +159,7 @@ func TestPubSubOrder(t *testing.T) {
 // TestPubSubFramesRESP2: the exact RESP2 frames, PING as ["pong", msg], and
 // only pub/sub commands (and PING, QUIT, RESET) in subscribed mode.
 func TestPubSubFramesRESP2(t *testing.T) {
+	t.Parallel()
 	srv := startServer(t, nil)
 	c := newClient(t, srv, 2)
 	rc := dialRESP(t, srv)
@@ -215,6 +218,7 @@ func TestPubSubFramesRESP2(t *testing.T) {
 // TestPubSubFramesRESP3: push frames, and regular commands keep working
 // while subscribed, their replies interleaved with the pushes.
 func TestPubSubFramesRESP3(t *testing.T) {
+	t.Parallel()
 	srv := startServer(t, nil)
 	c := newClient(t, srv, 3)
 	rc := dialRESP(t, srv)
@@ -272,6 +276,7 @@ func TestPubSubFramesRESP3(t *testing.T) {
 // small queue, is disconnected; the publisher never blocks; the drop is
 // counted in segd_pubsub_dropped_subscribers_total; the server goes on.
 func TestPubSubSlowSubscriberDropped(t *testing.T) {
+	t.Parallel()
 	srv := startServer(t, func(c *Config) { c.PubSubQueue = 16 })
 	pub := newClient(t, srv, 2)
 	ctx := context.Background()
@@ -346,6 +351,7 @@ func TestPubSubSlowSubscriberDropped(t *testing.T) {
 
 // TestPubSubKillSubscriber: CLIENT KILL closes a subscribed connection too.
 func TestPubSubKillSubscriber(t *testing.T) {
+	t.Parallel()
 	srv := startServer(t, nil)
 	c := newClient(t, srv, 2)
 	rc := dialRESP(t, srv)
@@ -371,6 +377,7 @@ func TestPubSubKillSubscriber(t *testing.T) {
 // buffer after that (under -race this used to report a data race, and a
 // reply could be written twice).
 func TestPubSubPipelinedAfterSubscribe(t *testing.T) {
+	t.Parallel()
 	srv := startServer(t, nil)
 	for i := 0; i < 50; i++ {
 		rc := dialRESP(t, srv)

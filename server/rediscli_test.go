@@ -20,6 +20,7 @@ import (
 )
 
 func TestRedisCLIOneShot(t *testing.T) {
+	t.Parallel()
 	redisCLIPath(t)
 	srv := startServer(t, nil)
 	run := func(args ...string) string {
@@ -66,6 +67,7 @@ func TestRedisCLIOneShot(t *testing.T) {
 }
 
 func TestRedisCLICommandDocs(t *testing.T) {
+	t.Parallel()
 	redisCLIPath(t)
 	srv := startServer(t, nil)
 	for _, proto := range []string{"-2", "-3"} {
@@ -92,6 +94,7 @@ func TestRedisCLICommandDocs(t *testing.T) {
 // reads commands line by line (redis-cli 7.0 goes through its interactive
 // start-up for this too).
 func TestRedisCLIStdinPipe(t *testing.T) {
+	t.Parallel()
 	bin := redisCLIPath(t)
 	srv := startServer(t, nil)
 	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
@@ -257,6 +260,7 @@ func TestRedisCLIInteractive(t *testing.T) {
 // the JSON notification of each entity entering and leaving the saved
 // segment vip as writes from another client move it.
 func TestRedisCLISubscribeSegment(t *testing.T) {
+	t.Parallel()
 	bin := redisCLIPath(t)
 	srv := startServer(t, nil)
 	c := newClient(t, srv, 3)

@@ -9,6 +9,7 @@ import (
 // nearest existing name and changes nothing; the mode is persisted across a
 // restart; CONFIG GET shows it; --schema sets it.
 func TestSchemaModeStrict(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	srv := bootServer(t, dir, nil)
 	c := newClient(t, srv, 2)
@@ -70,6 +71,7 @@ func TestSchemaModeStrict(t *testing.T) {
 // Queries and FIELD.* suggest the nearest name for an unknown field; in
 // auto mode a field a write creates is counted.
 func TestUnknownFieldSuggestions(t *testing.T) {
+	t.Parallel()
 	srv := startServer(t, nil)
 	c := newClient(t, srv, 2)
 	do(t, c, "ENT.SET", "c:1", "country", "PT", "tier", "gold")
@@ -93,6 +95,7 @@ func TestUnknownFieldSuggestions(t *testing.T) {
 
 // FIELD.DROP of a field entities hold needs FORCE, and says how many.
 func TestFieldDropForce(t *testing.T) {
+	t.Parallel()
 	srv := startServer(t, nil)
 	c := newClient(t, srv, 2)
 	for _, k := range []string{"c:1", "c:2", "c:3"} {

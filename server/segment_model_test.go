@@ -947,6 +947,7 @@ func wmDiff(a, b string) string {
 // only, then snapshot and log) change nothing: members, versions, times and
 // change logs, and the subscriber catches up with SEGMENT.CHANGES.
 func TestSegmentsWireModel(t *testing.T) {
+	t.Parallel()
 	seed := int64(1)
 	if n, err := strconv.ParseInt(os.Getenv("SEGD_MODEL_SEED"), 10, 64); err == nil {
 		seed = n
@@ -1021,6 +1022,7 @@ func TestSegmentsWireModel(t *testing.T) {
 // travel exactly in the JSON of a notification (each invalid byte becomes
 // U+FFFD), while SEGMENT.CHANGES and SEGMENT.MEMBERS carry it byte for byte.
 func TestSegmentNotificationNonUTF8Key(t *testing.T) {
+	t.Parallel()
 	srv := startServer(t, nil)
 	c := newClient(t, srv, 3)
 	do(t, c, "FIELD.CREATE", "tier", "ENUM")
@@ -1047,6 +1049,7 @@ func TestSegmentNotificationNonUTF8Key(t *testing.T) {
 // the write log are not published again: a subscriber receives only the new
 // versions.
 func TestSegmentRestartRepublishes(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	srv := bootServer(t, dir, func(c *Config) { c.SaveEvery, c.SaveAfter = 0, 0 })
 	t.Cleanup(func() { srv.Close() })
@@ -1087,6 +1090,7 @@ func TestSegmentRestartRepublishes(t *testing.T) {
 // the visit and t0+2h, so the replay goes from the t0 bucket straight to
 // the t0+2h one: the segment comes back at version 0 with no change logged.
 func TestSegmentUnloggedRefresh(t *testing.T) {
+	t.Parallel()
 	for _, trigger := range [][]any{{"QUERY.COUNT", "ALL"}, {"ENT.UNSET", "nobody", "tier"}} {
 		t.Run(trigger[0].(string), func(t *testing.T) {
 			dir := t.TempDir()

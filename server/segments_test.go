@@ -15,6 +15,7 @@ import (
 // TestSegmentCommands: every SEGMENT.* command over go-redis, RESP2 and
 // RESP3, with the replies of the spec and the errors a user meets.
 func TestSegmentCommands(t *testing.T) {
+	t.Parallel()
 	forEachProto(t, func(t *testing.T, proto int) {
 		srv := startServer(t, nil)
 		c := newClient(t, srv, proto)
@@ -105,6 +106,7 @@ func TestSegmentCommands(t *testing.T) {
 // and RESP3, including the exits of a time-relative segment when a bucket
 // boundary passes with no command at all.
 func TestSegmentNotifications(t *testing.T) {
+	t.Parallel()
 	forEachProto(t, func(t *testing.T, proto int) {
 		clock := newTestClock(eventsNow)
 		srv := startServer(t, func(c *Config) { c.clock = clock.now })
@@ -178,6 +180,7 @@ func TestSegmentNotifications(t *testing.T) {
 // back after a restart from the log alone and from a snapshot, and versions
 // go on from where they were.
 func TestSegmentsPersist(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	clock := newTestClock(eventsNow)
 	var srv *Server

@@ -13,6 +13,7 @@ import (
 // over, and a restart after a series of them (with writes, events, a
 // FLUSHALL and a background save among them) finds exactly the data set.
 func TestIncrementalSaves(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	dir := t.TempDir()
 	var logs syncBuffer
