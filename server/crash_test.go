@@ -328,7 +328,8 @@ func runCrashCycles(t *testing.T, r *rand.Rand, mode string, cycles, maxWrites i
 		if r.Intn(2) == 0 {
 			env = append(env, fmt.Sprintf("SEGD_HELPER_SAVE_AFTER=%d", 20+r.Intn(500)), "SEGD_HELPER_SAVE_EVERY=1s")
 		}
-		cmd, addr := startHelperProcess(t, dir, env...)
+		cmd, addr := spawnHelperProcess(t, dir, env...)
+		live = func() { cmd.Process.Kill(); _ = cmd.Wait() }
 
 		// The kill: after a random number of acknowledged writes, or after
 		// a random time; sometimes a SAVE or BGSAVE first, or just before.
@@ -374,9 +375,9 @@ func runCrashCycles(t *testing.T, r *rand.Rand, mode string, cycles, maxWrites i
 				w.run(ctx, c, wr, &gen, acked)
 			}()
 		}
+		var timer *time.Timer
 		if killAfter > 0 {
-			timer := time.AfterFunc(killAfter, kill)
-			defer timer.Stop()
+			timer = time.AfterFunc(killAfter, kill)
 		}
 		deadline := time.NewTimer(60 * time.Second)
 		var saveCmd string
@@ -412,6 +413,9 @@ func runCrashCycles(t *testing.T, r *rand.Rand, mode string, cycles, maxWrites i
 			t.Logf("cycle %d: kill point not reached in 60 s (%d writes acknowledged); killing now", cycle, acks.Load())
 		}
 		deadline.Stop()
+		if timer != nil {
+			timer.Stop() // not deferred: a defer a cycle would last the whole run
+		}
 		if err := cmd.Process.Kill(); err != nil { // SIGKILL
 			t.Fatal(err)
 		}
@@ -443,7 +447,7 @@ func runCrashCycles(t *testing.T, r *rand.Rand, mode string, cycles, maxWrites i
 		if r.Intn(3) == 0 {
 			tot.childRestarts++
 			how += "; restart in a child"
-			cmd2, addr2 := startHelperProcess(t, dir, fsync)
+			cmd2, addr2 := spawnHelperProcess(t, dir, fsync)
 			c = redis.NewClient(&redis.Options{Addr: addr2, Protocol: 2, DisableIdentity: true})
 			stop = func() { cmd2.Process.Kill(); _ = cmd2.Wait() } // and one more crash, with nothing in flight
 		} else {

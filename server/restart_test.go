@@ -77,8 +77,19 @@ func TestHelperServerProcess(t *testing.T) {
 }
 
 // startHelperProcess runs a segd server in a child process on dir; env adds
-// NAME=value settings for the child (see TestHelperServerProcess).
+// NAME=value settings for the child (see TestHelperServerProcess). The
+// child is killed when the test ends.
 func startHelperProcess(t *testing.T, dir string, env ...string) (*exec.Cmd, string) {
+	t.Helper()
+	cmd, addr := spawnHelperProcess(t, dir, env...)
+	t.Cleanup(func() { cmd.Process.Kill(); _ = cmd.Wait() })
+	return cmd, addr
+}
+
+// spawnHelperProcess is startHelperProcess without the cleanup: the caller
+// kills and waits for the child (a long soak would otherwise keep one
+// cleanup, and its child's bookkeeping, for every child it started).
+func spawnHelperProcess(t *testing.T, dir string, env ...string) (*exec.Cmd, string) {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperServerProcess$")
 	cmd.Env = append(append(os.Environ(), "SEGD_HELPER_DIR="+dir), env...)
@@ -89,7 +100,6 @@ func startHelperProcess(t *testing.T, dir string, env ...string) (*exec.Cmd, str
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { cmd.Process.Kill(); _ = cmd.Wait() })
 	lines := bufio.NewScanner(out)
 	for lines.Scan() {
 		if addr, ok := strings.CutPrefix(lines.Text(), "ADDR "); ok {
@@ -97,10 +107,12 @@ func startHelperProcess(t *testing.T, dir string, env ...string) (*exec.Cmd, str
 			return cmd, addr
 		}
 		if strings.HasPrefix(lines.Text(), "ERROR") {
-			t.Fatal(lines.Text())
+			break
 		}
 	}
-	t.Fatalf("helper server printed no address: %v", lines.Err())
+	cmd.Process.Kill()
+	_ = cmd.Wait()
+	t.Fatalf("helper server printed no address: %q (%v)", lines.Text(), lines.Err())
 	return nil, ""
 }
 
