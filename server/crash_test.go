@@ -7,6 +7,7 @@ import (
 	"maps"
 	"math/rand"
 	"os"
+	"runtime/debug"
 	"slices"
 	"sort"
 	"strconv"
@@ -55,7 +56,7 @@ func TestCrashCycles(t *testing.T) {
 		}
 	}
 	t.Logf("seed %d (SEGD_CRASH_SEED=%d replays the choices), %d cycles per fsync mode", seed, seed, cycles)
-	t.Logf("test process at the start: VmRSS %s, live heap %d MiB", vmRSS(), liveHeap()>>20)
+	t.Logf("test process at the start: %s", soakMemory())
 
 	var total crashTotals
 	for i, mode := range []string{"always", "everysec"} {
@@ -67,7 +68,7 @@ func TestCrashCycles(t *testing.T) {
 		})
 	}
 	t.Logf("total: %s", total)
-	t.Logf("test process at the end: VmRSS %s, live heap %d MiB", vmRSS(), liveHeap()>>20)
+	t.Logf("test process at the end: %s", soakMemory())
 	if !t.Failed() {
 		fmt.Printf("crash cycles: %d, acknowledged writes checked: %d, lost: 0\n", total.cycles, total.acked)
 	}
@@ -101,6 +102,17 @@ func (a *crashTotals) add(b crashTotals) {
 func (a crashTotals) String() string {
 	return fmt.Sprintf("%d cycles, %d acknowledged writes checked, in-flight writes at the kill: %d applied, %d absent; %d SAVE/BGSAVE requested, %d restarts verified in a child process",
 		a.cycles, a.acked, a.applied, a.absent, a.snapshots, a.childRestarts)
+}
+
+// soakMemory is the test process's resident memory, its live heap (after
+// GCs), and its resident memory once the runtime has returned freed pages
+// to the OS: the first includes what recent restarts used and freed, the
+// last what the process still holds.
+func soakMemory() string {
+	rss := vmRSS()
+	heap := liveHeap()
+	debug.FreeOSMemory()
+	return fmt.Sprintf("VmRSS %s (%s with freed memory returned), live heap %d MiB", rss, vmRSS(), heap>>20)
 }
 
 // rssEvery: the soak logs the test process's resident memory every so many
@@ -483,7 +495,7 @@ func runCrashCycles(t *testing.T, r *rand.Rand, mode string, cycles, maxWrites i
 		t.Logf("cycle %d: killed %s; %d acknowledged writes intact, %d in flight: %d applied, %d absent",
 			cycle, how, n, inflight, applied, absent)
 		if (cycle+1)%rssEvery == 0 {
-			t.Logf("after %d cycles: test process VmRSS %s, live heap %d MiB", cycle+1, vmRSS(), liveHeap()>>20)
+			t.Logf("after %d cycles: test process %s", cycle+1, soakMemory())
 		}
 	}
 	return tot
