@@ -2,6 +2,7 @@ package index
 
 import (
 	"sort"
+	"strings"
 )
 
 // The schema mode (SPEC §3). In auto mode, the default, a write to a field
@@ -75,23 +76,14 @@ func Nearest(s string, candidates []string) string {
 		limit = 2
 	}
 	sort.Strings(candidates)
+	ls := strings.ToLower(s)
 	best, bestD := "", limit+1
 	for _, c := range candidates {
-		if d := editDistance(lower(s), lower(c)); d < bestD {
+		if d := editDistance(ls, strings.ToLower(c)); d < bestD {
 			best, bestD = c, d
 		}
 	}
 	return best
-}
-
-func lower(s string) string {
-	b := []byte(s)
-	for i, c := range b {
-		if 'A' <= c && c <= 'Z' {
-			b[i] = c + 'a' - 'A'
-		}
-	}
-	return string(b)
 }
 
 // editDistance is the optimal string alignment distance of a and b.
